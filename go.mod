@@ -1,0 +1,3 @@
+module github.com/halun/halun
+
+go 1.26.8

@@ -1,0 +1,84 @@
+// Package scsi owns SCSI semantics: CDB decoding, SPC-4/SBC-3 command
+// emulation on logical units, sense data, VPD and mode pages, unit attentions
+// and reservations. It is pure with respect to transport: the iSCSI layer hands
+// it a Command with the data already gathered and sends the Result back. It
+// knows nothing of iSCSI or sockets.
+package scsi
+
+// Status codes (SAM-5).
+const (
+	StatusGood                uint8 = 0x00
+	StatusCheckCondition      uint8 = 0x02
+	StatusConditionMet        uint8 = 0x04
+	StatusBusy                uint8 = 0x08
+	StatusReservationConflict uint8 = 0x18
+	StatusTaskSetFull         uint8 = 0x28
+	StatusACAActive           uint8 = 0x30
+	StatusTaskAborted         uint8 = 0x40
+)
+
+// Nexus identifies an I_T nexus: the initiator port (name + ISID) and the
+// target port (target name + portal group tag). Access and per-nexus state
+// (unit attentions, reservations) are keyed by it, never by a connection or
+// slot number.
+type Nexus struct {
+	InitiatorName string
+	ISID          [6]byte
+	TargetName    string
+	TPGT          uint16
+}
+
+// Command is one SCSI command as delivered by the transport.
+type Command struct {
+	Nexus Nexus
+	// LUN is the 8-byte SAM LUN field from the transport.
+	LUN uint64
+	// CDB is the full CDB (16 bytes or longer; trailing bytes are zero for
+	// shorter CDBs).
+	CDB []byte
+	// Attr is the task attribute (0 untagged, 1 simple, 2 ordered, 3 head
+	// of queue, 4 ACA).
+	Attr uint8
+	// ExpectedDataLength is the transport's expected data transfer length
+	// in the command's direction (for reads: how much data-in the initiator
+	// accepts).
+	ExpectedDataLength uint32
+	// DataOut is the data-out buffer received from the initiator (nil for
+	// commands without data-out). Its length may differ from what the CDB
+	// asks when the initiator's expected length disagrees with the CDB.
+	DataOut []byte
+}
+
+// Result is the outcome of a command.
+type Result struct {
+	Status uint8
+	// Sense holds sense data (fixed or descriptor format) for CHECK
+	// CONDITION.
+	Sense []byte
+	// Data is the data-in produced. The transport sends at most
+	// ExpectedDataLength bytes of it and reports the residual.
+	Data []byte
+}
+
+// Good is a GOOD result without data.
+var Good = Result{Status: StatusGood}
+
+// Target is what the transport executes commands against: the set of
+// logical units one I_T nexus can reach. Implementations are safe for
+// concurrent use.
+type Target interface {
+	// Execute runs one command and returns its result. It never panics on
+	// any CDB or data.
+	Execute(cmd *Command) Result
+	// LogicalUnitReset resets the LU addressed by lun as a LOGICAL UNIT
+	// RESET task management function from nexus does. It returns false if
+	// the LUN does not exist.
+	LogicalUnitReset(nexus Nexus, lun uint64) bool
+	// TargetReset resets every LU of the target (TARGET WARM/COLD RESET).
+	TargetReset(nexus Nexus)
+	// NexusLost is called when an I_T nexus ends (session closed), so its
+	// per-nexus state is dropped.
+	NexusLost(nexus Nexus)
+	// HasLUN reports whether lun addresses an existing LU for nexus.
+	HasLUN(nexus Nexus, lun uint64) bool
+}
