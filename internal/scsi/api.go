@@ -58,6 +58,14 @@ type Result struct {
 	// Data is the data-in produced. The transport sends at most
 	// ExpectedDataLength bytes of it and reports the residual.
 	Data []byte
+	// DataOutLength is the number of data-out bytes the CDB calls for
+	// (transfer length × block size for WRITE, parameter list length for
+	// MODE SELECT, …; 0 for commands that take none). The transport reports
+	// its difference to the initiator's expected length as the iSCSI
+	// residual, also with CHECK CONDITION (libiscsi iSCSIResiduals checks
+	// it). Writes store only min(received, DataOutLength) bytes, in whole
+	// blocks.
+	DataOutLength uint32
 }
 
 // Good is a GOOD result without data.
