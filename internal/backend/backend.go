@@ -19,3 +19,11 @@ type Store interface {
 	Unmap(off, n int64) error
 	Close() error
 }
+
+// Mapper is implemented by stores that can tell allocated ranges from
+// deallocated ones (GET LBA STATUS).
+type Mapper interface {
+	// MapStatus reports whether the byte at off is allocated and how many
+	// bytes from off, at most n, share that state.
+	MapStatus(off, n int64) (mapped bool, run int64, err error)
+}
