@@ -34,7 +34,9 @@ type Options struct {
 	// MaxRecvDataSegmentLength bounds incoming data segments; 0 means the
 	// 24-bit maximum.
 	MaxRecvDataSegmentLength int
-	// Alloc, if set, supplies data segment buffers of exactly n bytes.
+	// Alloc, if set, supplies the buffer a data segment of n bytes (its
+	// padded length) is read into; a buffer with less capacity is replaced
+	// by a fresh one.
 	Alloc func(n int) []byte
 }
 
@@ -48,12 +50,19 @@ type Reader struct {
 // NewReader returns a Reader on r.
 func NewReader(r io.Reader) *Reader { return &Reader{r: r} }
 
-// Read reads the next PDU into p. On ErrDataTooLong the data segment has been
-// discarded and p.Header is valid. On ErrDataDigest, p is complete but its data
-// must not be used.
+// Read reads the next PDU into p, reusing p.AHS's storage. A stream that ends
+// cleanly before the first header byte gives io.EOF; one that ends inside a
+// PDU gives an error wrapping io.ErrUnexpectedEOF. On ErrDataTooLong the data
+// segment has been discarded and p.Header and p.AHS are valid, as is the
+// stream for the next PDU. On ErrDataDigest, p is complete but its data must
+// not be used; the stream is in sync. After any other error the stream is not.
 func (rd *Reader) Read(p *PDU) error {
+	p.Data = nil
 	if _, err := io.ReadFull(rd.r, p.Header[:]); err != nil {
-		return err
+		if err == io.EOF {
+			return err
+		}
+		return fmt.Errorf("pdu: reading basic header segment: %w", err)
 	}
 	ahsLen := p.Header.TotalAHSLength()
 	if ahsLen > 0 {
@@ -63,21 +72,20 @@ func (rd *Reader) Read(p *PDU) error {
 			p.AHS = make([]byte, ahsLen)
 		}
 		if _, err := io.ReadFull(rd.r, p.AHS); err != nil {
-			return unexpected(err)
+			return unexpected("additional header segments", err)
 		}
 	} else {
 		p.AHS = p.AHS[:0]
 	}
 	if rd.Opts.HeaderDigest {
 		if _, err := io.ReadFull(rd.r, rd.dig[:]); err != nil {
-			return unexpected(err)
+			return unexpected("header digest", err)
 		}
 		if CRC32C(p.Header[:], p.AHS) != getDigest(rd.dig[:]) {
 			return ErrHeaderDigest
 		}
 	}
 	n := p.Header.DataSegmentLength()
-	p.Data = nil
 	if n == 0 {
 		return nil
 	}
@@ -89,53 +97,63 @@ func (rd *Reader) Read(p *PDU) error {
 			skip += 4
 		}
 		if _, err := io.CopyN(io.Discard, rd.r, skip); err != nil {
-			return unexpected(err)
+			return unexpected("oversized data segment", err)
 		}
 		return fmt.Errorf("%w: %d > %d", ErrDataTooLong, n, limit)
 	}
 	var buf []byte
 	if rd.Opts.Alloc != nil {
 		buf = rd.Opts.Alloc(padded)
-	} else {
+	}
+	if cap(buf) < padded {
 		buf = make([]byte, padded)
 	}
-	if _, err := io.ReadFull(rd.r, buf[:padded]); err != nil {
-		return unexpected(err)
+	buf = buf[:padded]
+	if _, err := io.ReadFull(rd.r, buf); err != nil {
+		return unexpected("data segment", err)
 	}
 	p.Data = buf[:n]
 	if rd.Opts.DataDigest {
 		if _, err := io.ReadFull(rd.r, rd.dig[:]); err != nil {
-			return unexpected(err)
+			p.Data = nil
+			return unexpected("data digest", err)
 		}
-		if CRC32C(buf[:padded]) != getDigest(rd.dig[:]) {
+		if CRC32C(buf) != getDigest(rd.dig[:]) {
 			return ErrDataDigest
 		}
 	}
 	return nil
 }
 
-func unexpected(err error) error {
+// unexpected wraps an error met inside a PDU, turning io.EOF into
+// io.ErrUnexpectedEOF.
+func unexpected(what string, err error) error {
 	if err == io.EOF {
-		return io.ErrUnexpectedEOF
+		err = io.ErrUnexpectedEOF
 	}
-	return err
+	return fmt.Errorf("pdu: reading %s: %w", what, err)
 }
 
-// Writer writes PDUs to a stream, header and data in one vectored write.
-// A Writer is not safe for concurrent use.
+// Writer writes PDUs to a stream, header and data in one vectored write
+// (writev) when the stream supports it, as *net.TCPConn does. Write does not
+// allocate in steady state. A Writer is not safe for concurrent use.
 type Writer struct {
 	w    io.Writer
 	Opts Options
 	head []byte
 	tail [8]byte
 	bufs [3][]byte
+	// nb lives in the Writer so that handing its address to
+	// net.Buffers.WriteTo does not allocate.
+	nb net.Buffers
 }
 
 // NewWriter returns a Writer on w.
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w, head: make([]byte, 0, HeaderLen+64)} }
 
-// Write sends header h (its data segment length is set from data), the raw AHS
-// and data, adding padding and digests as negotiated.
+// Write sends header h (its TotalAHSLength and DataSegmentLength are set from
+// ahs and data), the raw AHS and data, adding padding and digests as
+// negotiated. ahs must be a whole number of 4-byte words, at most 1020 bytes.
 func (wr *Writer) Write(h *Header, ahs, data []byte) error {
 	if len(data) > MaxDataSegment {
 		return fmt.Errorf("pdu: data segment of %d bytes too long", len(data))
@@ -169,8 +187,11 @@ func (wr *Writer) Write(h *Header, ahs, data []byte) error {
 			bufs = append(bufs, tail)
 		}
 	}
-	nb := net.Buffers(bufs)
-	_, err := nb.WriteTo(wr.w)
+	wr.nb = bufs
+	_, err := wr.nb.WriteTo(wr.w)
+	// Keep no reference to the caller's data, written or not.
+	wr.bufs = [3][]byte{}
+	wr.nb = nil
 	return err
 }
 

@@ -49,9 +49,9 @@ func (m *NOPIn) Decode(h *Header) {
 		ExpCmdSN: h.get32(28), MaxCmdSN: h.get32(32)}
 }
 
-// SCSICommand is a SCSI Command PDU (RFC 7143 §11.3). CDB holds the 16-byte
-// CDB field followed by any extended CDB AHS bytes; BidiReadLength comes from
-// the bidirectional expected read-data length AHS.
+// SCSICommand is a SCSI Command PDU (RFC 7143 §11.3). CDB is the 16-byte CDB
+// field of the BHS; bytes of a longer CDB and the bidirectional expected read
+// data length travel in AHS (see CommandAHS, ExtendedCDBAHS, BidiReadLengthAHS).
 type SCSICommand struct {
 	Immediate, Final, Read, Write bool
 	Attr                          uint8
@@ -182,7 +182,7 @@ func (m *DataOut) Decode(h *Header) {
 		ExpStatSN: h.get32(28), DataSN: h.get32(36), BufferOffset: h.get32(40)}
 }
 
-// DataIn is a SCSI Data-In PDU (RFC 7143 §11.8). When HasStatus is set the PDU
+// DataIn is a SCSI Data-In PDU (RFC 7143 §11.7). When HasStatus is set the PDU
 // carries the command's status and residuals (the S bit).
 type DataIn struct {
 	Final, Ack, Overflow, Underflow, HasStatus bool

@@ -8,7 +8,10 @@ import (
 // KV is one key=value pair of a text or login data segment.
 type KV struct{ Key, Value string }
 
-// MaxKeyLen and MaxValueLen are RFC 7143 §6.1 limits.
+// MaxKeyLen is the RFC 7143 §6.1 limit on key names. RFC 7143 limits simple
+// values to 255 bytes unless a key says otherwise (CHAP's large binary values
+// are longer), so per-key value limits belong to negotiation; MaxValueLen is
+// only the sanity bound ParseText applies to every value.
 const (
 	MaxKeyLen   = 63
 	MaxValueLen = 8192
@@ -37,12 +40,17 @@ func ParseText(b []byte) ([]KV, error) {
 		if eq > MaxKeyLen {
 			return nil, fmt.Errorf("pdu: text key of %d bytes exceeds %d", eq, MaxKeyLen)
 		}
+		if v := len(pair) - eq - 1; v > MaxValueLen {
+			return nil, fmt.Errorf("pdu: value of text key %q is %d bytes, exceeds %d", pair[:eq], v, MaxValueLen)
+		}
 		out = append(out, KV{Key: string(pair[:eq]), Value: string(pair[eq+1:])})
 	}
 	return out, nil
 }
 
-// AppendText encodes pairs as key=value\0 onto dst.
+// AppendText encodes pairs as key=value\0 onto dst. Keys must be non-empty and
+// contain neither '=' nor NUL, and values no NUL, for ParseText to give the
+// pairs back.
 func AppendText(dst []byte, kvs []KV) []byte {
 	for _, kv := range kvs {
 		dst = append(dst, kv.Key...)
