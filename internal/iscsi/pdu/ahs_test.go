@@ -107,7 +107,7 @@ func TestRFC7143_11_2_2_4_BidiReadLength(t *testing.T) {
 func TestRFC7143_11_2_2_MalformedAHS(t *testing.T) {
 	for _, c := range []struct {
 		name, hex, err string
-		parseOK       bool // ParseAHS accepts it, CommandAHS does not
+		parseOK        bool // ParseAHS accepts it, CommandAHS does not
 	}{
 		{name: "truncated AHS header", hex: "00 05 02", err: "truncated"},
 		{name: "AHSLength 0", hex: "00 00 01 00", err: "AHSLength 0"},

@@ -224,7 +224,7 @@ func TestRFC7143_11_3_SCSICommand(t *testing.T) {
 			SCSICommand{Read: true, Write: true, Attr: AttrACA, LUN: 0x0102030405060708,
 				ITT: 1, ExpectedDataTransferLength: 0xfffffffe, CmdSN: 0x80000000,
 				ExpStatSN: 0x7fffffff,
-				CDB: [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}}},
+				CDB:       [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}}},
 		{"head of queue TEST UNIT READY", `
 			01 83 00 00
 			00 00 00 00
