@@ -1,0 +1,38 @@
+# halun: `make test` runs everything CI runs.
+SHELL := /bin/bash
+GO ?= go
+FUZZTIME ?= 10s
+
+.PHONY: all build test deps lint unit race fuzz integration conformance clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+deps:
+	./scripts/deps.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test ./internal/... ./cmd/...
+
+race:
+	$(GO) test -race ./internal/... ./cmd/...
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+integration: deps
+	$(GO) test -race -timeout 20m ./test/clients/... ./test/integration/...
+
+conformance: deps
+	$(GO) test -timeout 60m -v ./test/conformance/
+
+test: deps lint race fuzz integration conformance
+
+clean:
+	rm -rf halun-data

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages halun's tests talk to (libiscsi's tools and
+# QEMU's iSCSI driver) when they are missing. Safe to run repeatedly.
+set -euo pipefail
+need=()
+command -v iscsi-test-cu >/dev/null 2>&1 || need+=(libiscsi-bin)
+command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing test peers: ${need[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
