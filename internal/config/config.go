@@ -1,0 +1,168 @@
+package config
+
+import "fmt"
+
+// Config is a validated halun node configuration. Every value has been
+// checked and every default filled in, except volume serials left unset,
+// which EnsureSerials fills.
+type Config struct {
+	// Source is the name the config was parsed from (file path, or
+	// "embedded default").
+	Source       string
+	Node         Node
+	PortalGroups []PortalGroup
+	Volumes      []Volume
+	Targets      []Target
+}
+
+// Pos locates a config entry in its source, for messages about it that
+// arise after parsing (e.g. a volume file that cannot be opened).
+type Pos struct {
+	File  string
+	Line  int
+	Field string // e.g. "volumes[2]"
+}
+
+func (p Pos) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Field)
+	}
+	return fmt.Sprintf("%s: %s", p.File, p.Field)
+}
+
+// Node is this daemon's own settings.
+type Node struct {
+	// Name identifies the node; optional until clustering arrives.
+	Name string
+	// DataDir holds halun's state (generated serials, and file volumes
+	// whose path is relative). Relative to the working directory if not
+	// absolute. Default DefaultDataDir.
+	DataDir string
+}
+
+// PortalGroup is an iSCSI target portal group: the network portals a target
+// is reachable on, identified by its portal group tag (TPGT).
+type PortalGroup struct {
+	Pos     Pos
+	Tag     uint16 // 1..65535
+	Portals []Portal
+}
+
+// Portal is one listening address.
+type Portal struct {
+	// Host is an IP address literal (IPv6 without brackets, possibly with
+	// a zone), a host name, or empty for every address.
+	Host string
+	Port uint16
+}
+
+// String is host:port with IPv6 in brackets, e.g. "[::1]:3260", as
+// net.Listen and SendTargets' TargetAddress want it.
+func (p Portal) String() string { return joinHostPort(p.Host, p.Port) }
+
+// BackendKind is a volume's block store type.
+type BackendKind string
+
+const (
+	BackendFile   BackendKind = "file"   // a regular file, sparse when thin
+	BackendBlock  BackendKind = "block"  // a block device; size from the device
+	BackendMemory BackendKind = "memory" // RAM; contents lost at exit
+)
+
+// Volume is a block store that targets export as logical units. Its SCSI
+// identity (VPD 0x80, 0x83) derives from Serial only.
+type Volume struct {
+	Pos     Pos
+	Name    string
+	Backend BackendKind
+	// Path is the file or device; relative file paths in the config are
+	// already joined to Node.DataDir here. Empty for memory volumes.
+	Path string
+	// Size in bytes, a multiple of BlockSize. 0 for block volumes: the
+	// device's size.
+	Size      int64
+	BlockSize int // 512 or 4096
+	// Serial is the unit serial number: 1..64 printable ASCII characters
+	// without spaces. Empty if the config leaves it unset and EnsureSerials
+	// has not run yet.
+	Serial string
+	// Thin: the store may be sparse and honours UNMAP (file: created sparse,
+	// holes punched; block: discard). Default true for file and memory,
+	// false for block.
+	Thin      bool
+	ReadOnly  bool
+	Removable bool
+	// WriteCache false (the default) is write-through: a write is durable
+	// before its status is sent. True acknowledges writes once in the page
+	// cache; SYNCHRONIZE CACHE and FUA still force durability.
+	WriteCache bool
+}
+
+// Blocks is the volume's capacity in logical blocks (0 for block volumes,
+// whose size is known only once the device is open).
+func (v *Volume) Blocks() int64 { return v.Size / int64(v.BlockSize) }
+
+// Target is an iSCSI target node: a name, the portal groups it is reachable
+// through, its LUN map and who may log in.
+type Target struct {
+	Pos Pos
+	// IQN is the target's iSCSI name (iqn., eui. or naa. format),
+	// normalised to lower case.
+	IQN   string
+	Alias string // TargetAlias; optional
+	// PortalGroups lists the tags of the portal groups the target is
+	// reachable through; every portal group if the config omits it.
+	PortalGroups []uint16
+	LUNs         []LUN
+	Access       Access
+	Params       Params
+}
+
+// LUN maps a logical unit number to a volume.
+type LUN struct {
+	LUN    uint16 // 0..16383
+	Volume string // a Volume's Name
+}
+
+// Access says which initiators may log in to a target. Per-initiator entries
+// with their own LUN maps and CHAP will join All here.
+type Access struct {
+	// All lets every initiator log in and see every LUN. Explicit opt-in:
+	// the config must say all: true.
+	All bool
+}
+
+// Volume returns the volume named name, or nil.
+func (c *Config) Volume(name string) *Volume {
+	for i := range c.Volumes {
+		if c.Volumes[i].Name == name {
+			return &c.Volumes[i]
+		}
+	}
+	return nil
+}
+
+// PortalGroup returns the portal group with tag, or nil.
+func (c *Config) PortalGroup(tag uint16) *PortalGroup {
+	for i := range c.PortalGroups {
+		if c.PortalGroups[i].Tag == tag {
+			return &c.PortalGroups[i]
+		}
+	}
+	return nil
+}
+
+// Target returns the target with the given iSCSI name (compared after
+// normalisation), or nil.
+func (c *Config) Target(name string) *Target {
+	n, err := NormalizeName(name)
+	if err != nil {
+		return nil
+	}
+	for i := range c.Targets {
+		if c.Targets[i].IQN == n {
+			return &c.Targets[i]
+		}
+	}
+	return nil
+}
