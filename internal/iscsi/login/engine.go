@@ -98,7 +98,7 @@ func (e *engine) one(p kv) (*kv, *failure) {
 	case kindInitiatorDecl:
 		return nil, nil // handled by the Negotiator
 	case kindMarkInt:
-		// RFC 7143 §13.26: SHOULD answer Reject, MUST NOT answer NotUnderstood.
+		// RFC 7143 §13 "Obsoleted Keys": SHOULD answer Reject, MUST NOT answer NotUnderstood.
 		return reply(p.Key, valReject), nil
 	}
 	if len(p.Value) > maxSimpleValue {
@@ -112,7 +112,7 @@ func (e *engine) one(p kv) (*kv, *failure) {
 		if _, ok := parseBool(p.Value); !ok {
 			return reply(p.Key, valReject), nil
 		}
-		// RFC 7143 §13.26 allows No instead of Reject; No is what RFC 3720
+		// The same section allows No instead of Reject; No is what RFC 3720
 		// initiators expect from the AND function with a target lacking markers.
 		return reply(p.Key, valNo), nil
 	case kindAnd, kindOr:

@@ -65,7 +65,7 @@ func (n *Negotiator) Step(req *pdu.LoginReq, data []byte) Response {
 	}
 	if len(n.out) > 0 {
 		// Our previous response had C=1: the initiator must answer each
-		// part with an empty request (RFC 7143 §6.2 / §11.13.2).
+		// part with an empty request (RFC 7143 §6.2).
 		if len(data) > 0 || req.Continue {
 			return n.refuse(req, fail(StatusInitiatorError, "Login Request with text while the target's response is continued"))
 		}

@@ -120,7 +120,7 @@ type Negotiated struct {
 	ErrorRecoveryLevel             int
 	DataPDUInOrder                 bool
 	DataSequenceInOrder            bool
-	IFMarker, OFMarker             bool // obsolete (RFC 7143 §13.26); always false
+	IFMarker, OFMarker             bool // obsoleted by RFC 7143; always false
 	ProtocolLevel                  int  // iSCSIProtocolLevel (RFC 7143 §13.24)
 }
 
