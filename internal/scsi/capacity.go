@@ -1,0 +1,31 @@
+package scsi
+
+// READ CAPACITY (SBC-3 5.15, 5.16).
+
+func opReadCapacity10Run(k *task) Result {
+	lu := k.lu
+	if k.cdb[8]&0x01 == 0 && be32(k.cdb[2:]) != 0 {
+		// LBA must be zero without PMI (SBC-3 5.15.1).
+		return k.invalidCDB(2, -1)
+	}
+	b := make([]byte, 8)
+	last := lu.blocks - 1
+	if last > 0xffffffff {
+		last = 0xffffffff // use READ CAPACITY(16)
+	}
+	put32(b, uint32(last))
+	put32(b[4:], lu.bs)
+	return data(b, 8)
+}
+
+func opReadCapacity16Run(k *task) Result {
+	lu := k.lu
+	alloc := int(be32(k.cdb[10:]))
+	b := make([]byte, 32)
+	put64(b, lu.blocks-1)
+	put32(b[8:], lu.bs)
+	if lu.cfg.Thin {
+		b[14] = 0x80 | 0x40 // LBPME, LBPRZ
+	}
+	return data(b, alloc)
+}

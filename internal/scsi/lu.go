@@ -1,0 +1,226 @@
+package scsi
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+
+	"github.com/halun/halun/internal/backend"
+)
+
+// LUConfig describes one logical unit. Its identity (VPD 0x80 and the
+// logical unit designators of VPD 0x83) is derived only from Serial,
+// VendorID and ProductID, so it is the same on every node and across
+// restarts.
+type LUConfig struct {
+	Serial    string // unit serial; VPD 0x80 returns it, VPD 0x83 NAA-6 and T10 vendor designators derive from it
+	VendorID  string // default "HALUN"
+	ProductID string // default "halun disk"
+	Revision  string // default "0001"
+	BlockSize uint32 // 512 or 4096
+	// ReadOnly rejects every write with DATA PROTECT, WRITE PROTECTED.
+	ReadOnly bool
+	// Removable sets the RMB bit and allows medium removal (START STOP
+	// UNIT with LOEJ).
+	Removable bool
+	// Thin reports logical block provisioning (LBPME, VPD 0xB2) and
+	// supports UNMAP and WRITE SAME with UNMAP.
+	Thin bool
+	// WriteCache reports a volatile write cache (WCE): writes are
+	// acknowledged before they are durable unless FUA is set; without it
+	// every write is synced before GOOD.
+	WriteCache bool
+}
+
+// Defaults for empty LUConfig fields.
+const (
+	DefaultVendorID  = "HALUN"
+	DefaultProductID = "halun disk"
+	DefaultRevision  = "0001"
+)
+
+// Limits the LU reports in the Block Limits VPD page and enforces.
+const (
+	maxTransferBytes   = 8 << 20 // per READ/WRITE command
+	maxWriteSameBlocks = 1 << 20
+	maxUnmapDescs      = 256
+	maxCAWBlocks       = 1
+)
+
+// LU is an emulated SBC-3 direct-access logical unit on a backend store.
+// It is safe for concurrent use.
+type LU struct {
+	cfg    LUConfig
+	store  backend.Store
+	bs     uint32 // logical block size
+	shift  uint   // log2(bs)
+	blocks uint64 // number of logical blocks
+
+	// Precomputed at construction: they never change.
+	stdInquiry []byte // standard INQUIRY data (PQ 0)
+	luDesigs   []byte // VPD 0x83 logical unit designators
+
+	// rmw serialises atomic read-modify-write commands (COMPARE AND
+	// WRITE, ORWRITE) against all writers: writers hold it shared.
+	rmw sync.RWMutex
+
+	// wce mirrors mode.wce for the write path.
+	wce atomic.Bool
+
+	mu       sync.RWMutex // guards everything below
+	mode     modeState
+	nexuses  map[Nexus]*nexusState
+	stopped  bool   // START STOP UNIT with START=0
+	ejected  bool   // removable medium ejected (LOEJ)
+	reserved *Nexus // SPC-2 RESERVE holder
+}
+
+// nexusState is what a LU remembers about one I_T nexus.
+type nexusState struct {
+	ua      []uint16 // pending unit attention conditions, oldest first
+	prevent bool     // PREVENT ALLOW MEDIUM REMOVAL prevent
+}
+
+// NewLU returns a logical unit on store as cfg describes.
+func NewLU(cfg LUConfig, store backend.Store) (*LU, error) {
+	if store == nil {
+		return nil, errors.New("scsi: new LU: nil store")
+	}
+	if cfg.Serial == "" {
+		return nil, errors.New("scsi: new LU: empty serial (the LU's identity)")
+	}
+	if len(cfg.Serial) > 251 {
+		return nil, fmt.Errorf("scsi: new LU %q: serial longer than 251 bytes", cfg.Serial)
+	}
+	for _, c := range []byte(cfg.Serial) {
+		if c < 0x21 || c > 0x7e {
+			return nil, fmt.Errorf("scsi: new LU %q: serial must be printable ASCII without spaces", cfg.Serial)
+		}
+	}
+	if cfg.VendorID == "" {
+		cfg.VendorID = DefaultVendorID
+	}
+	if cfg.ProductID == "" {
+		cfg.ProductID = DefaultProductID
+	}
+	if cfg.Revision == "" {
+		cfg.Revision = DefaultRevision
+	}
+	if len(cfg.VendorID) > 8 || len(cfg.ProductID) > 16 || len(cfg.Revision) > 4 {
+		return nil, fmt.Errorf("scsi: new LU %q: vendor (8), product (16) or revision (4) too long", cfg.Serial)
+	}
+	if cfg.BlockSize == 0 {
+		cfg.BlockSize = 512
+	}
+	if cfg.BlockSize != 512 && cfg.BlockSize != 4096 {
+		return nil, fmt.Errorf("scsi: new LU %q: block size %d is neither 512 nor 4096", cfg.Serial, cfg.BlockSize)
+	}
+	size := store.Size()
+	blocks := uint64(size) / uint64(cfg.BlockSize)
+	if size <= 0 || blocks == 0 {
+		return nil, fmt.Errorf("scsi: new LU %q: store of %d bytes holds no block of %d bytes", cfg.Serial, size, cfg.BlockSize)
+	}
+	lu := &LU{
+		cfg:     cfg,
+		store:   store,
+		bs:      cfg.BlockSize,
+		shift:   uint(bits.TrailingZeros32(cfg.BlockSize)),
+		blocks:  blocks,
+		nexuses: make(map[Nexus]*nexusState),
+	}
+	lu.mode = defaultMode(cfg)
+	lu.wce.Store(lu.mode.wce)
+	lu.stdInquiry = lu.buildStandardInquiry()
+	lu.luDesigs = luDesignators(cfg)
+	return lu, nil
+}
+
+// Config returns the LU's configuration with defaults filled in.
+func (lu *LU) Config() LUConfig { return lu.cfg }
+
+// Blocks returns the number of logical blocks.
+func (lu *LU) Blocks() uint64 { return lu.blocks }
+
+// Flush makes every completed write durable (shutdown, SYNCHRONIZE CACHE).
+func (lu *LU) Flush() error {
+	if err := lu.store.Sync(); err != nil {
+		return fmt.Errorf("scsi: flush LU %s: %w", lu.cfg.Serial, err)
+	}
+	return nil
+}
+
+// nexusLocked returns the state of n, creating it with a POWER ON unit
+// attention if n is new: the first command of every I_T nexus reports one
+// (SAM-5 6.3.1). lu.mu must be held for writing.
+func (lu *LU) nexusLocked(n Nexus) *nexusState {
+	s := lu.nexuses[n]
+	if s == nil {
+		s = &nexusState{ua: []uint16{ascPowerOnResetOccurred}}
+		lu.nexuses[n] = s
+	}
+	return s
+}
+
+// establishUA adds a unit attention condition for every known nexus
+// except skip (nil: all). A reset condition replaces older ones.
+func (lu *LU) establishUALocked(asc uint16, skip *Nexus) {
+	for n, s := range lu.nexuses {
+		if skip != nil && n == *skip {
+			continue
+		}
+		s.addUA(asc)
+	}
+}
+
+func (s *nexusState) addUA(asc uint16) {
+	if asc>>8 == 0x29 {
+		s.ua = append(s.ua[:0], asc)
+		return
+	}
+	for _, a := range s.ua {
+		if a == asc || a>>8 == 0x29 {
+			return
+		}
+	}
+	s.ua = append(s.ua, asc)
+}
+
+// reset performs a LOGICAL UNIT RESET (SAM-5 6.3.3) received from by: mode
+// parameters return to their defaults, SPC-2 reservations and medium
+// removal prevention are cleared, and every other nexus gets a unit
+// attention.
+func (lu *LU) reset(by Nexus) {
+	lu.mu.Lock()
+	defer lu.mu.Unlock()
+	lu.mode = defaultMode(lu.cfg)
+	lu.wce.Store(lu.mode.wce)
+	lu.reserved = nil
+	for _, s := range lu.nexuses {
+		s.prevent = false
+	}
+	lu.establishUALocked(ascBusDeviceResetOccurred, &by)
+}
+
+// nexusLost drops everything the LU keeps for n (SAM-5 6.3.4): its
+// unit attentions, prevention and SPC-2 reservation. Persistent
+// reservations survive.
+func (lu *LU) nexusLost(n Nexus) {
+	lu.mu.Lock()
+	defer lu.mu.Unlock()
+	delete(lu.nexuses, n)
+	if lu.reserved != nil && *lu.reserved == n {
+		lu.reserved = nil
+	}
+}
+
+// preventedLocked reports whether any nexus prevents medium removal.
+func (lu *LU) preventedLocked() bool {
+	for _, s := range lu.nexuses {
+		if s.prevent {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,253 @@
+package scsi
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"sync"
+)
+
+// LUNTarget is a Target over a fixed set of logical units, addressed by LUN
+// number.
+type LUNTarget struct {
+	name string
+	luns map[uint64]*LU
+	list []uint64 // sorted LUN numbers
+}
+
+var _ Target = (*LUNTarget)(nil)
+
+// maxLUN is the largest LUN number single level flat space addressing can
+// carry (SAM-5 4.7.7).
+const maxLUN = 0x3fff
+
+// NewTarget returns a target named name (its iSCSI name, used when a
+// command's nexus does not carry one) with the given logical units, keyed
+// by LUN number 0..16383. LUN numbers above that cannot be addressed and
+// are left out.
+func NewTarget(name string, luns map[uint64]*LU) *LUNTarget {
+	t := &LUNTarget{name: name, luns: make(map[uint64]*LU, len(luns))}
+	for n, lu := range luns {
+		if lu == nil || n > maxLUN {
+			continue
+		}
+		t.luns[n] = lu
+		t.list = append(t.list, n)
+	}
+	slices.Sort(t.list)
+	return t
+}
+
+// decodeLUN decodes an 8-byte SAM LUN (as the transport's big-endian
+// uint64) the way LIO does for single level LUNs: peripheral device
+// addressing (00b) and flat space addressing (01b) both carry a 14-bit
+// number in the first two bytes; the other six bytes must be zero.
+func decodeLUN(l uint64) (uint64, bool) {
+	if l&0xffffffffffff != 0 {
+		return 0, false
+	}
+	method := l >> 62
+	if method > 1 {
+		return 0, false
+	}
+	return (l >> 48) & 0x3fff, true
+}
+
+// encodeLUN encodes a LUN number as REPORT LUNS lists it: peripheral device
+// addressing below 256, flat space addressing above (SAM-5 4.7.6, 4.7.7).
+func encodeLUN(n uint64) uint64 {
+	if n < 256 {
+		return n << 48
+	}
+	return (0x4000 | n&0x3fff) << 48
+}
+
+// lu returns the LU a command's LUN field addresses.
+func (t *LUNTarget) lu(l uint64) *LU {
+	n, ok := decodeLUN(l)
+	if !ok {
+		return nil
+	}
+	return t.luns[n]
+}
+
+// HasLUN reports whether lun addresses an existing LU.
+func (t *LUNTarget) HasLUN(_ Nexus, lun uint64) bool { return t.lu(lun) != nil }
+
+// LogicalUnitReset resets the LU lun addresses (LOGICAL UNIT RESET from
+// nexus).
+func (t *LUNTarget) LogicalUnitReset(nexus Nexus, lun uint64) bool {
+	lu := t.lu(lun)
+	if lu == nil {
+		return false
+	}
+	lu.reset(nexus)
+	return true
+}
+
+// TargetReset resets every LU (TARGET WARM/COLD RESET from nexus).
+func (t *LUNTarget) TargetReset(nexus Nexus) {
+	for _, lu := range t.luns {
+		lu.reset(nexus)
+	}
+}
+
+// NexusLost drops every LU's state for nexus.
+func (t *LUNTarget) NexusLost(nexus Nexus) {
+	for _, lu := range t.luns {
+		lu.nexusLost(nexus)
+	}
+}
+
+// task is one command being executed.
+type task struct {
+	t   *LUNTarget
+	cmd *Command
+	lu  *LU // nil for a LUN that does not exist
+	cdb []byte
+	buf [16]byte
+	// desc selects descriptor format sense (control mode page D_SENSE).
+	desc bool
+}
+
+var taskPool = sync.Pool{New: func() any { return new(task) }}
+
+// Execute runs one command. It is safe for concurrent use and never panics:
+// a bug caught at run time is reported as HARDWARE ERROR, INTERNAL TARGET
+// FAILURE.
+func (t *LUNTarget) Execute(cmd *Command) (res Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("scsi: command panicked", "cdb", fmt.Sprintf("% x", cmd.CDB), "panic", r, "stack", string(debug.Stack()))
+			res = checkCondition(sense{key: keyHardwareError, asc: ascInternalTargetFailure}, false)
+		}
+	}()
+	return t.execute(cmd)
+}
+
+// execute is Execute without the panic safety net, for tests and fuzzing.
+func (t *LUNTarget) execute(cmd *Command) Result {
+	k := taskPool.Get().(*task)
+	*k = task{t: t, cmd: cmd, lu: t.lu(cmd.LUN)}
+	k.cdb = cmd.CDB
+	if len(k.cdb) < len(k.buf) {
+		copy(k.buf[:], k.cdb)
+		k.cdb = k.buf[:]
+	}
+	res := k.dispatch()
+	*k = task{}
+	taskPool.Put(k)
+	return res
+}
+
+func (k *task) dispatch() Result {
+	if len(k.cmd.CDB) == 0 {
+		return k.fail(keyIllegalRequest, ascInvalidOpcode)
+	}
+	d := lookupOp(k.cdb)
+	lu := k.lu
+	if lu == nil {
+		if d != nil && d.flags&fNoLU != 0 {
+			return d.run(k)
+		}
+		// SPC-4 4.6.? / SAM-5 5.9.?: a command to an incorrect LUN
+		// that is not INQUIRY, REPORT LUNS or REQUEST SENSE.
+		return k.fail(keyIllegalRequest, ascLUNotSupported)
+	}
+	var dataOut uint32
+	if d != nil && d.dataOut != nil {
+		dataOut = d.dataOut(k)
+	}
+	res := k.gate(d)
+	if res == nil {
+		r := d.run(k)
+		res = &r
+	}
+	res.DataOutLength = dataOut
+	return *res
+}
+
+// gate applies the checks every command passes before its handler: unit
+// attention (SAM-5 5.14), support, SPC-2 reservation, readiness and write
+// protection. It returns nil when the command may run.
+func (k *task) gate(d *opDesc) *Result {
+	lu := k.lu
+	n := k.cmd.Nexus
+	// Fast path: a known nexus with nothing pending on a LU that is
+	// ready and not reserved.
+	lu.mu.RLock()
+	k.desc = lu.mode.dsense
+	s := lu.nexuses[n]
+	fast := s != nil && len(s.ua) == 0 && lu.reserved == nil && !lu.stopped && !lu.ejected
+	lu.mu.RUnlock()
+	if !fast {
+		if r := k.slowGate(d); r != nil {
+			return r
+		}
+	}
+	if d == nil || (d.supported != nil && !d.supported(lu)) {
+		r := k.fail(keyIllegalRequest, ascInvalidOpcode)
+		return &r
+	}
+	if d.flags&fWrite != 0 && lu.cfg.ReadOnly {
+		r := k.fail(keyDataProtect, ascWriteProtected)
+		return &r
+	}
+	return nil
+}
+
+func (k *task) slowGate(d *opDesc) *Result {
+	lu := k.lu
+	n := k.cmd.Nexus
+	lu.mu.Lock()
+	defer lu.mu.Unlock()
+	s := lu.nexusLocked(n)
+	var flags opFlags
+	if d != nil {
+		flags = d.flags
+	}
+	if len(s.ua) > 0 && flags&fNoUA == 0 {
+		asc := s.ua[0]
+		s.ua = s.ua[1:]
+		r := checkCondition(sense{key: keyUnitAttention, asc: asc}, lu.mode.dsense)
+		return &r
+	}
+	if lu.reserved != nil && *lu.reserved != n && flags&fReservedOK == 0 {
+		return &Result{Status: StatusReservationConflict}
+	}
+	if flags&fMedium != 0 {
+		switch {
+		case lu.ejected:
+			r := checkCondition(sense{key: keyNotReady, asc: ascMediumNotPresent}, lu.mode.dsense)
+			return &r
+		case lu.stopped:
+			r := checkCondition(sense{key: keyNotReady, asc: ascNotReadyInitCmdRequired}, lu.mode.dsense)
+			return &r
+		}
+	}
+	return nil
+}
+
+// fail is CHECK CONDITION with the given sense key and additional sense
+// code.
+func (k *task) fail(key uint8, asc uint16) Result {
+	return checkCondition(sense{key: key, asc: asc}, k.desc)
+}
+
+// invalidCDB is ILLEGAL REQUEST, INVALID FIELD IN CDB pointing at byte off,
+// bit bit (-1: whole byte) of the CDB.
+func (k *task) invalidCDB(off, bit int) Result {
+	return checkCondition(sense{key: keyIllegalRequest, asc: ascInvalidFieldInCDB, sks: fieldPointer(true, off, bit)}, k.desc)
+}
+
+// invalidParam is ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST
+// pointing at byte off, bit bit of the parameter data.
+func (k *task) invalidParam(off, bit int) Result {
+	return checkCondition(sense{key: keyIllegalRequest, asc: ascInvalidFieldInParamList, sks: fieldPointer(false, off, bit)}, k.desc)
+}
+
+// data is GOOD with data-in b, cut to the allocation length.
+func data(b []byte, alloc int) Result {
+	return Result{Status: StatusGood, Data: truncate(b, alloc)}
+}

@@ -1,0 +1,243 @@
+package scsi
+
+import (
+	"crypto/sha256"
+	"fmt"
+)
+
+// Vital product data pages (SPC-4 7.8, SBC-3 6.6).
+
+// vpdPage is one supported VPD page.
+type vpdPage struct {
+	code      byte
+	build     func(*task) []byte
+	supported func(*LU) bool
+}
+
+// vpdPages lists the supported pages in ascending order (the order VPD
+// 0x00 reports them).
+var vpdPages []vpdPage
+
+func init() {
+	vpdPages = []vpdPage{
+		{code: 0x00, build: vpdSupportedPages},
+		{code: 0x80, build: vpdUnitSerial},
+		{code: 0x83, build: vpdDeviceIdentification},
+		{code: 0x86, build: vpdExtendedInquiry},
+		{code: 0xb0, build: vpdBlockLimits},
+		{code: 0xb1, build: vpdBlockCharacteristics},
+		{code: 0xb2, build: vpdLogicalBlockProvisioning},
+	}
+}
+
+// vpdHeader returns a page of n bytes after the 4-byte header, with the
+// header filled in.
+func vpdHeader(code byte, n int) []byte {
+	b := make([]byte, 4+n)
+	b[1] = code
+	put16(b[2:], uint16(n))
+	return b
+}
+
+func vpdSupportedPages(k *task) []byte {
+	var codes []byte
+	for _, p := range vpdPages {
+		if p.supported == nil || p.supported(k.lu) {
+			codes = append(codes, p.code)
+		}
+	}
+	b := vpdHeader(0x00, len(codes))
+	copy(b[4:], codes)
+	return b
+}
+
+// vpdUnitSerial is the Unit Serial Number page (SPC-4 7.8.17).
+func vpdUnitSerial(k *task) []byte {
+	s := k.lu.cfg.Serial
+	b := vpdHeader(0x80, len(s))
+	copy(b[4:], s)
+	return b
+}
+
+// Designator fields (SPC-4 7.8.6.1).
+const (
+	codeSetBinary = 0x1
+	codeSetASCII  = 0x2
+	codeSetUTF8   = 0x3
+
+	assocLU         = 0x00
+	assocTargetPort = 0x10
+	assocTarget     = 0x20
+
+	desigT10Vendor    = 0x1
+	desigNAA          = 0x3
+	desigRelativePort = 0x4
+	desigTPG          = 0x5
+	desigSCSIName     = 0x8
+
+	protoISCSI = 0x5
+	piv        = 0x80
+)
+
+// halunOUI is the IEEE company ID in halun's NAA designators: the one LIO
+// uses (0x001405), so a LUN moved from LIO with its serial keeps its NAA
+// name.
+const halunOUI = 0x001405
+
+// designator appends one designation descriptor.
+func designator(b []byte, proto, codeSet, assocType byte, id []byte) []byte {
+	b = append(b, proto<<4|codeSet, assocType, 0, byte(len(id)))
+	return append(b, id...)
+}
+
+// naa6 derives the 16-byte NAA IEEE Registered Extended designator (SPC-4
+// 7.8.6.6.5) of a LU from its serial. NAA 6h and the company ID fill the
+// first 28 bits; the 100 vendor specific bits are the serial's first 25
+// hexadecimal digits, as LIO builds them from its unit serial (a UUID), so
+// LIO volumes keep their identity under halun. A serial with fewer than 16
+// hexadecimal digits would give colliding names, so such serials use the
+// first 25 hex digits of SHA-256(vendor, product, serial) instead.
+func naa6(cfg LUConfig) [16]byte {
+	var digits []byte
+	for _, c := range []byte(cfg.Serial) {
+		if v, ok := hexValue(c); ok {
+			digits = append(digits, v)
+		}
+	}
+	if len(digits) < 16 {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s", cfg.VendorID, cfg.ProductID, cfg.Serial)))
+		digits = digits[:0]
+		for _, x := range sum[:13] {
+			digits = append(digits, x>>4, x&0xf)
+		}
+	}
+	var b [16]byte
+	b[0] = 0x60 | byte(halunOUI>>20)&0x0f
+	b[1] = byte(halunOUI >> 12 & 0xff)
+	b[2] = byte(halunOUI >> 4 & 0xff)
+	b[3] = byte(halunOUI&0x0f) << 4
+	// Nibble 7 (low half of byte 3) onwards: up to 25 digits.
+	for i := 0; i < 25 && i < len(digits); i++ {
+		pos := 7 + i
+		if pos%2 == 0 {
+			b[pos/2] |= digits[i] << 4
+		} else {
+			b[pos/2] |= digits[i]
+		}
+	}
+	return b
+}
+
+func hexValue(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// luDesignators returns the logical unit designators of VPD 0x83: NAA-6
+// and T10 vendor ID. They depend on cfg alone.
+func luDesignators(cfg LUConfig) []byte {
+	naa := naa6(cfg)
+	b := designator(nil, 0, codeSetBinary, assocLU|desigNAA, naa[:])
+	t10 := make([]byte, 8, 8+len(cfg.Serial))
+	padASCII(t10, cfg.VendorID)
+	t10 = append(t10, cfg.Serial...)
+	return designator(b, 0, codeSetASCII, assocLU|desigT10Vendor, t10)
+}
+
+// relativePortID is the RELATIVE TARGET PORT IDENTIFIER of halun's iSCSI
+// target port.
+const relativePortID = 1
+
+// scsiName pads an SCSI name string to a multiple of four bytes with at
+// least one NUL (SPC-4 7.8.6.11).
+func scsiName(s string) []byte {
+	n := (len(s) + 4) &^ 3
+	b := make([]byte, n)
+	copy(b, s)
+	return b
+}
+
+// vpdDeviceIdentification is the Device Identification page (SPC-4
+// 7.8.6): the LU's NAA-6 and T10 vendor ID designators, then the target
+// port's relative port and port group, and the SCSI names of the target
+// port (iSCSI name,t,0xTPGT) and the target device.
+func vpdDeviceIdentification(k *task) []byte {
+	name := k.cmd.Nexus.TargetName
+	if name == "" {
+		name = k.t.name
+	}
+	tpgt := k.cmd.Nexus.TPGT
+	b := make([]byte, 4, 128)
+	b[1] = 0x83
+	b = append(b, k.lu.luDesigs...)
+	var v [4]byte
+	put16(v[2:], relativePortID)
+	b = designator(b, protoISCSI, codeSetBinary, piv|assocTargetPort|desigRelativePort, v[:])
+	put16(v[2:], tpgt)
+	b = designator(b, protoISCSI, codeSetBinary, piv|assocTargetPort|desigTPG, v[:])
+	if name != "" {
+		b = designator(b, protoISCSI, codeSetUTF8, piv|assocTargetPort|desigSCSIName,
+			scsiName(fmt.Sprintf("%s,t,0x%04x", name, tpgt)))
+		b = designator(b, protoISCSI, codeSetUTF8, piv|assocTarget|desigSCSIName, scsiName(name))
+	}
+	put16(b[2:], uint16(len(b)-4))
+	return b
+}
+
+// vpdExtendedInquiry is the Extended INQUIRY Data page (SPC-4 7.8.7).
+func vpdExtendedInquiry(k *task) []byte {
+	b := vpdHeader(0x86, 0x3c)
+	b[5] = 0x07 // HEADSUP, ORDSUP, SIMPSUP
+	if k.lu.cfg.WriteCache {
+		b[6] = 0x01 // V_SUP: a volatile cache exists
+	}
+	return b
+}
+
+// Block limits (SBC-3 6.6.3).
+func vpdBlockLimits(k *task) []byte {
+	lu := k.lu
+	b := vpdHeader(0xb0, 0x3c)
+	b[4] = 0x01 // WSNZ: WRITE SAME with zero blocks is not supported
+	b[5] = maxCAWBlocks
+	granularity := uint16(1)
+	if lu.bs < 4096 {
+		granularity = uint16(4096 / lu.bs)
+	}
+	put16(b[6:], granularity)                    // OPTIMAL TRANSFER LENGTH GRANULARITY
+	put32(b[8:], uint32(lu.maxTransferBlocks())) // MAXIMUM TRANSFER LENGTH
+	put32(b[12:], uint32((1<<20)>>lu.shift))     // OPTIMAL TRANSFER LENGTH
+	if lu.cfg.Thin {
+		put32(b[20:], 0xffffffff)          // MAXIMUM UNMAP LBA COUNT: no limit
+		put32(b[24:], maxUnmapDescs)       // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
+		put32(b[28:], uint32(granularity)) // OPTIMAL UNMAP GRANULARITY
+		put32(b[32:], 0x80000000)          // UGAVALID, alignment 0
+	}
+	put64(b[36:], maxWriteSameBlocks) // MAXIMUM WRITE SAME LENGTH
+	return b
+}
+
+// Block Device Characteristics (SBC-3 6.6.2): a non-rotating medium.
+func vpdBlockCharacteristics(_ *task) []byte {
+	b := vpdHeader(0xb1, 0x3c)
+	put16(b[4:], 0x0001) // MEDIUM ROTATION RATE: non-rotating
+	return b
+}
+
+// Logical Block Provisioning (SBC-3 6.6.4): thin LUs support UNMAP and
+// WRITE SAME(10/16) with UNMAP, and unmapped blocks read as zeros.
+func vpdLogicalBlockProvisioning(k *task) []byte {
+	b := vpdHeader(0xb2, 4)
+	if k.lu.cfg.Thin {
+		b[5] = 0x80 | 0x40 | 0x20 | 0x04 // LBPU, LBPWS, LBPWS10, LBPRZ
+		b[6] = 0x02                      // PROVISIONING TYPE: thin
+	}
+	return b
+}
