@@ -101,7 +101,7 @@ func (e *engine) one(p kv) (*kv, *failure) {
 		// RFC 7143 §13 "Obsoleted Keys": SHOULD answer Reject, MUST NOT answer NotUnderstood.
 		return reply(p.Key, valReject), nil
 	}
-	if len(p.Value) > maxSimpleValue {
+	if len(p.Value) > maxSimpleValue && def.kind != kindDeclNum {
 		return reply(p.Key, valReject), nil
 	}
 	if def.noDiscovery && e.discovery || def.leadingOnly && !e.leading {
@@ -144,7 +144,9 @@ func (e *engine) one(p kv) (*kv, *failure) {
 	case kindDeclNum:
 		theirs, ok := parseNumber(p.Value)
 		if !ok || theirs < def.lo || theirs > def.hi {
-			return reply(p.Key, valReject), nil
+			// Answering Reject would put a second MaxRecvDataSegmentLength
+			// beside the target's own declaration; refuse instead.
+			return nil, fail(StatusInitiatorError, "invalid %s=%.32q", p.Key, p.Value)
 		}
 		e.neg.MaxRecvDataSegmentLength = int(theirs)
 		return nil, nil
