@@ -50,6 +50,11 @@ func (d *decoder) errAt(n *yaml.Node, field, format string, args ...any) {
 			e.Line, e.Column = n.Line, n.Column
 		}
 	}
+	for _, prev := range d.errs {
+		if *prev == *e {
+			return
+		}
+	}
 	d.errs = append(d.errs, e)
 }
 

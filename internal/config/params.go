@@ -29,13 +29,16 @@ type ParamValues struct {
 	DataDigest               []string
 }
 
-// DefaultParams are the values of unset params: RFC 7143's defaults, and for
-// the digests both choices, so the initiator decides.
+// DefaultParams are the values of unset params: what halun offers unless
+// told otherwise, chosen for throughput (RFC 7143's own defaults are
+// InitialR2T=Yes, MaxRecvDataSegmentLength=8192, MaxBurstLength=262144).
+// The digests accept both choices, so the initiator decides. They equal
+// login.DefaultSettings (checked by a test in cmd/halun).
 var DefaultParams = ParamValues{
-	InitialR2T:               true,
+	InitialR2T:               false,
 	ImmediateData:            true,
-	MaxRecvDataSegmentLength: 8192,
-	MaxBurstLength:           262144,
+	MaxRecvDataSegmentLength: 262144,
+	MaxBurstLength:           1048576,
 	FirstBurstLength:         65536,
 	MaxOutstandingR2T:        1,
 	HeaderDigest:             []string{DigestNone, DigestCRC32C},

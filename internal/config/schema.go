@@ -45,8 +45,10 @@ func (d *decoder) config(root *yaml.Node) *Config {
 			c.PortalGroups = append(c.PortalGroups, d.portalGroup(it, index("portal_groups", i)))
 		}
 	}
-	if len(c.PortalGroups) == 0 {
-		d.errAt(m.node, "portal_groups", "at least one portal group is required, e.g. portal_groups: [{tag: 1, portals: [\"127.0.0.1:3260\"]}]")
+	if !m.has("portal_groups") {
+		m.missing("portal_groups", ", e.g. portal_groups: [{tag: 1, portals: [\"127.0.0.1:3260\"]}]")
+	} else if n := d.at["portal_groups"]; n != nil && n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.errAt(n, "portal_groups", "empty; at least one portal group is required")
 	}
 	if n := m.get("volumes"); n != nil && !isNull(n) {
 		items, _ := d.list(n, "volumes")
@@ -66,8 +68,17 @@ func (d *decoder) config(root *yaml.Node) *Config {
 			c.Targets = append(c.Targets, d.target(it, index("targets", i)))
 		}
 	}
-	if len(c.Targets) == 0 {
-		d.errAt(m.node, "targets", "at least one target is required")
+	if !m.has("targets") {
+		m.missing("targets", "; halun serves nothing without a target")
+	} else if n := d.at["targets"]; n != nil && n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.errAt(n, "targets", "empty; at least one target is required")
+	}
+	// Top-level keys starting with x- are ignored, to hold anchors
+	// (x-defaults: &defaults {...}) for reuse further down.
+	for _, p := range m.pairs {
+		if strings.HasPrefix(p.key, "x-") {
+			m.get(p.key)
+		}
 	}
 	m.done()
 	return c
@@ -418,15 +429,17 @@ func (d *decoder) params(n *yaml.Node, path string) Params {
 	p.MaxOutstandingR2T = number("MaxOutstandingR2T", 1, maxOutstandingR2T)
 	p.HeaderDigest = d.digests(m.get("HeaderDigest"), join(path, "HeaderDigest"))
 	p.DataDigest = d.digests(m.get("DataDigest"), join(path, "DataDigest"))
-	if p.FirstBurstLength != nil {
-		e := p.Effective()
-		if e.FirstBurstLength > e.MaxBurstLength {
+	if e := p.Effective(); e.FirstBurstLength > e.MaxBurstLength {
+		if p.FirstBurstLength != nil {
 			why := ""
 			if p.MaxBurstLength == nil {
 				why = " (the default)"
 			}
 			d.errAt(m.get("FirstBurstLength"), join(path, "FirstBurstLength"),
 				"%d exceeds MaxBurstLength %d%s", e.FirstBurstLength, e.MaxBurstLength, why)
+		} else {
+			d.errAt(m.get("MaxBurstLength"), join(path, "MaxBurstLength"),
+				"%d is less than FirstBurstLength %d (the default); set FirstBurstLength too", e.MaxBurstLength, e.FirstBurstLength)
 		}
 	}
 	for _, k := range sortedKeys(unsupportedParams) {

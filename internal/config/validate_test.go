@@ -64,7 +64,7 @@ func TestInvalid(t *testing.T) {
 		{"data_dir empty", "data_dir: /d", "data_dir: ''", `1: node.data_dir: "" is not a usable path`},
 
 		// portal_groups.
-		{"no portal groups", "portal_groups:\n  - {tag: 1, portals: [\"127.0.0.1:3260\"]}\n", "", "1: portal_groups: at least one portal group is required"},
+		{"no portal groups", "portal_groups:\n  - {tag: 1, portals: [\"127.0.0.1:3260\"]}\n", "", "1: portal_groups: missing; required"},
 		{"tag missing", "{tag: 1, portals:", "{portals:", "3: portal_groups[0].tag: missing; required"},
 		{"tag 0", "tag: 1,", "tag: 0,", "3: portal_groups[0].tag: 0 is not in 1..65535"},
 		{"tag too big", "tag: 1,", "tag: 65536,", "3: portal_groups[0].tag: 65536 is not in 1..65535"},
@@ -119,7 +119,10 @@ func TestInvalid(t *testing.T) {
 		{"flag yes is not a volume bool", "size: 1MiB", "size: 1MiB, read_only: yes", `5: volumes[0].read_only: want true or false, got "yes"`},
 
 		// targets.
-		{"no targets", "targets:\n  - iqn: iqn.2003-01.org.example:t1\n    luns: [{lun: 0, volume: v1}]\n    access: {all: true}\n", "", "1: targets: at least one target is required"},
+		{"no targets", "targets:\n  - iqn: iqn.2003-01.org.example:t1\n    luns: [{lun: 0, volume: v1}]\n    access: {all: true}\n", "", "1: targets: missing; required"},
+		{"targets empty", "targets:\n  - iqn: iqn.2003-01.org.example:t1\n    luns: [{lun: 0, volume: v1}]\n    access: {all: true}\n", "targets: []\n", "6: targets: empty; at least one target is required"},
+		{"portal groups empty", "portal_groups:\n  - {tag: 1, portals: [\"127.0.0.1:3260\"]}\n", "portal_groups: []\n", "2: portal_groups: empty; at least one portal group is required"},
+		{"x- keys hold anchors only", "volumes:", "x-size: &sz 1MiB\nx-typo: {a: b}\nvolume:", "6: volume: unknown field; did you mean volumes?"},
 		{"iqn missing", "  - iqn: iqn.2003-01.org.example:t1\n    luns", "  - luns", "7: targets[0].iqn: missing; required"},
 		{"iqn no date", "iqn.2003-01.org.example:t1", "iqn.org.example:t1", `7: targets[0].iqn: "iqn.org.example:t1": iqn. name without a valid date`},
 		{"iqn month 13", "iqn.2003-01.org.example:t1", "iqn.2003-13.org.example:t1", "7: targets[0].iqn: \"iqn.2003-13.org.example:t1\": iqn. name has month 13"},
@@ -154,7 +157,8 @@ func TestInvalid(t *testing.T) {
 		{"MaxBurstLength low", "{all: true}", "{all: true}\n    params: {MaxBurstLength: 100}", "10: targets[0].params.MaxBurstLength: 100 is not in 512..16777215"},
 		{"FirstBurstLength low", "{all: true}", "{all: true}\n    params: {FirstBurstLength: 511}", "10: targets[0].params.FirstBurstLength: 511 is not in 512..16777215"},
 		{"FirstBurstLength over MaxBurstLength", "{all: true}", "{all: true}\n    params: {MaxBurstLength: 65536, FirstBurstLength: 131072}", "10: targets[0].params.FirstBurstLength: 131072 exceeds MaxBurstLength 65536"},
-		{"FirstBurstLength over default MaxBurstLength", "{all: true}", "{all: true}\n    params: {FirstBurstLength: 1048576}", "10: targets[0].params.FirstBurstLength: 1048576 exceeds MaxBurstLength 262144 (the default)"},
+		{"FirstBurstLength over default MaxBurstLength", "{all: true}", "{all: true}\n    params: {FirstBurstLength: 2097152}", "10: targets[0].params.FirstBurstLength: 2097152 exceeds MaxBurstLength 1048576 (the default)"},
+		{"MaxBurstLength under default FirstBurstLength", "{all: true}", "{all: true}\n    params: {MaxBurstLength: 10000}", "10: targets[0].params.MaxBurstLength: 10000 is less than FirstBurstLength 65536 (the default)"},
 		{"MaxOutstandingR2T 0", "{all: true}", "{all: true}\n    params: {MaxOutstandingR2T: 0}", "10: targets[0].params.MaxOutstandingR2T: 0 is not in 1..65535"},
 		{"MaxOutstandingR2T 65536", "{all: true}", "{all: true}\n    params: {MaxOutstandingR2T: 65536}", "10: targets[0].params.MaxOutstandingR2T: 65536 is not in 1..65535"},
 		{"InitialR2T not a bool", "{all: true}", "{all: true}\n    params: {InitialR2T: maybe}", `10: targets[0].params.InitialR2T: want true/false or Yes/No, got "maybe"`},
