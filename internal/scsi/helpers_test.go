@@ -23,6 +23,10 @@ type countingStore struct {
 
 func (s *countingStore) Sync() error { s.syncs.Add(1); return s.Store.Sync() }
 
+func (s *countingStore) MapStatus(off, n int64) (bool, int64, error) {
+	return s.Store.(backend.Mapper).MapStatus(off, n)
+}
+
 // testLU is a LU on a memory store of blocks blocks plus the target that
 // serves it as LUN 0.
 type testLU struct {
