@@ -78,6 +78,7 @@ type conv struct {
 	env *fakeEnv
 	n   *Negotiator
 	req pdu.LoginReq
+	out textJoiner
 }
 
 func newConv(t *testing.T) *conv {
@@ -100,6 +101,7 @@ func (c *conv) step(csg, nsg uint8, transit bool, pairs ...string) Response {
 	}
 	resp := c.n.Step(&r, text(pairs...))
 	checkWellFormed(c.t, &r, &resp)
+	c.out.feed(c.t, &resp)
 	return resp
 }
 
@@ -138,11 +140,26 @@ func checkWellFormed(t *testing.T, req *pdu.LoginReq, r *Response) {
 	if r.Done && (!h.Transit || h.NSG != StageFullFeature || h.TSIH == 0) {
 		t.Fatalf("Done response without T/NSG=3/TSIH: %+v", h)
 	}
-	if !r.Failed && len(r.Data) > 0 && !h.Continue {
-		if _, err := pdu.ParseText(r.Data); err != nil {
-			t.Fatalf("response text does not parse: %v", err)
-		}
+}
+
+// textJoiner reassembles response text split with the C bit and checks that
+// every complete response parses.
+type textJoiner struct{ buf []byte }
+
+func (j *textJoiner) feed(t *testing.T, r *Response) {
+	t.Helper()
+	if r.Failed {
+		j.buf = nil
+		return
 	}
+	j.buf = append(j.buf, r.Data...)
+	if r.Header.Continue {
+		return
+	}
+	if _, err := pdu.ParseText(j.buf); err != nil {
+		t.Fatalf("response text does not parse: %v", err)
+	}
+	j.buf = nil
 }
 
 // first returns the declarations of a Normal session's first request.
