@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/halun/halun/internal/config"
+	"github.com/halun/halun/internal/server"
+)
+
+type serveOptions struct {
+	config   string
+	listen   string
+	dataDir  string
+	logLevel string
+	// listenSet and dataDirSet say whether the flags were given: with
+	// --config they override the file only then.
+	listenSet, dataDirSet bool
+}
+
+func newServeCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve iSCSI targets until SIGINT or SIGTERM",
+		Long: `Serve iSCSI targets until SIGINT or SIGTERM, then shut down gracefully
+(stop accepting, finish in-flight commands, flush volumes) and exit 0.
+
+Without --config, serves the embedded default: target
+iqn.2026-11.io.halun:default with LUN 0, a 1 GiB thin file volume
+<data-dir>/default.img, on --listen.
+
+With --config, serves that file. --data-dir then replaces node.data_dir
+(relative volume paths move with it), and --listen replaces the portals of
+the config's only portal group (an error if it has several); either only
+when given.
+
+Volumes without a configured serial get one generated on first start and
+kept in <data_dir>/serials.json, so their SCSI identity never changes.`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.listenSet = cmd.Flags().Changed("listen")
+			o.dataDirSet = cmd.Flags().Changed("data-dir")
+			return serve(cmd.Context(), o, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.config, "config", "c", "", "YAML config `file` (default: the embedded default config)")
+	f.StringVar(&o.listen, "listen", config.DefaultListen, "portal `host:port`; IPv6 in brackets, e.g. [::1]:3260")
+	f.StringVar(&o.dataDir, "data-dir", config.DefaultDataDir, "`directory` for volumes with relative paths and generated serials")
+	f.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	return cmd
+}
+
+// loadConfig returns the config serve runs: the embedded default or
+// --config, with the overrides the flags ask for. It has no side effects.
+func loadConfig(o serveOptions) (*config.Config, error) {
+	if o.listenSet || o.config == "" {
+		if _, err := config.ParsePortal(o.listen); err != nil {
+			return nil, usageError{fmt.Errorf("--listen: %v", err)}
+		}
+	}
+	if o.dataDirSet && o.dataDir == "" {
+		return nil, usageError{errors.New("--data-dir: empty")}
+	}
+	if o.config == "" {
+		return config.Default(o.dataDir, o.listen)
+	}
+	var ov config.Overrides
+	if o.listenSet {
+		ov.Listen = o.listen
+	}
+	if o.dataDirSet {
+		ov.DataDir = o.dataDir
+	}
+	return config.LoadWith(o.config, ov)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, usageError{fmt.Errorf("--log-level: %q is not debug, info, warn or error", s)}
+	}
+	return l, nil
+}
+
+func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
+	level, err := parseLevel(o.logLevel)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(o)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := config.EnsureSerials(cfg); err != nil {
+		return err
+	}
+	log.Info("halun starting", "version", versionString(), "config", cfg.Source, "data_dir", cfg.Node.DataDir)
+	for _, v := range cfg.Volumes {
+		log.Debug("volume", "name", v.Name, "backend", v.Backend, "path", v.Path,
+			"size", config.FormatSize(v.Size), "block_size", v.BlockSize, "serial", v.Serial)
+	}
+
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		log.Info("shutting down")
+		// A second signal during a slow shutdown kills at once.
+		stop()
+	}()
+	err = server.Run(ctx, cfg, log)
+	if err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
+		return err
+	}
+	return nil
+}
