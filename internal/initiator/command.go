@@ -48,6 +48,10 @@ type Command struct {
 	// Attr is the task attribute sent verbatim (pdu.AttrSimple is usual;
 	// the zero value is untagged).
 	Attr uint8
+	// DataOutGate, if not nil, holds back all Data-Out PDUs (unsolicited
+	// and R2T-solicited; immediate data still goes with the command) until
+	// it is closed, so a test can keep a write in flight, e.g. to abort it.
+	DataOutGate <-chan struct{}
 }
 
 // maxCDB is the largest CDB: 16 bytes in the BHS plus an extended CDB AHS
@@ -162,15 +166,24 @@ func (s *Session) Start(ctx context.Context, c Command) (*Task, error) {
 		break
 	}
 	if needSender {
-		go s.sendData(t, outs)
+		go s.sendData(t, outs, c.DataOutGate)
 	}
 	return t, nil
 }
 
 // sendData sends a write's unsolicited Data-Out sequence and then answers its
 // R2Ts in order until the task ends.
-func (s *Session) sendData(t *Task, outs []dataPDU) {
+func (s *Session) sendData(t *Task, outs []dataPDU, gate <-chan struct{}) {
 	defer s.wg.Done()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-t.done:
+			return
+		case <-s.closed:
+			return
+		}
+	}
 	for _, d := range outs {
 		if !s.sendDataOut(t, pdu.ReservedTag, d) {
 			return

@@ -231,6 +231,9 @@ func checkAnswer(key string, spec keySpec, ours, theirs string) error {
 				return nil
 			}
 		}
+		if strings.HasSuffix(key, "Digest") && ours == "CRC32C" {
+			return fmt.Errorf("target refused %s=CRC32C (answered %s)", key, theirs)
+		}
 		return fmt.Errorf("target answered %s=%s, not one of the offered %q", key, theirs, ours)
 	case kindAnd, kindOr:
 		t, err := parseBool(theirs)
