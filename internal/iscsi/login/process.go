@@ -162,6 +162,9 @@ func (n *Negotiator) begin(req *pdu.LoginReq, kvs []kv) ([]kv, *failure) {
 	if settings.MaxRecvDataSegmentLength == 0 {
 		settings = DefaultSettings()
 	}
+	if err := settings.Validate(); err != nil {
+		return nil, fail(StatusTargetError, "target settings are invalid: %v", err)
+	}
 	n.eng = newEngine(settings, r.SessionType == Discovery, req.TSIH == 0)
 
 	n.methods = []string{AuthNone}
