@@ -85,7 +85,7 @@ func (d *decoder) validate(c *Config) {
 				switch {
 				case seen[tag]:
 					d.errField(pp, "portal group %d listed twice", tag)
-				case c.PortalGroup(tag) == nil:
+				case tags[tag] == "":
 					d.errField(pp, "portal group %d is not defined in portal_groups", tag)
 				}
 				seen[tag] = true
@@ -109,7 +109,7 @@ func (d *decoder) validate(c *Config) {
 			if l.Volume == "" {
 				continue
 			}
-			if c.Volume(l.Volume) == nil {
+			if names[l.Volume] == "" {
 				d.errField(join(pl, "volume"), "volume %q is not defined in volumes", l.Volume)
 			} else if prev, dup := vols[l.Volume]; dup {
 				d.errField(join(pl, "volume"), "volume %q is already mapped at %s%s", l.Volume, prev, line(prev))
