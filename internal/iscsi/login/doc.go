@@ -10,4 +10,28 @@
 // and connection accounting are delegated to the Env the transport supplies.
 // NegotiateText answers the few keys that may be negotiated again in Full
 // Feature Phase Text Requests.
+//
+// Choices where the RFC leaves room:
+//
+//   - Every protocol error (changed ISID/TSIH/ITT/CID/CmdSN/version, T and C
+//     together, bad stage codes, malformed text, a key negotiated twice, a
+//     reserved constant proposed as a value, a target-only key from the
+//     initiator) is refused with 0200 "initiator error", as RFC 7143 §6
+//     prescribes for renegotiation and as Linux LIO does for the rest.
+//   - Out-of-range or malformed values are answered Reject; keys irrelevant
+//     to the session type, or session-wide keys on a connection added to a
+//     session, Irrelevant; unknown and X-/X# keys NotUnderstood. An invalid
+//     MaxRecvDataSegmentLength declaration refuses the login instead, since
+//     the target's own declaration uses the same key.
+//   - Boolean answers are always sent, even where RFC 7143 makes them
+//     optional. IFMarker/OFMarker are answered No and IFMarkInt/OFMarkInt
+//     Reject (both allowed for these obsoleted keys).
+//   - A key the initiator did not offer whose RFC default the target cannot
+//     accept (ImmediateData=No, smaller bursts, required digests) is offered
+//     by the target when the initiator asks to enter full feature phase; T is
+//     withheld until the initiator answers.
+//   - An unknown SessionType is refused with 0209, a target not reachable
+//     through the connection's portal group with 0203.
+//   - A response longer than 8192 bytes is sent in C-bit parts; the T bit is
+//     never set on such a part, so the initiator asks again once all is sent.
 package login
