@@ -55,7 +55,7 @@ func TestRFC7143_6_3_LoginSecurityOperationalFFP(t *testing.T) {
 	}
 	res := c.n.Result()
 	if res == nil || res.TSIH != 0x1234 || res.InitiatorName != iqnInit || res.InitiatorAlias != "client1" ||
-		res.TargetName != iqnTarget || res.SessionType != Normal || res.AuthMethod != AuthNone ||
+		res.TargetName != iqnTarget || res.SessionType != SessionNormal || res.AuthMethod != AuthNone ||
 		res.CID != 1 || res.CmdSN != 100 || res.PortalGroupTag != tpgt {
 		t.Fatalf("result %+v", res)
 	}
@@ -259,7 +259,7 @@ func TestRFC7143_13_21_DiscoverySession(t *testing.T) {
 		t.Fatalf("reply %v", got)
 	}
 	res := c.n.Result()
-	if res.SessionType != Discovery || res.TargetName != "" || res.Params.MaxRecvDataSegmentLength != 32768 {
+	if res.SessionType != SessionDiscovery || res.TargetName != "" || res.Params.MaxRecvDataSegmentLength != 32768 {
 		t.Fatalf("result %+v", res)
 	}
 }

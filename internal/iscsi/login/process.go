@@ -129,16 +129,16 @@ func (n *Negotiator) begin(req *pdu.LoginReq, kvs []kv) ([]kv, *failure) {
 
 	switch st, ok := n.decl[keySessionType]; {
 	case !ok || st == "Normal":
-		r.SessionType = Normal
+		r.SessionType = SessionNormal
 	case st == "Discovery":
-		r.SessionType = Discovery
+		r.SessionType = SessionDiscovery
 	default:
 		return nil, fail(StatusSessionTypeNotSupported, "SessionType %.32q not supported", st)
 	}
 
 	var out []kv
 	settings := n.cfg.DiscoverySettings
-	if r.SessionType == Normal {
+	if r.SessionType == SessionNormal {
 		tn, ok := n.decl[keyTargetName]
 		if !ok || tn == "" {
 			return nil, fail(StatusMissingParameter, "TargetName missing from a Normal session's first Login Request")
@@ -165,7 +165,7 @@ func (n *Negotiator) begin(req *pdu.LoginReq, kvs []kv) ([]kv, *failure) {
 	if err := settings.Validate(); err != nil {
 		return nil, fail(StatusTargetError, "target settings are invalid: %v", err)
 	}
-	n.eng = newEngine(settings, r.SessionType == Discovery, req.TSIH == 0)
+	n.eng = newEngine(settings, r.SessionType == SessionDiscovery, req.TSIH == 0)
 
 	n.methods = []string{AuthNone}
 	if n.cfg.Auth != nil {

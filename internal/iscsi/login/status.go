@@ -71,3 +71,31 @@ func (s Status) String() string {
 	}
 	return fmt.Sprintf("status %04x", uint16(s))
 }
+
+// Status classes and details as the separate bytes of the Login Response
+// (Env.Admit returns them this way). Details are named after their status;
+// class 2 and class 3 details share numbers.
+const (
+	ClassSuccess        uint8 = 0
+	ClassRedirection    uint8 = 1
+	ClassInitiatorError uint8 = 2
+	ClassTargetError    uint8 = 3
+
+	DetailTargetMovedTemporarily  = uint8(StatusTargetMovedTemporarily & 0xff)
+	DetailTargetMovedPermanently  = uint8(StatusTargetMovedPermanently & 0xff)
+	DetailInitiatorError          = uint8(StatusInitiatorError & 0xff)
+	DetailAuthenticationFailure   = uint8(StatusAuthenticationFailure & 0xff)
+	DetailAuthorizationFailure    = uint8(StatusAuthorizationFailure & 0xff)
+	DetailNotFound                = uint8(StatusNotFound & 0xff)
+	DetailTargetRemoved           = uint8(StatusTargetRemoved & 0xff)
+	DetailUnsupportedVersion      = uint8(StatusUnsupportedVersion & 0xff)
+	DetailTooManyConnections      = uint8(StatusTooManyConnections & 0xff)
+	DetailMissingParameter        = uint8(StatusMissingParameter & 0xff)
+	DetailCantIncludeInSession    = uint8(StatusCantIncludeInSession & 0xff)
+	DetailSessionTypeNotSupported = uint8(StatusSessionTypeNotSupported & 0xff)
+	DetailSessionDoesNotExist     = uint8(StatusSessionDoesNotExist & 0xff)
+	DetailInvalidDuringLogin      = uint8(StatusInvalidDuringLogin & 0xff)
+	DetailTargetError             = uint8(StatusTargetError & 0xff)
+	DetailServiceUnavailable      = uint8(StatusServiceUnavailable & 0xff)
+	DetailOutOfResources          = uint8(StatusOutOfResources & 0xff)
+)

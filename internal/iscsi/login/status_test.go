@@ -14,6 +14,14 @@ func TestRFC7143_11_13_5_StatusEncoding(t *testing.T) {
 	if got := StatusSessionDoesNotExist.String(); got != "session does not exist (020a)" {
 		t.Fatalf("String %q", got)
 	}
+	if StatusOf(ClassTargetError, DetailServiceUnavailable) != StatusServiceUnavailable ||
+		StatusOf(ClassInitiatorError, DetailSessionDoesNotExist) != StatusSessionDoesNotExist ||
+		StatusOf(ClassRedirection, DetailTargetMovedTemporarily) != StatusTargetMovedTemporarily {
+		t.Fatal("class/detail constants disagree with Status constants")
+	}
+	if SessionDiscovery.String() != "Discovery" || SessionNormal.String() != "Normal" {
+		t.Fatal("SessionType names")
+	}
 	if got := Status(0x0477).String(); got != "status 0477" {
 		t.Fatalf("String %q", got)
 	}

@@ -9,12 +9,12 @@ type SessionType uint8
 
 // Session types.
 const (
-	Normal SessionType = iota
-	Discovery
+	SessionNormal SessionType = iota
+	SessionDiscovery
 )
 
 func (t SessionType) String() string {
-	if t == Discovery {
+	if t == SessionDiscovery {
 		return "Discovery"
 	}
 	return "Normal"
