@@ -64,7 +64,30 @@ func tests(t *testing.T, bin string) map[string][]string {
 	return m
 }
 
-var testLine = regexp.MustCompile(`^\s*Test: (\S+) \.\.\.`)
+var (
+	testLine = regexp.MustCompile(`^\s*Test: (\S+) \.\.\.`)
+	verdicts = regexp.MustCompile(`passed|FAILED`)
+)
+
+// verdict classifies one test's output. CUnit prints "passed" or "FAILED"
+// when the test ends; the test's own log lines may contain "[FAILED]" for
+// expected failures, and the next test's setup may log "[SKIPPED]" after the
+// verdict, so only a "[SKIPPED]" before CUnit's "passed" makes a skip.
+func verdict(body string) string {
+	for _, loc := range verdicts.FindAllStringIndex(body, -1) {
+		if loc[0] > 0 && body[loc[0]-1] == '[' || loc[1] < len(body) && body[loc[1]] == ']' {
+			continue
+		}
+		if body[loc[0]:loc[1]] == "FAILED" {
+			return Fail
+		}
+		if strings.Contains(body[:loc[0]], "[SKIPPED]") {
+			return Skip
+		}
+		return Pass
+	}
+	return Error
+}
 
 // parse reads CUnit's console output: "  Test: Name ...passed|FAILED",
 // with "[SKIPPED]" logged in between for skips.
@@ -76,17 +99,7 @@ func parse(out string) map[string]string {
 		if cur == "" {
 			return
 		}
-		b := body.String()
-		switch {
-		case strings.Contains(b, "FAILED"):
-			res[cur] = Fail
-		case strings.Contains(b, "[SKIPPED]"):
-			res[cur] = Skip
-		case strings.Contains(b, "passed"):
-			res[cur] = Pass
-		default:
-			res[cur] = Error
-		}
+		res[cur] = verdict(body.String())
 		cur = ""
 		body.Reset()
 	}

@@ -1,0 +1,258 @@
+package iscsi
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/halun/halun/internal/iscsi/login"
+	"github.com/halun/halun/internal/iscsi/pdu"
+)
+
+var (
+	errPingTimeout = errors.New("NOP-In ping timed out")
+	errLogout      = errors.New("logged out")
+)
+
+// conn is one TCP connection: a login phase, then the full feature phase
+// with one reader (this goroutine) and one writer goroutine.
+type conn struct {
+	srv  *Server
+	nc   net.Conn
+	tpgt uint16
+	log  *slog.Logger
+
+	sess   *session
+	cid    uint16
+	params login.Negotiated
+	// frameOpts are fixed at the end of login, before the writer starts.
+	frameOpts pdu.Options
+
+	out  chan *outItem
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// statSN is owned by the writer goroutine after login.
+	statSN  uint32
+	pingTTT uint32
+
+	ffp      atomic.Bool
+	lastRecv atomic.Int64
+	pingSent atomic.Int64
+
+	// nextTTT numbers R2Ts; reader goroutine only.
+	nextTTT uint32
+	// text is the state of a text exchange; reader goroutine only.
+	text textState
+	// rejectLogged limits bad-input logging to once per connection.
+	rejectLogged bool
+}
+
+func newConn(srv *Server, nc net.Conn, tpgt uint16) *conn {
+	c := &conn{srv: srv, nc: nc, tpgt: tpgt, out: make(chan *outItem, 256), done: make(chan struct{})}
+	c.log = srv.log.With("remote", nc.RemoteAddr().String(), "portal", nc.LocalAddr().String())
+	c.lastRecv.Store(time.Now().UnixNano())
+	return c
+}
+
+// close ends the connection once; err nil means an orderly close.
+func (c *conn) close(err error) {
+	c.closeOnce.Do(func() {
+		c.closeErr = err
+		close(c.done)
+		c.nc.Close()
+	})
+}
+
+func (c *conn) windowSNs() (uint32, uint32) {
+	if c.sess == nil {
+		return 0, 0
+	}
+	return c.sess.windowSNs()
+}
+
+// serve runs the connection to its end.
+func (c *conn) serve() {
+	defer c.close(nil)
+	rd := pdu.NewReader(c.nc)
+	ok := c.loginPhase(rd)
+	if !ok {
+		return
+	}
+	c.ffp.Store(true)
+	rd.Opts = c.frameOpts
+	rd.Opts.MaxRecvDataSegmentLength = c.params.TargetMaxRecvDataSegmentLength
+	c.wg.Add(1)
+	go c.writeLoop()
+	err := c.readLoop(rd)
+	c.close(err)
+	c.wg.Wait()
+	ss := c.sess
+	if ss != nil {
+		ss.mu.Lock()
+		mine := ss.conn == c
+		ss.mu.Unlock()
+		if mine {
+			// ERL 0: losing the only connection ends the session.
+			ss.end(err)
+		}
+	}
+	switch {
+	case err == nil, errors.Is(err, errLogout), errors.Is(err, errShutdown):
+		c.log.Debug("connection closed", "reason", errString(err))
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		c.log.Info("connection closed by initiator")
+	default:
+		c.log.Info("connection dropped", "reason", err)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "closed"
+	}
+	return err.Error()
+}
+
+// loginPhase runs the login exchange; it returns true in full feature phase.
+func (c *conn) loginPhase(rd *pdu.Reader) bool {
+	deadline := time.Now().Add(c.srv.cfg.LoginTimeout)
+	c.nc.SetDeadline(deadline)
+	defer c.nc.SetDeadline(time.Time{})
+	env := &loginEnv{c: c}
+	neg := login.New(login.Config{PortalGroupTag: c.tpgt, Env: env})
+	wr := pdu.NewWriter(c.nc)
+	rd.Opts.MaxRecvDataSegmentLength = 8192 * 8
+	var p pdu.PDU
+	first := true
+	for {
+		if err := rd.Read(&p); err != nil {
+			if !errors.Is(err, io.EOF) {
+				c.log.Info("login aborted", "err", err)
+			}
+			return false
+		}
+		if p.Header.Opcode() != pdu.OpLoginReq {
+			// RFC 7143 §6.1: only Login Requests before full feature phase.
+			c.log.Warn("PDU before login completed; closing", "opcode", p.Header.Opcode().String())
+			return false
+		}
+		var req pdu.LoginReq
+		req.Decode(&p.Header)
+		if first {
+			c.statSN = req.ExpStatSN
+			env.cmdSN = req.CmdSN
+			c.cid = req.CID
+			first = false
+		}
+		resp := neg.Step(&req, p.Data)
+		h := resp.Header
+		h.StatSN = c.statSN
+		c.statSN++
+		if c.sess != nil {
+			h.ExpCmdSN, h.MaxCmdSN = c.sess.windowSNs()
+		} else {
+			h.ExpCmdSN, h.MaxCmdSN = req.CmdSN, req.CmdSN
+		}
+		var hdr pdu.Header
+		h.Encode(&hdr)
+		if err := wr.Write(&hdr, nil, resp.Data); err != nil {
+			return false
+		}
+		if resp.Failed {
+			c.log.Info("login refused", "status", fmt.Sprintf("%02x%02x", h.StatusClass, h.StatusDetail),
+				"reason", resp.Reason)
+			return false
+		}
+		if resp.Done {
+			r := neg.Result()
+			c.params = r.Params
+			c.frameOpts = pdu.Options{HeaderDigest: r.Params.HeaderDigest, DataDigest: r.Params.DataDigest}
+			c.log = c.log.With("initiator", r.InitiatorName, "target", r.TargetName,
+				"isid", fmt.Sprintf("%x", r.ISID[:]), "tsih", c.sess.tsih)
+			c.log.Info("login complete", "session_type", sessionTypeName(c.sess.discovery),
+				"header_digest", r.Params.HeaderDigest, "data_digest", r.Params.DataDigest)
+			return true
+		}
+	}
+}
+
+func sessionTypeName(discovery bool) string {
+	if discovery {
+		return "discovery"
+	}
+	return "normal"
+}
+
+// loginEnv connects the pure negotiator with the server's targets and
+// session table.
+type loginEnv struct {
+	c     *conn
+	cmdSN uint32
+}
+
+func (e *loginEnv) LookupTarget(name string, tpgt uint16) (login.TargetInfo, bool) {
+	t, ok := e.c.srv.lookupTarget(name, tpgt)
+	if !ok {
+		return login.TargetInfo{}, false
+	}
+	return login.TargetInfo{Name: t.Name, Alias: t.Alias, PortalGroups: t.PortalGroups, Params: t.Settings}, true
+}
+
+// Admit creates the session (reinstating any session of the same I_T nexus)
+// or refuses a connection for an existing session, which halun does not
+// support beyond MaxConnections=1.
+func (e *loginEnv) Admit(r *login.Result) (uint16, uint8, uint8) {
+	c, srv := e.c, e.c.srv
+	key := sessionKey{initiator: r.InitiatorName, isid: r.ISID, target: r.TargetName, tpgt: c.tpgt}
+	if r.TSIH != 0 {
+		srv.mu.Lock()
+		old, ok := srv.byTSIH[r.TSIH]
+		srv.mu.Unlock()
+		if !ok || old.key != key {
+			return 0, login.ClassInitiatorError, login.DetailSessionDoesNotExist
+		}
+		// Connection reinstatement of the session's only connection: at
+		// ERL 0 this ends the session (RFC 7143 §6.3.4); the initiator then
+		// logs in anew.
+		old.end(errors.New("connection reinstated"))
+		return 0, login.ClassInitiatorError, login.DetailSessionDoesNotExist
+	}
+	srv.mu.Lock()
+	if srv.closing {
+		srv.mu.Unlock()
+		return 0, login.ClassTargetError, login.DetailServiceUnavailable
+	}
+	old := srv.sessions[key]
+	srv.mu.Unlock()
+	if old != nil {
+		// Session reinstatement (RFC 7143 §6.3.5): the old session's tasks
+		// are aborted and its connection closed before the new one starts.
+		c.log.Info("reinstating session", "initiator", r.InitiatorName, "old_tsih", old.tsih)
+		old.end(errors.New("session reinstated"))
+	}
+	ss := newSession(srv, key, r, e.cmdSN)
+	if t, ok := srv.targets[r.TargetName]; ok && !ss.discovery {
+		ss.target = t
+	}
+	ss.conn = c
+	srv.mu.Lock()
+	if other := srv.sessions[key]; other != nil {
+		srv.mu.Unlock()
+		return 0, login.ClassTargetError, login.DetailServiceUnavailable
+	}
+	ss.tsih = srv.allocTSIH()
+	srv.sessions[key] = ss
+	srv.byTSIH[ss.tsih] = ss
+	srv.mu.Unlock()
+	c.sess = ss
+	return ss.tsih, 0, 0
+}

@@ -1,0 +1,305 @@
+package iscsi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/halun/halun/internal/iscsi/login"
+	"github.com/halun/halun/internal/scsi"
+)
+
+// PortalGroup is a target portal group: a tag and the addresses it listens on.
+type PortalGroup struct {
+	Tag   uint16
+	Addrs []string
+}
+
+// Target is one iSCSI target node served by the server.
+type Target struct {
+	Name         string
+	Alias        string
+	PortalGroups []uint16
+	// Settings are the target's values for the operational keys.
+	Settings login.Settings
+	// LUNs executes the SCSI commands of the target's sessions.
+	LUNs scsi.Target
+}
+
+// Config configures a Server.
+type Config struct {
+	PortalGroups []PortalGroup
+	Targets      []Target
+	Logger       *slog.Logger
+	// QueueDepth bounds the commands of one session in flight (the CmdSN
+	// window); 0 means 128.
+	QueueDepth int
+	// NopInterval is the idle time after which the target pings the
+	// initiator with a NOP-In; NopTimeout is how long it then waits for any
+	// PDU before dropping the connection. 0 means 10 s and 30 s.
+	NopInterval, NopTimeout time.Duration
+	// LoginTimeout bounds the login phase; 0 means 15 s.
+	LoginTimeout time.Duration
+	// MaxTransferLength bounds a command's expected data transfer length
+	// in bytes; 0 means 64 MiB.
+	MaxTransferLength uint32
+}
+
+// Server is a running set of portals and the sessions on them.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	targets map[string]*Target
+
+	mu        sync.Mutex
+	listeners []*portal
+	sessions  map[sessionKey]*session
+	byTSIH    map[uint16]*session
+	conns     map[*conn]struct{}
+	nextTSIH  uint16
+	closing   bool
+	wg        sync.WaitGroup
+}
+
+type portal struct {
+	tag uint16
+	ln  net.Listener
+}
+
+// NewServer checks cfg and returns a server that has not bound anything yet.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.QueueDepth <= 0 {
+		cfg.QueueDepth = 128
+	}
+	if cfg.NopInterval <= 0 {
+		cfg.NopInterval = 10 * time.Second
+	}
+	if cfg.NopTimeout <= 0 {
+		cfg.NopTimeout = 30 * time.Second
+	}
+	if cfg.LoginTimeout <= 0 {
+		cfg.LoginTimeout = 15 * time.Second
+	}
+	if cfg.MaxTransferLength == 0 {
+		cfg.MaxTransferLength = 64 << 20
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, targets: map[string]*Target{},
+		sessions: map[sessionKey]*session{}, byTSIH: map[uint16]*session{},
+		conns: map[*conn]struct{}{}}
+	groups := map[uint16]bool{}
+	for _, pg := range cfg.PortalGroups {
+		if groups[pg.Tag] {
+			return nil, fmt.Errorf("iscsi: portal group %d defined twice", pg.Tag)
+		}
+		groups[pg.Tag] = true
+	}
+	for i := range cfg.Targets {
+		t := &cfg.Targets[i]
+		if _, dup := s.targets[t.Name]; dup {
+			return nil, fmt.Errorf("iscsi: target %s defined twice", t.Name)
+		}
+		for _, g := range t.PortalGroups {
+			if !groups[g] {
+				return nil, fmt.Errorf("iscsi: target %s uses undefined portal group %d", t.Name, g)
+			}
+		}
+		if t.LUNs == nil {
+			return nil, fmt.Errorf("iscsi: target %s has no logical units", t.Name)
+		}
+		s.targets[t.Name] = t
+	}
+	return s, nil
+}
+
+// Listen binds every portal. On error nothing stays bound.
+func (s *Server) Listen() error {
+	var lns []*portal
+	for _, pg := range s.cfg.PortalGroups {
+		for _, a := range pg.Addrs {
+			ln, err := net.Listen("tcp", a)
+			if err != nil {
+				for _, p := range lns {
+					p.ln.Close()
+				}
+				return fmt.Errorf("iscsi: listen on portal %s (group %d): %w", a, pg.Tag, err)
+			}
+			lns = append(lns, &portal{tag: pg.Tag, ln: ln})
+		}
+	}
+	s.mu.Lock()
+	s.listeners = lns
+	s.mu.Unlock()
+	return nil
+}
+
+// Addrs returns the bound portal addresses with their group tags.
+func (s *Server) Addrs() []PortalAddr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PortalAddr, 0, len(s.listeners))
+	for _, p := range s.listeners {
+		out = append(out, PortalAddr{Tag: p.tag, Addr: p.ln.Addr().String()})
+	}
+	return out
+}
+
+// PortalAddr is one bound portal.
+type PortalAddr struct {
+	Tag  uint16
+	Addr string
+}
+
+// Serve accepts connections on every bound portal until ctx ends, then shuts
+// down gracefully: listeners close, in-flight commands finish (bounded by
+// grace), connections close. Listen must have been called.
+func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	lns := s.listeners
+	s.mu.Unlock()
+	if len(lns) == 0 {
+		return errors.New("iscsi: Serve without bound portals")
+	}
+	var acceptWG sync.WaitGroup
+	for _, p := range lns {
+		acceptWG.Add(1)
+		go func(p *portal) {
+			defer acceptWG.Done()
+			s.acceptLoop(p)
+		}(p)
+	}
+	<-ctx.Done()
+	s.Shutdown(10 * time.Second)
+	acceptWG.Wait()
+	return nil
+}
+
+func (s *Server) acceptLoop(p *portal) {
+	for {
+		nc, err := p.ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("accept failed", "portal", p.ln.Addr().String(), "err", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+			tc.SetKeepAlive(true)
+		}
+		c := newConn(s, nc, p.tag)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops accepting, lets in-flight commands finish for up to grace,
+// then closes every connection and waits for their goroutines.
+func (s *Server) Shutdown(grace time.Duration) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return
+	}
+	s.closing = true
+	for _, p := range s.listeners {
+		p.ln.Close()
+	}
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		sessions = append(sessions, ss)
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	deadline := time.Now().Add(grace)
+	for _, ss := range sessions {
+		ss.drain(time.Until(deadline))
+	}
+	for _, c := range conns {
+		c.close(errShutdown)
+	}
+	s.wg.Wait()
+}
+
+var errShutdown = errors.New("server shutting down")
+
+// lookupTarget implements the login environment's target lookup.
+func (s *Server) lookupTarget(name string, tpgt uint16) (*Target, bool) {
+	t, ok := s.targets[name]
+	if !ok {
+		return nil, false
+	}
+	for _, g := range t.PortalGroups {
+		if g == tpgt {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// allocTSIH returns an unused non-zero TSIH; s.mu must be held.
+func (s *Server) allocTSIH() uint16 {
+	for {
+		s.nextTSIH++
+		if s.nextTSIH == 0 {
+			continue
+		}
+		if _, used := s.byTSIH[s.nextTSIH]; !used {
+			return s.nextTSIH
+		}
+	}
+}
+
+// sessionsOf returns the live sessions of a target.
+func (s *Server) sessionsOf(target string) []*session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*session
+	for _, ss := range s.sessions {
+		if ss.targetName == target {
+			out = append(out, ss)
+		}
+	}
+	return out
+}
+
+// removeSession drops ss from the tables if it is still registered.
+func (s *Server) removeSession(ss *session) {
+	s.mu.Lock()
+	if cur, ok := s.sessions[ss.key]; ok && cur == ss {
+		delete(s.sessions, ss.key)
+	}
+	if cur, ok := s.byTSIH[ss.tsih]; ok && cur == ss {
+		delete(s.byTSIH, ss.tsih)
+	}
+	s.mu.Unlock()
+}

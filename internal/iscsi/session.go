@@ -1,0 +1,206 @@
+package iscsi
+
+import (
+	"sync"
+	"time"
+
+	"github.com/halun/halun/internal/iscsi/login"
+	"github.com/halun/halun/internal/iscsi/pdu"
+	"github.com/halun/halun/internal/scsi"
+)
+
+// sessionKey identifies a session by its I_T nexus (RFC 7143 §4.4.3: the
+// initiator name and ISID with the target name and portal group). Session
+// reinstatement replaces a session with the same key.
+type sessionKey struct {
+	initiator string
+	isid      pdu.ISID
+	target    string
+	tpgt      uint16
+}
+
+// session is one iSCSI session. halun negotiates MaxConnections=1, so a
+// session has exactly one connection; the CmdSN window is per session.
+type session struct {
+	srv        *Server
+	key        sessionKey
+	tsih       uint16
+	discovery  bool
+	targetName string
+	target     *Target // nil for discovery sessions
+	nexus      scsi.Nexus
+	params     login.Negotiated
+
+	mu       sync.Mutex
+	expCmdSN uint32
+	maxCmdSN uint32
+	// pending holds non-immediate PDUs that arrived ahead of ExpCmdSN, by
+	// CmdSN, until the gap fills.
+	pending map[uint32]func()
+	tasks   map[uint32]*task // by ITT
+	conn    *conn
+	closed  bool
+	// running counts tasks delivered and not yet finished.
+	running sync.WaitGroup
+
+	// counters for management
+	cmds, readBytes, writeBytes uint64
+}
+
+func newSession(srv *Server, key sessionKey, r *login.Result, cmdSN uint32) *session {
+	ss := &session{srv: srv, key: key, discovery: r.SessionType == login.SessionDiscovery,
+		targetName: r.TargetName, params: r.Params,
+		expCmdSN: cmdSN, maxCmdSN: cmdSN + uint32(srv.cfg.QueueDepth) - 1,
+		pending: map[uint32]func(){}, tasks: map[uint32]*task{}}
+	ss.nexus = scsi.Nexus{InitiatorName: r.InitiatorName, ISID: r.ISID, TargetName: r.TargetName, TPGT: key.tpgt}
+	return ss
+}
+
+// windowSNs returns ExpCmdSN and MaxCmdSN for a PDU being sent now.
+func (ss *session) windowSNs() (exp, max uint32) {
+	ss.mu.Lock()
+	exp, max = ss.expCmdSN, ss.maxCmdSN
+	ss.mu.Unlock()
+	return
+}
+
+// order delivers a CmdSN-carrying PDU per RFC 7143 §3.2.2.1: immediate PDUs
+// at once; non-immediate ones in CmdSN order, queued while ahead of
+// ExpCmdSN within the window, silently dropped when outside it or
+// duplicated. deliver runs on the caller's goroutine (the connection reader)
+// and reports whether it consumed a window slot that finish must release.
+func (ss *session) order(cmdSN uint32, immediate bool, deliver func()) {
+	if immediate {
+		deliver()
+		return
+	}
+	ss.mu.Lock()
+	if cmdSN != ss.expCmdSN {
+		if snLess(ss.expCmdSN, cmdSN) && snLessEq(cmdSN, ss.maxCmdSN) {
+			if _, dup := ss.pending[cmdSN]; !dup {
+				ss.pending[cmdSN] = deliver
+			}
+		}
+		ss.mu.Unlock()
+		return
+	}
+	ss.expCmdSN++
+	ss.mu.Unlock()
+	deliver()
+	for {
+		ss.mu.Lock()
+		next, ok := ss.pending[ss.expCmdSN]
+		if !ok {
+			ss.mu.Unlock()
+			return
+		}
+		delete(ss.pending, ss.expCmdSN)
+		ss.expCmdSN++
+		ss.mu.Unlock()
+		next()
+	}
+}
+
+// release opens one slot of the CmdSN window when a non-immediate PDU has
+// been fully handled.
+func (ss *session) release() {
+	ss.mu.Lock()
+	ss.maxCmdSN++
+	ss.mu.Unlock()
+}
+
+// addTask registers t under its ITT; false if the ITT is in use.
+func (ss *session) addTask(t *task) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return false
+	}
+	if _, busy := ss.tasks[t.itt]; busy {
+		return false
+	}
+	ss.tasks[t.itt] = t
+	ss.running.Add(1)
+	return true
+}
+
+func (ss *session) removeTask(t *task) {
+	ss.mu.Lock()
+	if cur, ok := ss.tasks[t.itt]; ok && cur == t {
+		delete(ss.tasks, t.itt)
+		ss.running.Done()
+	}
+	ss.mu.Unlock()
+}
+
+func (ss *session) findTask(itt uint32) *task {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.tasks[itt]
+}
+
+// tasksMatching returns the session's tasks for which keep is true.
+func (ss *session) tasksMatching(keep func(*task) bool) []*task {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	var out []*task
+	for _, t := range ss.tasks {
+		if keep(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// drain waits up to d for the session's tasks to finish.
+func (ss *session) drain(d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		ss.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
+
+// end closes the session: its tasks are aborted without responses, its
+// connection is closed and the I_T nexus state in the SCSI layer is dropped.
+func (ss *session) end(reason error) {
+	ss.mu.Lock()
+	if ss.closed {
+		ss.mu.Unlock()
+		return
+	}
+	ss.closed = true
+	tasks := make([]*task, 0, len(ss.tasks))
+	for _, t := range ss.tasks {
+		tasks = append(tasks, t)
+	}
+	c := ss.conn
+	ss.mu.Unlock()
+	for _, t := range tasks {
+		t.abort()
+	}
+	ss.srv.removeSession(ss)
+	if c != nil {
+		c.close(reason)
+	}
+	if ss.target != nil {
+		ss.target.LUNs.NexusLost(ss.nexus)
+	}
+}
+
+// countIO updates the session's counters for a finished task.
+func (ss *session) countIO(t *task, res scsi.Result) {
+	ss.mu.Lock()
+	ss.cmds++
+	if t.read {
+		ss.readBytes += uint64(min(uint32(len(res.Data)), t.edtl))
+	}
+	if t.write {
+		ss.writeBytes += uint64(t.received)
+	}
+	ss.mu.Unlock()
+}

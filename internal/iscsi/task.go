@@ -1,0 +1,415 @@
+package iscsi
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"github.com/halun/halun/internal/iscsi/pdu"
+	"github.com/halun/halun/internal/scsi"
+)
+
+type taskState uint8
+
+const (
+	taskGathering taskState = iota // waiting for data-out
+	taskExecuting                  // in the SCSI layer
+	taskDone                       // response handed to the writer
+	taskAborted                    // aborted: no response will be sent
+)
+
+// task is one SCSI command of a session, from its arrival until its
+// response is queued (or it is aborted).
+type task struct {
+	c         *conn
+	ss        *session
+	itt       uint32
+	lun       uint64
+	cmdSN     uint32
+	immediate bool
+	attr      uint8
+	cdb       []byte
+	read      bool
+	write     bool
+	edtl      uint32
+
+	// Data-out state, owned by the connection reader while gathering.
+	buf         []byte
+	received    uint32
+	unsolLimit  uint32 // unsolicited data ends here (exclusive)
+	unsolNext   uint32
+	unsolDataSN uint32
+	unsolDone   bool
+	holes       []span // ranges still to solicit with R2T
+	r2ts        []*r2tSeq
+	r2tSN       uint32
+
+	mu       sync.Mutex
+	state    taskState
+	execDone chan struct{}
+	once     sync.Once
+}
+
+type span struct{ off, n uint32 }
+
+// r2tSeq is one outstanding R2T and the Data-Out sequence answering it.
+type r2tSeq struct {
+	ttt, off, n, next, dataSN uint32
+}
+
+// Sense data the transport itself produces (fixed format, SPC-4 §4.5.3).
+var (
+	// ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR (47h/05h).
+	senseProtocolCRC = fixedSense(0x0b, 0x47, 0x05)
+	// ABORTED COMMAND, DATA PHASE ERROR (4Bh/00h): DataSN out of order.
+	senseDataPhase = fixedSense(0x0b, 0x4b, 0x00)
+	// ABORTED COMMAND, DATA OFFSET ERROR (4Bh/05h).
+	senseDataOffset = fixedSense(0x0b, 0x4b, 0x05)
+	// ABORTED COMMAND, INVALID TARGET PORT TRANSFER TAG RECEIVED (4Bh/01h).
+	senseBadTTT = fixedSense(0x0b, 0x4b, 0x01)
+	// ABORTED COMMAND, TOO MUCH WRITE DATA (4Bh/02h).
+	senseTooMuchData = fixedSense(0x0b, 0x4b, 0x02)
+	// ILLEGAL REQUEST, INVALID FIELD IN CDB (24h/00h).
+	senseInvalidCDB = fixedSense(0x05, 0x24, 0x00)
+)
+
+func fixedSense(key, asc, ascq uint8) []byte {
+	b := make([]byte, 18)
+	b[0] = 0x70
+	b[2] = key
+	b[7] = 10
+	b[12], b[13] = asc, ascq
+	return b
+}
+
+// handleSCSICommand takes a SCSI Command PDU through CmdSN ordering and
+// starts its task.
+func (c *conn) handleSCSICommand(p *pdu.PDU) {
+	var m pdu.SCSICommand
+	m.Decode(&p.Header)
+	cdb := make([]byte, 16, 16+len(p.AHS))
+	copy(cdb, m.CDB[:])
+	if len(p.AHS) > 0 {
+		ext, _, _, err := pdu.CommandAHS(p.AHS)
+		if err != nil {
+			c.badInput("bad AHS in SCSI command", "err", err)
+			c.reject(&p.Header, pdu.RejectInvalidPDUField, false)
+			c.sess.order(m.CmdSN, m.Immediate, c.releaseFn(m.Immediate))
+			return
+		}
+		cdb = append(cdb, ext...)
+	}
+	imm := p.Data
+	if len(imm) > 0 {
+		limit := c.params.FirstBurstLength
+		switch {
+		case !m.Write || !c.params.ImmediateData || uint32(len(imm)) > m.ExpectedDataTransferLength ||
+			(limit > 0 && len(imm) > limit):
+			// RFC 7143 §11.3.4: immediate data only for writes, only when
+			// negotiated, and within FirstBurstLength and the EDTL.
+			c.badInput("unexpected immediate data", "len", len(imm), "edtl", m.ExpectedDataTransferLength)
+			c.reject(&p.Header, pdu.RejectProtocolError, false)
+			c.sess.order(m.CmdSN, m.Immediate, c.releaseFn(m.Immediate))
+			return
+		}
+	}
+	hdr := p.Header
+	c.sess.order(m.CmdSN, m.Immediate, func() { c.startTask(&m, &hdr, cdb, imm) })
+}
+
+// releaseFn returns a delivery function that only frees the CmdSN slot of a
+// PDU that was rejected.
+func (c *conn) releaseFn(immediate bool) func() {
+	return func() {
+		if !immediate {
+			c.sess.release()
+		}
+	}
+}
+
+func (c *conn) startTask(m *pdu.SCSICommand, hdr *pdu.Header, cdb, imm []byte) {
+	t := &task{c: c, ss: c.sess, itt: m.ITT, lun: m.LUN, cmdSN: m.CmdSN, immediate: m.Immediate,
+		attr: m.Attr, cdb: cdb, read: m.Read, write: m.Write, edtl: m.ExpectedDataTransferLength,
+		execDone: make(chan struct{})}
+	if !c.sess.addTask(t) {
+		c.badInput("SCSI command reuses a task tag in use", "itt", m.ITT)
+		c.reject(hdr, pdu.RejectTaskInProgress, false)
+		if !m.Immediate {
+			c.sess.release()
+		}
+		return
+	}
+	if !t.write || t.edtl == 0 {
+		t.execute()
+		return
+	}
+	if t.edtl > c.srv.cfg.MaxTransferLength {
+		// Refuse before allocating; later data for this tag is ignored.
+		c.failTask(t, senseInvalidCDB)
+		return
+	}
+	t.buf = make([]byte, t.edtl)
+	t.received = uint32(copy(t.buf, imm))
+	t.unsolNext = t.received
+	t.unsolLimit = t.received
+	if !c.params.InitialR2T {
+		fb := uint32(c.params.FirstBurstLength)
+		t.unsolLimit = min(fb, t.edtl)
+		if t.unsolLimit < t.received {
+			t.unsolLimit = t.received
+		}
+	}
+	t.unsolDone = t.unsolNext >= t.unsolLimit
+	if t.unsolLimit < t.edtl {
+		t.holes = append(t.holes, span{t.unsolLimit, t.edtl - t.unsolLimit})
+	}
+	c.solicit(t)
+	t.maybeExecute()
+}
+
+// solicit sends R2Ts for the task's unsolicited holes, each at most
+// MaxBurstLength, keeping at most MaxOutstandingR2T outstanding.
+func (c *conn) solicit(t *task) {
+	maxOut := max(c.params.MaxOutstandingR2T, 1)
+	burst := uint32(max(c.params.MaxBurstLength, 512))
+	for len(t.r2ts) < maxOut && len(t.holes) > 0 {
+		h := &t.holes[0]
+		n := min(h.n, burst)
+		c.nextTTT++
+		if c.nextTTT == pdu.ReservedTag {
+			c.nextTTT = 1
+		}
+		seq := &r2tSeq{ttt: c.nextTTT, off: h.off, n: n, next: h.off}
+		t.r2ts = append(t.r2ts, seq)
+		h.off += n
+		h.n -= n
+		if h.n == 0 {
+			t.holes = t.holes[1:]
+		}
+		m := pdu.R2T{LUN: t.lun, ITT: t.itt, TTT: seq.ttt, R2TSN: t.r2tSN,
+			BufferOffset: seq.off, DesiredDataLength: seq.n}
+		t.r2tSN++
+		it := &outItem{fillSN: true}
+		m.Encode(&it.hdr)
+		c.enqueue(it)
+	}
+}
+
+// handleDataOut places a Data-Out PDU's data into its task (RFC 7143
+// §11.7), checking TTT, DataSN and buffer offset as ERL 0 requires.
+func (c *conn) handleDataOut(p *pdu.PDU) {
+	var m pdu.DataOut
+	m.Decode(&p.Header)
+	t := c.sess.findTask(m.ITT)
+	if t == nil || t.c != c {
+		// Data for a task that already failed or was aborted: drop it.
+		c.log.Debug("Data-Out for unknown task", "itt", m.ITT)
+		return
+	}
+	t.mu.Lock()
+	gathering := t.state == taskGathering
+	t.mu.Unlock()
+	if !gathering || t.buf == nil {
+		return
+	}
+	n := uint32(len(p.Data))
+	if m.TTT == pdu.ReservedTag {
+		switch {
+		case t.unsolDone:
+			c.failTask(t, senseTooMuchData)
+		case m.DataSN != t.unsolDataSN:
+			c.failTask(t, senseDataPhase)
+		case m.BufferOffset != t.unsolNext || m.BufferOffset+n > t.unsolLimit || m.BufferOffset+n < m.BufferOffset:
+			c.failTask(t, senseDataOffset)
+		default:
+			copy(t.buf[m.BufferOffset:], p.Data)
+			t.received += n
+			t.unsolNext += n
+			t.unsolDataSN++
+			if m.Final {
+				t.unsolDone = true
+				if t.unsolNext < t.unsolLimit {
+					// The initiator ended its unsolicited burst early:
+					// solicit what it left out.
+					t.holes = append([]span{{t.unsolNext, t.unsolLimit - t.unsolNext}}, t.holes...)
+					c.solicit(t)
+				}
+			}
+			t.maybeExecute()
+		}
+		return
+	}
+	idx := -1
+	for i, s := range t.r2ts {
+		if s.ttt == m.TTT {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		c.failTask(t, senseBadTTT)
+		return
+	}
+	s := t.r2ts[idx]
+	switch {
+	case m.DataSN != s.dataSN:
+		c.failTask(t, senseDataPhase)
+		return
+	case m.BufferOffset != s.next || m.BufferOffset+n > s.off+s.n || m.BufferOffset+n < m.BufferOffset:
+		c.failTask(t, senseDataOffset)
+		return
+	}
+	copy(t.buf[m.BufferOffset:], p.Data)
+	t.received += n
+	s.next += n
+	s.dataSN++
+	if s.next == s.off+s.n {
+		t.r2ts = append(t.r2ts[:idx], t.r2ts[idx+1:]...)
+		c.solicit(t)
+	} else if m.Final {
+		c.failTask(t, senseDataOffset)
+		return
+	}
+	t.maybeExecute()
+}
+
+// maybeExecute starts the task once all its data-out has arrived.
+func (t *task) maybeExecute() {
+	if t.received == t.edtl && t.unsolDone && len(t.r2ts) == 0 && len(t.holes) == 0 {
+		t.execute()
+	}
+}
+
+// execute hands the task to the SCSI layer on its own goroutine.
+func (t *task) execute() {
+	t.mu.Lock()
+	if t.state != taskGathering {
+		t.mu.Unlock()
+		return
+	}
+	t.state = taskExecuting
+	t.mu.Unlock()
+	go t.run()
+}
+
+func (t *task) run() {
+	cmd := scsi.Command{Nexus: t.ss.nexus, LUN: t.lun, CDB: t.cdb, Attr: t.attr,
+		ExpectedDataLength: t.edtl}
+	if t.write {
+		cmd.DataOut = t.buf[:t.received]
+	}
+	res := t.ss.target.LUNs.Execute(&cmd)
+	t.respond(res)
+}
+
+// failTask ends a task that is still gathering data with CHECK CONDITION.
+func (c *conn) failTask(t *task, sense []byte) {
+	t.mu.Lock()
+	if t.state != taskGathering {
+		t.mu.Unlock()
+		return
+	}
+	t.state = taskExecuting
+	t.mu.Unlock()
+	c.badInput("write data sequence error; failing the task", "itt", t.itt)
+	t.respond(scsi.Result{Status: scsi.StatusCheckCondition, Sense: sense})
+}
+
+// respond queues the task's response unless it was aborted, then releases
+// the task's tag and CmdSN slot.
+func (t *task) respond(res scsi.Result) {
+	t.mu.Lock()
+	if t.state == taskAborted {
+		t.mu.Unlock()
+		t.complete()
+		return
+	}
+	t.state = taskDone
+	t.mu.Unlock()
+	// The tag is free for reuse once the initiator sees the response, so
+	// it leaves the table first.
+	t.complete()
+	t.c.enqueue(t.response(res))
+}
+
+// complete does the bookkeeping of a finished or aborted task, once.
+func (t *task) complete() {
+	t.once.Do(func() {
+		t.ss.removeTask(t)
+		if !t.immediate {
+			t.ss.release()
+		}
+		close(t.execDone)
+	})
+}
+
+// abort marks the task aborted and waits until it is out of the SCSI layer.
+// It reports false if the response was already queued.
+func (t *task) abort() bool {
+	t.mu.Lock()
+	prev := t.state
+	if prev == taskDone || prev == taskAborted {
+		t.mu.Unlock()
+		<-t.execDone
+		return prev == taskAborted
+	}
+	t.state = taskAborted
+	t.mu.Unlock()
+	if prev == taskGathering {
+		t.complete()
+	}
+	<-t.execDone
+	return true
+}
+
+// response builds the status (and data-in) for a finished task, with the
+// residual of RFC 7143 §11.4.5: for reads, the data the command produced
+// against the expected length; for writes, the data the CDB called for.
+func (t *task) response(res scsi.Result) *outItem {
+	var overflow, underflow bool
+	var residual uint32
+	want := uint32(0)
+	switch {
+	case t.read:
+		want = uint32(min(len(res.Data), 1<<31))
+	case t.write:
+		want = res.DataOutLength
+	default:
+		want = uint32(min(len(res.Data), 1<<31))
+	}
+	if t.read || t.write || want > 0 {
+		if want > t.edtl {
+			overflow, residual = true, want-t.edtl
+		} else if want < t.edtl {
+			underflow, residual = true, t.edtl-want
+		}
+	}
+	var sense []byte
+	if len(res.Sense) > 0 {
+		sense = make([]byte, 2+len(res.Sense))
+		binary.BigEndian.PutUint16(sense, uint16(len(res.Sense)))
+		copy(sense[2:], res.Sense)
+	}
+	t.ss.countIO(t, res)
+	data := res.Data
+	if !t.read {
+		data = nil
+	}
+	if uint32(len(data)) > t.edtl {
+		data = data[:t.edtl]
+	}
+	if len(data) > 0 {
+		j := &dataInJob{lun: t.lun, itt: t.itt, data: data, status: res.Status,
+			overflow: overflow, underflow: underflow, residual: residual}
+		if res.Status != scsi.StatusGood || sense != nil {
+			j.resp = &pdu.SCSIResponse{Status: res.Status, ITT: t.itt,
+				Overflow: overflow, Underflow: underflow, ResidualCount: residual}
+			j.sense = sense
+		}
+		return &outItem{dataIn: j}
+	}
+	m := pdu.SCSIResponse{Status: res.Status, ITT: t.itt, Overflow: overflow,
+		Underflow: underflow, ResidualCount: residual}
+	it := &outItem{fillSN: true, advance: true, data: sense}
+	m.Encode(&it.hdr)
+	return it
+}

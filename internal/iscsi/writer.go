@@ -1,0 +1,224 @@
+package iscsi
+
+import (
+	"bufio"
+	"encoding/binary"
+	"time"
+
+	"github.com/halun/halun/internal/iscsi/pdu"
+)
+
+// outItem is one unit of work for the connection writer: a single PDU, or a
+// read task's whole data-in transfer that the writer cuts into Data-In PDUs.
+type outItem struct {
+	hdr  pdu.Header
+	data []byte
+	// fillSN: write StatSN (offset 24), ExpCmdSN and MaxCmdSN at send time.
+	fillSN bool
+	// advance: this PDU consumes a StatSN.
+	advance bool
+	// dataIn, when set, describes a read's data-in transfer (hdr unused).
+	dataIn *dataInJob
+	// after runs on the writer goroutine once the PDU is written.
+	after func()
+	// closeAfter ends the connection once the PDU is written.
+	closeAfter bool
+}
+
+// dataInJob is the data-in phase of a read, with the status to put into the
+// last Data-In PDU when it can carry it (RFC 7143 §11.7.4: GOOD status
+// without sense), otherwise followed by a SCSI Response.
+type dataInJob struct {
+	lun       uint64
+	itt       uint32
+	data      []byte
+	status    uint8
+	overflow  bool
+	underflow bool
+	residual  uint32
+	// resp, if set, is sent after the data (status with sense).
+	resp    *pdu.SCSIResponse
+	sense   []byte
+	release func()
+}
+
+// enqueue hands an item to the writer; false if the connection is gone.
+func (c *conn) enqueue(it *outItem) bool {
+	select {
+	case c.out <- it:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+// writeLoop owns the socket's write side and the connection's StatSN.
+func (c *conn) writeLoop() {
+	defer c.wg.Done()
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	w := pdu.NewWriter(bw)
+	w.Opts = c.frameOpts
+	ticker := time.NewTicker(c.srv.cfg.NopInterval / 2)
+	defer ticker.Stop()
+	for {
+		var it *outItem
+		select {
+		case it = <-c.out:
+		case <-ticker.C:
+			if c.checkLiveness(w, bw) {
+				continue
+			}
+			return
+		case <-c.done:
+			return
+		}
+		for it != nil {
+			if err := c.writeItem(w, it); err != nil {
+				c.close(err)
+				return
+			}
+			if it.closeAfter {
+				bw.Flush()
+				c.close(nil)
+				return
+			}
+			select {
+			case it = <-c.out:
+			default:
+				it = nil
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			c.close(err)
+			return
+		}
+	}
+}
+
+func (c *conn) writeItem(w *pdu.Writer, it *outItem) error {
+	if it.dataIn != nil {
+		return c.writeDataIn(w, it.dataIn)
+	}
+	if it.fillSN {
+		c.stampSN(&it.hdr, it.advance)
+	}
+	if err := w.Write(&it.hdr, nil, it.data); err != nil {
+		return err
+	}
+	if it.after != nil {
+		it.after()
+	}
+	return nil
+}
+
+// stampSN writes StatSN, ExpCmdSN and MaxCmdSN at their common offsets.
+func (c *conn) stampSN(h *pdu.Header, advance bool) {
+	exp, max := c.windowSNs()
+	binary.BigEndian.PutUint32(h[24:], c.statSN)
+	binary.BigEndian.PutUint32(h[28:], exp)
+	binary.BigEndian.PutUint32(h[32:], max)
+	if advance {
+		c.statSN++
+	}
+}
+
+// writeDataIn sends a read's data as Data-In PDUs of at most the
+// initiator's MaxRecvDataSegmentLength, with F set at the end of every
+// MaxBurstLength sequence, and the status in the last PDU when allowed.
+func (c *conn) writeDataIn(w *pdu.Writer, j *dataInJob) error {
+	if j.release != nil {
+		defer j.release()
+	}
+	mrdsl := c.params.MaxRecvDataSegmentLength
+	if mrdsl <= 0 {
+		mrdsl = 8192
+	}
+	burst := c.params.MaxBurstLength
+	if burst <= 0 {
+		burst = 262144
+	}
+	var h pdu.Header
+	var sn uint32
+	total := len(j.data)
+	for off := 0; off < total; {
+		n := min(mrdsl, total-off)
+		seqEnd := (off/burst + 1) * burst
+		if off+n > seqEnd {
+			n = seqEnd - off
+		}
+		last := off+n == total
+		m := pdu.DataIn{LUN: j.lun, ITT: j.itt, TTT: pdu.ReservedTag, DataSN: sn,
+			BufferOffset: uint32(off), Final: last || off+n == seqEnd}
+		withStatus := last && j.resp == nil
+		if withStatus {
+			m.HasStatus, m.Status = true, j.status
+			m.Overflow, m.Underflow, m.ResidualCount = j.overflow, j.underflow, j.residual
+		}
+		m.Encode(&h)
+		exp, max := c.windowSNs()
+		m.ExpCmdSN, m.MaxCmdSN = exp, max
+		binary.BigEndian.PutUint32(h[28:], exp)
+		binary.BigEndian.PutUint32(h[32:], max)
+		if withStatus {
+			binary.BigEndian.PutUint32(h[24:], c.statSN)
+			c.statSN++
+		}
+		if err := w.Write(&h, nil, j.data[off:off+n]); err != nil {
+			return err
+		}
+		sn++
+		off += n
+	}
+	if j.resp != nil {
+		j.resp.ExpDataSN = sn
+		j.resp.Encode(&h)
+		c.stampSN(&h, true)
+		return w.Write(&h, nil, j.sense)
+	}
+	return nil
+}
+
+// checkLiveness runs on every writer tick: it pings an idle initiator with a
+// NOP-In and reports false when a ping went unanswered past the timeout.
+func (c *conn) checkLiveness(w *pdu.Writer, bw *bufio.Writer) bool {
+	if !c.ffp.Load() {
+		return true
+	}
+	now := time.Now()
+	last := time.Unix(0, c.lastRecv.Load())
+	idle := now.Sub(last)
+	sent := c.pingSent.Load()
+	if sent != 0 {
+		if last.UnixNano() >= sent {
+			c.pingSent.Store(0)
+			return true
+		}
+		if now.Sub(time.Unix(0, sent)) > c.srv.cfg.NopTimeout {
+			c.log.Warn("initiator did not answer NOP-In ping; dropping connection", "idle", idle.Round(time.Second))
+			c.close(errPingTimeout)
+			return false
+		}
+		return true
+	}
+	if idle < c.srv.cfg.NopInterval {
+		return true
+	}
+	c.pingTTT++
+	if c.pingTTT == pdu.ReservedTag {
+		c.pingTTT = 1
+	}
+	m := pdu.NOPIn{LUN: 0, ITT: pdu.ReservedTag, TTT: c.pingTTT}
+	var h pdu.Header
+	m.Encode(&h)
+	c.stampSN(&h, false)
+	if err := w.Write(&h, nil, nil); err != nil {
+		c.close(err)
+		return false
+	}
+	if err := bw.Flush(); err != nil {
+		c.close(err)
+		return false
+	}
+	c.pingSent.Store(now.UnixNano())
+	return true
+}
