@@ -407,8 +407,10 @@ func (t *task) response(res scsi.Result) *outItem {
 		}
 		return &outItem{dataIn: j}
 	}
+	// ExpDataSN counts the R2T and Data-In PDUs sent for the command
+	// (RFC 7143 §11.4.6).
 	m := pdu.SCSIResponse{Status: res.Status, ITT: t.itt, Overflow: overflow,
-		Underflow: underflow, ResidualCount: residual}
+		Underflow: underflow, ResidualCount: residual, ExpDataSN: t.r2tSN}
 	it := &outItem{fillSN: true, advance: true, data: sense}
 	m.Encode(&it.hdr)
 	return it

@@ -55,7 +55,7 @@ func tests(t *testing.T, bin string) map[string][]string {
 		t.Fatalf("iscsi-test-cu -l: %v", err)
 	}
 	m := map[string][]string{}
-	re := regexp.MustCompile(`^ALL\.([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)$`)
+	re := regexp.MustCompile(`^ALL\.([A-Za-z0-9_]+)\.([A-Za-z0-9_-]+)$`)
 	for _, line := range strings.Split(string(out), "\n") {
 		if r := re.FindStringSubmatch(strings.TrimSpace(line)); r != nil {
 			m[r[1]] = append(m[r[1]], r[2])
