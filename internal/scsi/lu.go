@@ -75,6 +75,8 @@ type LU struct {
 	stopped  bool   // START STOP UNIT with START=0
 	ejected  bool   // removable medium ejected (LOEJ)
 	reserved *Nexus // SPC-2 RESERVE holder
+	pr       PRState
+	prStore  PRStore // nil: kept in memory only
 }
 
 // nexusState is what a LU remembers about one I_T nexus.

@@ -15,7 +15,9 @@ func opReserve(k *task) Result {
 	n := k.cmd.Nexus
 	lu.mu.Lock()
 	defer lu.mu.Unlock()
-	if lu.reserved != nil && *lu.reserved != n {
+	if lu.reserved != nil && *lu.reserved != n || len(lu.pr.Registrations) > 0 {
+		// CRH 0: RESERVE conflicts with any persistent registration
+		// (SPC-4 5.13.3).
 		return Result{Status: StatusReservationConflict}
 	}
 	lu.reserved = &n
@@ -31,6 +33,9 @@ func opRelease(k *task) Result {
 	n := k.cmd.Nexus
 	lu.mu.Lock()
 	defer lu.mu.Unlock()
+	if len(lu.pr.Registrations) > 0 {
+		return Result{Status: StatusReservationConflict}
+	}
 	if lu.reserved != nil && *lu.reserved == n {
 		lu.reserved = nil
 	}

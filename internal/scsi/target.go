@@ -179,7 +179,7 @@ func (k *task) gate(d *opDesc) *Result {
 	lu.mu.RLock()
 	k.desc = lu.mode.dsense
 	s := lu.nexuses[n]
-	fast := s != nil && len(s.ua) == 0 && lu.reserved == nil && !lu.stopped && !lu.ejected
+	fast := s != nil && len(s.ua) == 0 && lu.reserved == nil && lu.pr.Type == 0 && !lu.stopped && !lu.ejected
 	lu.mu.RUnlock()
 	if !fast {
 		if r := k.slowGate(d); r != nil {
@@ -214,6 +214,9 @@ func (k *task) slowGate(d *opDesc) *Result {
 		return &r
 	}
 	if lu.reserved != nil && *lu.reserved != n && flags&fReservedOK == 0 {
+		return &Result{Status: StatusReservationConflict}
+	}
+	if lu.prConflictLocked(n, flags) {
 		return &Result{Status: StatusReservationConflict}
 	}
 	if flags&fMedium != 0 {
