@@ -104,8 +104,7 @@ func lbaRange(cdb []byte) (lba uint64, n uint32, lenByte int) {
 	}
 }
 
-// allocLength decodes the ALLOCATION LENGTH at its usual place for the
-// opcode.
+// truncate cuts data-in to the ALLOCATION LENGTH (SPC-4 4.2.5.6).
 func truncate(b []byte, alloc int) []byte {
 	if len(b) > alloc {
 		return b[:alloc]

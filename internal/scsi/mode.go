@@ -272,6 +272,13 @@ func opModeSelect(k *task) Result {
 		off += mp.len
 	}
 	if m != lu.mode {
+		if lu.mode.wce && !m.wce {
+			// Write-through from now on: make what the cache
+			// acknowledged durable too.
+			if r := k.syncIf(true, 0); r != nil {
+				return *r
+			}
+		}
 		lu.mode = m
 		lu.wce.Store(m.wce)
 		n := k.cmd.Nexus

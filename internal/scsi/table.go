@@ -7,7 +7,7 @@ type opFlags uint16
 
 const (
 	// fNoLU: runs for a LUN that does not exist (INQUIRY, REPORT LUNS,
-	// REQUEST SENSE; SPC-4 4.6.? / 6.27 and SAM-5 5.9.?).
+	// REQUEST SENSE; SPC-4 6.6.2, 6.33, 6.29).
 	fNoLU opFlags = 1 << iota
 	// fNoUA: runs although a unit attention is pending, without
 	// reporting it (SAM-5 5.14: INQUIRY, REPORT LUNS, REQUEST SENSE).

@@ -151,8 +151,8 @@ func (k *task) dispatch() Result {
 		if d != nil && d.flags&fNoLU != 0 {
 			return d.run(k)
 		}
-		// SPC-4 4.6.? / SAM-5 5.9.?: a command to an incorrect LUN
-		// that is not INQUIRY, REPORT LUNS or REQUEST SENSE.
+		// A command other than INQUIRY, REPORT LUNS or REQUEST SENSE
+		// to a LUN without LU (SAM-5 5.9.7).
 		return k.fail(keyIllegalRequest, ascLUNotSupported)
 	}
 	var dataOut uint32
@@ -188,6 +188,11 @@ func (k *task) gate(d *opDesc) *Result {
 	}
 	if d == nil || (d.supported != nil && !d.supported(lu)) {
 		r := k.fail(keyIllegalRequest, ascInvalidOpcode)
+		return &r
+	}
+	if l := len(d.usage); k.cdb[l-1]&0x04 != 0 {
+		// NACA: ACA is not supported (SAM-5 5.10, SPC-4 4.2.5.8).
+		r := k.invalidCDB(l-1, 2)
 		return &r
 	}
 	if d.flags&fWrite != 0 && lu.cfg.ReadOnly {

@@ -275,3 +275,13 @@ func TestSAM5_ConcurrentExecute(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestSAM5_5_10_NACANotSupported(t *testing.T) {
+	tl := newTestLU(t, LUConfig{}, 100)
+	for _, cdb := range [][]byte{{opTestUnitReady, 0, 0, 0, 0, 0x04}, append(cdb10(opRead10, 0, 0, 1)[:9], 0x04), append(cdb16(opRead16, 0, 0, 1)[:15], 0x04)} {
+		s := wantCheck(t, tl.do(cdb, nil), keyIllegalRequest, ascInvalidFieldInCDB)
+		if s.sks != fieldPointer(true, len(cdb)-1, 2) {
+			t.Errorf("% x: field pointer % x", cdb, s.sks)
+		}
+	}
+}
