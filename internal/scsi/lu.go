@@ -72,8 +72,7 @@ type LU struct {
 	mu       sync.RWMutex // guards everything below
 	mode     modeState
 	nexuses  map[Nexus]*nexusState
-	stopped  bool   // START STOP UNIT with START=0
-	ejected  bool   // removable medium ejected (LOEJ)
+	ejected  bool   // removable medium ejected (START STOP UNIT LOEJ)
 	reserved *Nexus // SPC-2 RESERVE holder
 	pr       PRState
 	prStore  PRStore // nil: kept in memory only

@@ -25,8 +25,6 @@ func opRequestSenseRun(k *task) Result {
 			ns.ua = ns.ua[1:]
 		case lu.ejected:
 			s = sense{key: keyNotReady, asc: ascMediumNotPresent}
-		case lu.stopped:
-			s = sense{key: keyNotReady, asc: ascNotReadyInitCmdRequired}
 		}
 		lu.mu.Unlock()
 	}
@@ -81,20 +79,17 @@ func opPreFetch(k *task) Result {
 	return Good
 }
 
-// opStartStop is START STOP UNIT (SBC-3 5.25). Power conditions are
-// accepted without effect; START=0 stops the unit (media access is NOT
-// READY until started again); LOEJ ejects or loads a removable medium
-// unless removal is prevented.
+// opStartStop is START STOP UNIT (SBC-3 5.25). A medium that does not
+// spin has no stopped state worth modelling: like LIO, halun accepts every
+// power condition and START without effect (libiscsi's StartStopUnit tests
+// expect the unit to stay ready), flushing the cache on a stop. LOEJ
+// ejects or loads a removable medium unless removal is prevented; an
+// ejected medium is NOT READY, MEDIUM NOT PRESENT.
 func opStartStop(k *task) Result {
 	lu := k.lu
 	b4 := k.cdb[4]
-	pc := b4 >> 4
-	switch pc {
-	case 0x0:
-	case 0x1, 0x2, 0x3, 0x7, 0xa, 0xb:
-		return Good // power condition: START and LOEJ are ignored
-	default:
-		return k.invalidCDB(4, 7)
+	if b4>>4 != 0 {
+		return Good // a power condition: START and LOEJ are ignored
 	}
 	start := b4&0x01 != 0
 	loej := b4&0x02 != 0
@@ -112,7 +107,6 @@ func opStartStop(k *task) Result {
 	if !start && loej && lu.preventedLocked() {
 		return k.fail(keyIllegalRequest, ascMediumRemovalPrevented)
 	}
-	lu.stopped = !start
 	if loej {
 		lu.ejected = !start
 	}

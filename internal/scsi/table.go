@@ -12,7 +12,7 @@ const (
 	// fNoUA: runs although a unit attention is pending, without
 	// reporting it (SAM-5 5.14: INQUIRY, REPORT LUNS, REQUEST SENSE).
 	fNoUA
-	// fMedium: needs the medium; NOT READY while the unit is stopped.
+	// fMedium: needs the medium; NOT READY while the medium is ejected.
 	fMedium
 	// fWrite: modifies the medium; DATA PROTECT on a read-only LU.
 	fWrite

@@ -179,7 +179,7 @@ func (k *task) gate(d *opDesc) *Result {
 	lu.mu.RLock()
 	k.desc = lu.mode.dsense
 	s := lu.nexuses[n]
-	fast := s != nil && len(s.ua) == 0 && lu.reserved == nil && lu.pr.Type == 0 && !lu.stopped && !lu.ejected
+	fast := s != nil && len(s.ua) == 0 && lu.reserved == nil && lu.pr.Type == 0 && !lu.ejected
 	lu.mu.RUnlock()
 	if !fast {
 		if r := k.slowGate(d); r != nil {
@@ -224,15 +224,9 @@ func (k *task) slowGate(d *opDesc) *Result {
 	if lu.prConflictLocked(n, flags) {
 		return &Result{Status: StatusReservationConflict}
 	}
-	if flags&fMedium != 0 {
-		switch {
-		case lu.ejected:
-			r := checkCondition(sense{key: keyNotReady, asc: ascMediumNotPresent}, lu.mode.dsense)
-			return &r
-		case lu.stopped:
-			r := checkCondition(sense{key: keyNotReady, asc: ascNotReadyInitCmdRequired}, lu.mode.dsense)
-			return &r
-		}
+	if flags&fMedium != 0 && lu.ejected {
+		r := checkCondition(sense{key: keyNotReady, asc: ascMediumNotPresent}, lu.mode.dsense)
+		return &r
 	}
 	return nil
 }

@@ -175,11 +175,14 @@ func TestSPC2_7_21_ReserveRelease(t *testing.T) {
 func TestSBC3_5_25_StartStopUnit(t *testing.T) {
 	tl := newTestLU(t, LUConfig{Removable: true}, 100)
 	tur := []byte{opTestUnitReady}
-	wantGood(t, tl.do([]byte{opStartStopUnit, 0, 0, 0, 0x00, 0}, nil)) // stop
-	wantCheck(t, tl.do(tur, nil), keyNotReady, ascNotReadyInitCmdRequired)
-	wantCheck(t, tl.do(cdb10(opRead10, 0, 0, 1), nil), keyNotReady, ascNotReadyInitCmdRequired)
-	wantGood(t, tl.do(inquiryCDB(false, 0, 36), nil))
-	wantGood(t, tl.do([]byte{opStartStopUnit, 0, 0, 0, 0x01, 0}, nil)) // start
+	// Stop and start without LOEJ leave the unit ready.
+	before := tl.store.syncs.Load()
+	wantGood(t, tl.do([]byte{opStartStopUnit, 0, 0, 0, 0x00, 0}, nil))
+	if tl.store.syncs.Load() == before {
+		t.Error("stop did not flush the cache")
+	}
+	wantGood(t, tl.do(tur, nil))
+	wantGood(t, tl.do([]byte{opStartStopUnit, 0, 0, 0, 0x01, 0}, nil))
 	wantGood(t, tl.do(tur, nil))
 
 	// Eject is refused while any nexus prevents removal.
@@ -188,12 +191,16 @@ func TestSBC3_5_25_StartStopUnit(t *testing.T) {
 	tl.tgt.NexusLost(nexusB)
 	wantGood(t, tl.do([]byte{opStartStopUnit, 0, 0, 0, 0x02, 0}, nil))
 	wantCheck(t, tl.do(tur, nil), keyNotReady, ascMediumNotPresent)
+	wantCheck(t, tl.do(cdb10(opRead10, 0, 0, 1), nil), keyNotReady, ascMediumNotPresent)
+	wantGood(t, tl.do(inquiryCDB(false, 0, 36), nil))
 	wantGood(t, tl.do([]byte{opStartStopUnit, 0, 0, 0, 0x03, 0}, nil)) // load
 	wantGood(t, tl.do(tur, nil))
 
-	// Power conditions are accepted; reserved ones are not.
-	wantGood(t, tl.do([]byte{opStartStopUnit, 0, 0, 0, 0x30, 0}, nil))
-	wantCheck(t, tl.do([]byte{opStartStopUnit, 0, 0, 0, 0x50, 0}, nil), keyIllegalRequest, ascInvalidFieldInCDB)
+	// Every power condition is accepted, and START/LOEJ then ignored.
+	for pc := byte(1); pc < 16; pc++ {
+		wantGood(t, tl.do([]byte{opStartStopUnit, 0, 0, 0, pc<<4 | 0x02, 0}, nil))
+		wantGood(t, tl.do(tur, nil))
+	}
 	wantCheck(t, tl.do([]byte{opPreventAllow, 0, 0, 0, 2, 0}, nil), keyIllegalRequest, ascInvalidFieldInCDB)
 
 	fixed := newTestLU(t, LUConfig{}, 100)
