@@ -26,7 +26,9 @@ func opCompareAndWriteRun(k *task) Result {
 	}
 	size := int(n * lu.bs)
 	d := k.cmd.DataOut
-	if len(d) < 2*size {
+	if len(d) != 2*size {
+		// Verify and write halves cannot be told apart unless the
+		// initiator sent exactly what the CDB says.
 		return k.fail(keyIllegalRequest, ascInvalidFieldInCommandIU)
 	}
 	verify, write := d[:size], d[size:2*size]

@@ -137,6 +137,10 @@ func TestSBC3_5_2_CompareAndWrite(t *testing.T) {
 	if d := tl.do(cdb10(opRead10, 0, 5, 1), nil).Data; d[0] != 'n' {
 		t.Fatal("miscompare wrote data")
 	}
+	// Data-out must be exactly verify + write data (libiscsi
+	// CompareAndWrite.InvalidDataOutSize).
+	wantCheck(t, tl.do(caw, append(fill(512, 'n'), fill(3*512, 'n')...)), keyIllegalRequest, ascInvalidFieldInCommandIU)
+	wantCheck(t, tl.do(caw, fill(512, 'n')), keyIllegalRequest, ascInvalidFieldInCommandIU)
 	caw[13] = 2
 	wantCheck(t, tl.do(caw, make([]byte, 2048)), keyIllegalRequest, ascInvalidFieldInCDB)
 	caw = cdb16(opCompareAndWrite, 0, 100, 0)
