@@ -41,7 +41,11 @@ func opReportLUNsRun(k *task) Result {
 	var luns []uint64
 	switch k.cdb[2] {
 	case 0x00, 0x02:
-		luns = k.t.list
+		for _, n := range k.t.list {
+			if k.t.visible(k.cmd.Nexus, n) {
+				luns = append(luns, n)
+			}
+		}
 	case 0x01:
 	default:
 		return k.invalidCDB(2, -1)

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // LUNTarget is a Target over a fixed set of logical units, addressed by LUN
@@ -14,6 +15,29 @@ type LUNTarget struct {
 	name string
 	luns map[uint64]*LU
 	list []uint64 // sorted LUN numbers
+	// allow, if set, decides which LUNs a nexus may see at all.
+	allow atomic.Pointer[AccessFunc]
+}
+
+// AccessFunc reports whether the I_T nexus n may access LUN lun. A LUN it
+// may not access does not exist for n: it is absent from REPORT LUNS and
+// commands to it get LOGICAL UNIT NOT SUPPORTED.
+type AccessFunc func(n Nexus, lun uint64) bool
+
+// SetAccess installs (or, with nil, removes) the access decision. It may
+// be called while commands run, for live reconfiguration.
+func (t *LUNTarget) SetAccess(f AccessFunc) {
+	if f == nil {
+		t.allow.Store(nil)
+		return
+	}
+	t.allow.Store(&f)
+}
+
+// visible reports whether nexus n may see LUN number lun.
+func (t *LUNTarget) visible(n Nexus, lun uint64) bool {
+	f := t.allow.Load()
+	return f == nil || (*f)(n, lun)
 }
 
 var _ Target = (*LUNTarget)(nil)
@@ -63,22 +87,26 @@ func encodeLUN(n uint64) uint64 {
 	return (0x4000 | n&0x3fff) << 48
 }
 
-// lu returns the LU a command's LUN field addresses.
-func (t *LUNTarget) lu(l uint64) *LU {
+// lu returns the LU a command's LUN field addresses for nexus.
+func (t *LUNTarget) lu(nexus Nexus, l uint64) *LU {
 	n, ok := decodeLUN(l)
 	if !ok {
 		return nil
 	}
-	return t.luns[n]
+	lu := t.luns[n]
+	if lu == nil || !t.visible(nexus, n) {
+		return nil
+	}
+	return lu
 }
 
-// HasLUN reports whether lun addresses an existing LU.
-func (t *LUNTarget) HasLUN(_ Nexus, lun uint64) bool { return t.lu(lun) != nil }
+// HasLUN reports whether lun addresses an existing LU nexus may access.
+func (t *LUNTarget) HasLUN(nexus Nexus, lun uint64) bool { return t.lu(nexus, lun) != nil }
 
 // LogicalUnitReset resets the LU lun addresses (LOGICAL UNIT RESET from
 // nexus).
 func (t *LUNTarget) LogicalUnitReset(nexus Nexus, lun uint64) bool {
-	lu := t.lu(lun)
+	lu := t.lu(nexus, lun)
 	if lu == nil {
 		return false
 	}
@@ -129,7 +157,7 @@ func (t *LUNTarget) Execute(cmd *Command) (res Result) {
 // execute is Execute without the panic safety net, for tests and fuzzing.
 func (t *LUNTarget) execute(cmd *Command) Result {
 	k := taskPool.Get().(*task)
-	*k = task{t: t, cmd: cmd, lu: t.lu(cmd.LUN)}
+	*k = task{t: t, cmd: cmd, lu: t.lu(cmd.Nexus, cmd.LUN)}
 	k.cdb = cmd.CDB
 	if len(k.cdb) < len(k.buf) {
 		copy(k.buf[:], k.cdb)

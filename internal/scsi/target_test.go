@@ -292,3 +292,30 @@ func TestSAM5_5_10_NACANotSupported(t *testing.T) {
 		}
 	}
 }
+
+// TestSPC4_6_33_AccessControl checks that a LUN an initiator may not
+// access does not exist for it (DESIGN: access decided by name).
+func TestSPC4_6_33_AccessControl(t *testing.T) {
+	tgt := newMultiTarget(t, 0, 1)
+	tgt.SetAccess(func(n Nexus, lun uint64) bool { return lun == 0 || n.InitiatorName == nexusA.InitiatorName })
+	exec := func(n Nexus, lun uint64, cdb []byte) Result {
+		return tgt.execute(&Command{Nexus: n, LUN: encodeLUN(lun), CDB: pad16(cdb)})
+	}
+	if r := exec(nexusB, 0, reportLUNs(0, 64)); be32(r.Data) != 8 {
+		t.Fatalf("B sees % x", r.Data)
+	}
+	if r := exec(nexusA, 0, reportLUNs(0, 64)); be32(r.Data) != 16 {
+		t.Fatalf("A sees % x", r.Data)
+	}
+	wantCheck(t, exec(nexusB, 1, []byte{opTestUnitReady}), keyIllegalRequest, ascLUNotSupported)
+	if r := exec(nexusB, 1, inquiryCDB(false, 0, 36)); r.Data[0] != 0x7f {
+		t.Fatalf("INQUIRY of hidden LUN: %#x", r.Data[0])
+	}
+	if tgt.HasLUN(nexusB, encodeLUN(1)) || !tgt.HasLUN(nexusA, encodeLUN(1)) {
+		t.Fatal("HasLUN ignores access")
+	}
+	tgt.SetAccess(nil)
+	if !tgt.HasLUN(nexusB, encodeLUN(1)) {
+		t.Fatal("SetAccess(nil) did not open access")
+	}
+}
