@@ -1,6 +1,7 @@
 package iscsi
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 var (
 	errPingTimeout = errors.New("NOP-In ping timed out")
 	errLogout      = errors.New("logged out")
+	errNotLogin    = errors.New("PDU other than Login Request during login")
 )
 
 // conn is one TCP connection: a login phase, then the full feature phase
@@ -82,7 +84,7 @@ func (c *conn) windowSNs() (uint32, uint32) {
 // serve runs the connection to its end.
 func (c *conn) serve() {
 	defer c.close(nil)
-	rd := pdu.NewReader(c.nc)
+	rd := pdu.NewReader(bufio.NewReaderSize(c.nc, 64<<10))
 	ok := c.loginPhase(rd)
 	if !ok {
 		return
@@ -131,18 +133,30 @@ func (c *conn) loginPhase(rd *pdu.Reader) bool {
 	neg := login.New(login.Config{PortalGroupTag: c.tpgt, Env: env})
 	wr := pdu.NewWriter(c.nc)
 	rd.Opts.MaxRecvDataSegmentLength = 8192 * 8
+	rd.Accept = func(h *pdu.Header) error {
+		if h.Opcode() != pdu.OpLoginReq {
+			return errNotLogin
+		}
+		return nil
+	}
+	defer func() { rd.Accept = nil }()
 	var p pdu.PDU
 	first := true
 	for {
-		if err := rd.Read(&p); err != nil {
+		err := rd.ReadHeader(&p)
+		if errors.Is(err, errNotLogin) {
+			// RFC 7143 §6.1: only Login Requests before full feature
+			// phase; the rest of such a PDU is not even read.
+			c.log.Warn("PDU before login completed; closing", "opcode", p.Header.Opcode().String())
+			return false
+		}
+		if err == nil {
+			err = rd.ReadData(&p, nil)
+		}
+		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				c.log.Info("login aborted", "err", err)
 			}
-			return false
-		}
-		if p.Header.Opcode() != pdu.OpLoginReq {
-			// RFC 7143 §6.1: only Login Requests before full feature phase.
-			c.log.Warn("PDU before login completed; closing", "opcode", p.Header.Opcode().String())
 			return false
 		}
 		var req pdu.LoginReq

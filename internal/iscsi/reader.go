@@ -13,7 +13,10 @@ import (
 func (c *conn) readLoop(rd *pdu.Reader) error {
 	for {
 		var p pdu.PDU
-		err := rd.Read(&p)
+		err := rd.ReadHeader(&p)
+		if err == nil {
+			err = rd.ReadData(&p, c.dataDest(&p.Header))
+		}
 		if err == nil {
 			c.lastRecv.Store(time.Now().UnixNano())
 			if err := c.dispatch(&p); err != nil {
@@ -34,6 +37,11 @@ func (c *conn) readLoop(rd *pdu.Reader) error {
 			// RFC 7143 §7.2: a protocol error; reject and end the connection.
 			c.badInput("data segment longer than negotiated", "len", p.Header.DataSegmentLength())
 			c.reject(&p.Header, pdu.RejectProtocolError, true)
+			// The writer closes the connection once the Reject is out.
+			select {
+			case <-c.done:
+			case <-time.After(5 * time.Second):
+			}
 			return fmt.Errorf("protocol error: %w", err)
 		case errors.Is(err, pdu.ErrHeaderDigest):
 			// The header cannot be trusted, not even its lengths: at ERL 0
@@ -44,6 +52,31 @@ func (c *conn) readLoop(rd *pdu.Reader) error {
 			return err
 		}
 	}
+}
+
+// dataDest returns where a Data-Out PDU's data belongs in its task's
+// buffer, so the reader places it there without a copy; nil means "read
+// into a fresh buffer" (any other PDU, or one the checks will refuse).
+func (c *conn) dataDest(h *pdu.Header) []byte {
+	if h.Opcode() != pdu.OpDataOut || c.sess == nil {
+		return nil
+	}
+	n := uint64(h.DataSegmentLength())
+	t := c.sess.findTask(h.ITT())
+	if t == nil || t.c != c || t.buf == nil || n == 0 {
+		return nil
+	}
+	off := uint64(h.Field32(40))
+	if off+n > uint64(len(t.buf)) {
+		return nil
+	}
+	t.mu.Lock()
+	gathering := t.state == taskGathering
+	t.mu.Unlock()
+	if !gathering {
+		return nil
+	}
+	return t.buf[off : off+n]
 }
 
 // badInput logs one bad-input event per connection at warn level, the rest

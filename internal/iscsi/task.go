@@ -221,7 +221,7 @@ func (c *conn) handleDataOut(p *pdu.PDU) {
 		case m.BufferOffset != t.unsolNext || m.BufferOffset+n > t.unsolLimit || m.BufferOffset+n < m.BufferOffset:
 			c.failTask(t, senseDataOffset)
 		default:
-			copy(t.buf[m.BufferOffset:], p.Data)
+			place(t.buf[m.BufferOffset:], p.Data)
 			t.received += n
 			t.unsolNext += n
 			t.unsolDataSN++
@@ -258,7 +258,7 @@ func (c *conn) handleDataOut(p *pdu.PDU) {
 		c.failTask(t, senseDataOffset)
 		return
 	}
-	copy(t.buf[m.BufferOffset:], p.Data)
+	place(t.buf[m.BufferOffset:], p.Data)
 	t.received += n
 	s.next += n
 	s.dataSN++
@@ -270,6 +270,14 @@ func (c *conn) handleDataOut(p *pdu.PDU) {
 		return
 	}
 	t.maybeExecute()
+}
+
+// place copies data to dst unless the reader already put it there.
+func place(dst, data []byte) {
+	if len(data) > 0 && len(dst) > 0 && &dst[0] == &data[0] {
+		return
+	}
+	copy(dst, data)
 }
 
 // maybeExecute starts the task once all its data-out has arrived.

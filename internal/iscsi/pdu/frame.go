@@ -45,6 +45,11 @@ type Reader struct {
 	r    io.Reader
 	Opts Options
 	dig  [4]byte
+	pad  [4]byte
+	// Accept, if set, vets each BHS as soon as its 48 bytes are in, before
+	// any AHS or data is read; its error is returned from ReadHeader. A
+	// receiver uses it to refuse a PDU whose lengths it must not trust.
+	Accept func(h *Header) error
 }
 
 // NewReader returns a Reader on r.
@@ -56,13 +61,30 @@ func NewReader(r io.Reader) *Reader { return &Reader{r: r} }
 // segment has been discarded and p.Header and p.AHS are valid, as is the
 // stream for the next PDU. On ErrDataDigest, p is complete but its data must
 // not be used; the stream is in sync. After any other error the stream is not.
+// Read is ReadHeader followed by ReadData.
 func (rd *Reader) Read(p *PDU) error {
+	if err := rd.ReadHeader(p); err != nil {
+		return err
+	}
+	return rd.ReadData(p, nil)
+}
+
+// ReadHeader reads the BHS, the AHS and the header digest of the next PDU,
+// leaving its data segment unread, so a receiver can look at the header
+// before deciding where the data goes (or refusing it) and then call
+// ReadData. Its errors are Read's for those parts.
+func (rd *Reader) ReadHeader(p *PDU) error {
 	p.Data = nil
 	if _, err := io.ReadFull(rd.r, p.Header[:]); err != nil {
 		if err == io.EOF {
 			return err
 		}
 		return fmt.Errorf("pdu: reading basic header segment: %w", err)
+	}
+	if rd.Accept != nil {
+		if err := rd.Accept(&p.Header); err != nil {
+			return err
+		}
 	}
 	ahsLen := p.Header.TotalAHSLength()
 	if ahsLen > 0 {
@@ -85,6 +107,15 @@ func (rd *Reader) Read(p *PDU) error {
 			return ErrHeaderDigest
 		}
 	}
+	return nil
+}
+
+// ReadData reads the data segment announced by p.Header (after ReadHeader)
+// into dst[:n] when dst is at least n bytes long, so a receiver can place
+// data straight where it belongs; otherwise into a buffer from
+// Options.Alloc or a new one. p.Data is set to the data. The error cases
+// are those of Read.
+func (rd *Reader) ReadData(p *PDU, dst []byte) error {
 	n := p.Header.DataSegmentLength()
 	if n == 0 {
 		return nil
@@ -102,23 +133,33 @@ func (rd *Reader) Read(p *PDU) error {
 		return fmt.Errorf("%w: %d > %d", ErrDataTooLong, n, limit)
 	}
 	var buf []byte
-	if rd.Opts.Alloc != nil {
-		buf = rd.Opts.Alloc(padded)
+	if len(dst) >= n {
+		buf = dst[:n]
+	} else {
+		if rd.Opts.Alloc != nil {
+			buf = rd.Opts.Alloc(padded)
+		}
+		if cap(buf) < padded {
+			buf = make([]byte, padded)
+		}
+		buf = buf[:n]
 	}
-	if cap(buf) < padded {
-		buf = make([]byte, padded)
-	}
-	buf = buf[:padded]
 	if _, err := io.ReadFull(rd.r, buf); err != nil {
 		return unexpected("data segment", err)
 	}
-	p.Data = buf[:n]
+	padBytes := rd.pad[:padded-n]
+	if len(padBytes) > 0 {
+		if _, err := io.ReadFull(rd.r, padBytes); err != nil {
+			return unexpected("data segment padding", err)
+		}
+	}
+	p.Data = buf
 	if rd.Opts.DataDigest {
 		if _, err := io.ReadFull(rd.r, rd.dig[:]); err != nil {
 			p.Data = nil
 			return unexpected("data digest", err)
 		}
-		if CRC32C(buf) != getDigest(rd.dig[:]) {
+		if CRC32C(buf, padBytes) != getDigest(rd.dig[:]) {
 			return ErrDataDigest
 		}
 	}
