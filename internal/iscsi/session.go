@@ -75,6 +75,11 @@ func (ss *session) order(cmdSN uint32, immediate bool, deliver func()) {
 		return
 	}
 	ss.mu.Lock()
+	if !snLessEq(cmdSN, ss.maxCmdSN) {
+		// Beyond the window (closed when ExpCmdSN = MaxCmdSN+1): ignore.
+		ss.mu.Unlock()
+		return
+	}
 	if cmdSN != ss.expCmdSN {
 		if snLess(ss.expCmdSN, cmdSN) && snLessEq(cmdSN, ss.maxCmdSN) {
 			if _, dup := ss.pending[cmdSN]; !dup {
