@@ -80,6 +80,9 @@ func (s *Session) SendCommand(ctx context.Context, lun uint64, cdb []byte, dataO
 // R2T-solicited Data-Out to a goroutine of the task. It returns when the
 // command PDU has been written.
 func (s *Session) Start(ctx context.Context, c Command) (*Task, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if len(c.CDB) == 0 || len(c.CDB) > maxCDB {
 		return nil, fmt.Errorf("initiator: CDB of %d bytes", len(c.CDB))
 	}
