@@ -436,3 +436,58 @@ func TestInteropRaw(t *testing.T) {
 		t.Fatalf("got %v ITT %#x data %q", p.Header.Opcode(), p.Header.ITT(), p.Data)
 	}
 }
+
+// TestInteropCHAP logs in with one-way and mutual CHAP to a target named by
+// HALUN_TEST_TGT_CHAP_NAME whose incoming account is halunuser/halunsecret12
+// and outgoing account tgtuser/tgtsecret1234:
+//
+//	tgtadm -C 7 --lld iscsi --op new --mode account --user halunuser --password halunsecret12
+//	tgtadm -C 7 --lld iscsi --op bind --mode account --tid 2 --user halunuser
+//	tgtadm -C 7 --lld iscsi --op new --mode account --user tgtuser --password tgtsecret1234
+//	tgtadm -C 7 --lld iscsi --op bind --mode account --tid 2 --user tgtuser --outgoing
+func TestInteropCHAP(t *testing.T) {
+	it := interop(t)
+	name := os.Getenv("HALUN_TEST_TGT_CHAP_NAME")
+	if name == "" {
+		t.Skip("NOT RUN: set HALUN_TEST_TGT_CHAP_NAME to a CHAP-protected target")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	base := Options{InitiatorName: "iqn.2026-11.test:initiator", TargetName: name}
+	if _, err := Dial(ctx, it.addr, base); err == nil {
+		t.Fatal("login without CHAP accepted")
+	} else {
+		t.Logf("without CHAP: %v", err)
+	}
+	bad := base
+	bad.CHAPUsername, bad.CHAPSecret = "halunuser", "wrongsecret12"
+	var le *LoginError
+	if _, err := Dial(ctx, it.addr, bad); !errors.As(err, &le) || le.Class != 2 || le.Detail != 1 {
+		t.Fatalf("wrong secret: %v, want authentication failure", err)
+	}
+	one := base
+	one.CHAPUsername, one.CHAPSecret = "halunuser", "halunsecret12"
+	s, err := Dial(ctx, it.addr, one)
+	if err != nil {
+		t.Fatalf("one-way CHAP: %v", err)
+	}
+	if err := s.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mutual := one
+	mutual.TargetCHAPUsername, mutual.TargetCHAPSecret = "tgtuser", "tgtsecret1234"
+	s, err = Dial(ctx, it.addr, mutual)
+	if err != nil {
+		t.Fatalf("mutual CHAP: %v", err)
+	}
+	if err := s.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wrongTarget := one
+	wrongTarget.TargetCHAPUsername, wrongTarget.TargetCHAPSecret = "tgtuser", "notthesecret1"
+	if _, err := Dial(ctx, it.addr, wrongTarget); err == nil {
+		t.Fatal("target with the wrong mutual secret accepted")
+	} else {
+		t.Logf("mutual CHAP with the wrong target secret: %v", err)
+	}
+}
