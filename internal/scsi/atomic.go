@@ -16,6 +16,11 @@ func opCompareAndWriteRun(k *task) Result {
 	lba := be64(k.cdb[2:])
 	n := uint32(k.cdb[13])
 	if n == 0 {
+		if len(k.cmd.DataOut) != 0 {
+			// Data for zero blocks: most likely a count of 256 that
+			// did not fit the one-byte field.
+			return k.invalidCDB(13, -1)
+		}
 		return Good
 	}
 	if n > maxCAWBlocks {

@@ -44,7 +44,7 @@ const (
 // Limits the LU reports in the Block Limits VPD page and enforces.
 const (
 	maxTransferBytes   = 8 << 20 // per READ/WRITE command
-	maxWriteSameBlocks = 1 << 20
+	maxWriteSameBlocks = 0xffff  // as LIO; libiscsi then skips its 32 MiB single WRITE(16)
 	maxUnmapDescs      = 256
 	maxCAWBlocks       = 1
 )
@@ -188,11 +188,12 @@ func (s *nexusState) addUA(asc uint16) {
 	s.ua = append(s.ua, asc)
 }
 
-// reset performs a LOGICAL UNIT RESET (SAM-5 6.3.3) received from by: mode
-// parameters return to their defaults, SPC-2 reservations and medium
-// removal prevention are cleared, and every other nexus gets a unit
-// attention.
-func (lu *LU) reset(by Nexus) {
+// reset performs a LOGICAL UNIT RESET (SAM-5 6.3.3): mode parameters
+// return to their defaults, SPC-2 reservations and medium removal
+// prevention are cleared, and every I_T nexus, including the one the reset
+// came from, gets BUS DEVICE RESET FUNCTION OCCURRED (libiscsi
+// MultipathIO.Reset checks every path). Persistent reservations survive.
+func (lu *LU) reset() {
 	lu.mu.Lock()
 	defer lu.mu.Unlock()
 	lu.mode = defaultMode(lu.cfg)
@@ -201,7 +202,7 @@ func (lu *LU) reset(by Nexus) {
 	for _, s := range lu.nexuses {
 		s.prevent = false
 	}
-	lu.establishUALocked(ascBusDeviceResetOccurred, &by)
+	lu.establishUALocked(ascBusDeviceResetOccurred, nil)
 }
 
 // nexusLost drops everything the LU keeps for n (SAM-5 6.3.4): its

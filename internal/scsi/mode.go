@@ -7,6 +7,7 @@ package scsi
 type modeState struct {
 	wce    bool // caching page WCE
 	dsense bool // control page D_SENSE
+	swp    bool // control page SWP: software write protect
 }
 
 func defaultMode(cfg LUConfig) modeState { return modeState{wce: cfg.WriteCache} }
@@ -51,16 +52,20 @@ func fillCaching(b []byte, _ *LU, pc int, m modeState) {
 	}
 }
 
-// Control (SPC-4 7.5.8): D_SENSE is changeable. QUEUE ALGORITHM MODIFIER 1
-// (unrestricted reordering), TAS set: tasks aborted by another nexus are
-// reported TASK ABORTED, busy timeout unlimited.
+// Control (SPC-4 7.5.8): D_SENSE and SWP are changeable. QUEUE ALGORITHM
+// MODIFIER 1 (unrestricted reordering), TAS set: tasks aborted by another
+// nexus are reported TASK ABORTED, busy timeout unlimited.
 func fillControl(b []byte, _ *LU, pc int, m modeState) {
 	if pc == pcChangeable {
 		b[2] = 0x04
+		b[4] = 0x08
 		return
 	}
 	if m.dsense {
 		b[2] |= 0x04
+	}
+	if m.swp {
+		b[4] |= 0x08
 	}
 	b[3] = 0x10
 	b[5] = 0x40
@@ -91,6 +96,7 @@ func opModeSense(k *task) Result {
 	}
 	lu.mu.RLock()
 	m := lu.mode
+	wp := lu.cfg.ReadOnly || m.swp
 	lu.mu.RUnlock()
 	if pc == pcDefault {
 		m = defaultMode(lu.cfg)
@@ -116,7 +122,7 @@ func opModeSense(k *task) Result {
 		bd = lu.blockDescriptor(llbaa)
 	}
 	var dsp byte = 0x10 // DPOFUA
-	if lu.cfg.ReadOnly {
+	if wp {
 		dsp |= 0x80 // WP
 	}
 	var b []byte
@@ -268,6 +274,7 @@ func opModeSelect(k *task) Result {
 			m.wce = sent[2]&0x04 != 0
 		case 0x0a:
 			m.dsense = sent[2]&0x04 != 0
+			m.swp = sent[4]&0x08 != 0
 		}
 		off += mp.len
 	}

@@ -192,3 +192,20 @@ func TestSPC4_6_9_ModeSelectErrors(t *testing.T) {
 	wantGood(t, tl.do([]byte{opModeSelect6, 0x10, 0, 0, 0, 0}, nil))
 	wantGood(t, tl.do([]byte{opModeSelect6, 0x10, 0, 0, 12, 0}, []byte{0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 2, 0}))
 }
+
+func TestSPC4_7_5_8_SoftwareWriteProtect(t *testing.T) {
+	tl := newTestLU(t, LUConfig{}, 100)
+	_, _, pages := pagesOf(t, tl.do(modeSense6(true, pcCurrent, 0x0a, 0, 255), nil).Data, false)
+	ctl := append([]byte(nil), pages[0x0a]...)
+	ctl[4] |= 0x08
+	wantGood(t, tl.modeSelect6(ctl))
+	wantCheck(t, tl.do(cdb10(opWrite10, 0, 0, 1), make([]byte, 512)), keyDataProtect, ascSoftwareWriteProtected)
+	wantGood(t, tl.do(cdb10(opRead10, 0, 0, 1), nil))
+	hdr, _, _ := pagesOf(t, tl.do(modeSense6(true, pcCurrent, 0x0a, 0, 255), nil).Data, false)
+	if hdr[2]&0x80 == 0 {
+		t.Error("WP clear while SWP is set")
+	}
+	ctl[4] &^= 0x08
+	wantGood(t, tl.modeSelect6(ctl))
+	wantGood(t, tl.do(cdb10(opWrite10, 0, 0, 1), make([]byte, 512)))
+}

@@ -143,6 +143,11 @@ func TestSBC3_5_2_CompareAndWrite(t *testing.T) {
 	wantCheck(t, tl.do(caw, fill(512, 'n')), keyIllegalRequest, ascInvalidFieldInCommandIU)
 	caw[13] = 2
 	wantCheck(t, tl.do(caw, make([]byte, 2048)), keyIllegalRequest, ascInvalidFieldInCDB)
+	// 256 blocks truncated to 0 in the one-byte field, with the data
+	// (libiscsi CompareAndWrite.Simple); without data 0 is a no-op.
+	caw[13] = 0
+	wantCheck(t, tl.do(caw, make([]byte, 256*1024)), keyIllegalRequest, ascInvalidFieldInCDB)
+	wantGood(t, tl.do(caw, nil))
 	caw = cdb16(opCompareAndWrite, 0, 100, 0)
 	caw[13] = 1
 	wantCheck(t, tl.do(caw, make([]byte, 1024)), keyIllegalRequest, ascLBAOutOfRange)

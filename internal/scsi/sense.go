@@ -29,6 +29,7 @@ const (
 	ascLUNotSupported            = 0x2500
 	ascInvalidFieldInParamList   = 0x2600
 	ascWriteProtected            = 0x2700
+	ascSoftwareWriteProtected    = 0x2702
 	ascPowerOnResetOccurred      = 0x2900
 	ascBusDeviceResetOccurred    = 0x2903
 	ascModeParametersChanged     = 0x2a01

@@ -110,14 +110,14 @@ func (t *LUNTarget) LogicalUnitReset(nexus Nexus, lun uint64) bool {
 	if lu == nil {
 		return false
 	}
-	lu.reset(nexus)
+	lu.reset()
 	return true
 }
 
 // TargetReset resets every LU (TARGET WARM/COLD RESET from nexus).
 func (t *LUNTarget) TargetReset(nexus Nexus) {
 	for _, lu := range t.luns {
-		lu.reset(nexus)
+		lu.reset()
 	}
 }
 
@@ -206,6 +206,7 @@ func (k *task) gate(d *opDesc) *Result {
 	// ready and not reserved.
 	lu.mu.RLock()
 	k.desc = lu.mode.dsense
+	swp := lu.mode.swp
 	s := lu.nexuses[n]
 	fast := s != nil && len(s.ua) == 0 && lu.reserved == nil && lu.pr.Type == 0 && !lu.ejected
 	lu.mu.RUnlock()
@@ -225,6 +226,10 @@ func (k *task) gate(d *opDesc) *Result {
 	}
 	if d.flags&fWrite != 0 && lu.cfg.ReadOnly {
 		r := k.fail(keyDataProtect, ascWriteProtected)
+		return &r
+	}
+	if d.flags&fWrite != 0 && swp {
+		r := k.fail(keyDataProtect, ascSoftwareWriteProtected)
 		return &r
 	}
 	return nil

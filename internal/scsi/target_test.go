@@ -124,8 +124,10 @@ func TestSAM5_5_14_UnitAttention(t *testing.T) {
 		t.Fatalf("REQUEST SENSE without condition, DESC: %+v", s)
 	}
 
-	// A LU reset from A establishes a condition for B only.
+	// A LU reset establishes a condition for every nexus, the one it
+	// came from included (SAM-5 6.3.3; libiscsi MultipathIO.Reset).
 	tgt.LogicalUnitReset(nexusA, 0)
+	wantCheck(t, exec(nexusA, tur), keyUnitAttention, ascBusDeviceResetOccurred)
 	wantGood(t, exec(nexusA, tur))
 	wantCheck(t, exec(nexusB, tur), keyUnitAttention, ascBusDeviceResetOccurred)
 	wantGood(t, exec(nexusB, tur))
@@ -133,7 +135,7 @@ func TestSAM5_5_14_UnitAttention(t *testing.T) {
 	// A target reset likewise.
 	tgt.TargetReset(nexusB)
 	wantCheck(t, exec(nexusA, cdb10(opRead10, 0, 0, 1)), keyUnitAttention, ascBusDeviceResetOccurred)
-	wantGood(t, exec(nexusB, tur))
+	wantCheck(t, exec(nexusB, tur), keyUnitAttention, ascBusDeviceResetOccurred)
 
 	// A nexus that comes back after it was lost sees POWER ON again.
 	tgt.NexusLost(nexusA)
