@@ -67,7 +67,7 @@ func startTarget(t *testing.T, o targetOpts) *testTarget {
 		}
 		luns[uint64(i)] = lu
 	}
-	level := slog.LevelWarn
+	level := slog.LevelError
 	if os.Getenv("HALUN_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
 	}

@@ -71,7 +71,7 @@ func TestRFC7143_11_5_AbortTaskSet(t *testing.T) {
 }
 
 // TestSAM5_LogicalUnitReset: a LOGICAL UNIT RESET from one nexus aborts the
-// tasks of every nexus on the LU and gives the others a unit attention.
+// tasks of every nexus on the LU and gives every nexus a unit attention.
 func TestSAM5_LogicalUnitReset(t *testing.T) {
 	tt := startTarget(t, targetOpts{})
 	victim := rawLogin(t, tt, initiator.Options{InitialR2T: true, InitiatorName: "iqn.2026-11.io.halun.test:victim"})
@@ -88,9 +88,9 @@ func TestSAM5_LogicalUnitReset(t *testing.T) {
 		t.Fatalf("after reset the other nexus got status %#x key %#x, want CHECK CONDITION / UNIT ATTENTION", st, key)
 	}
 	goodTUR(t, victim)
-	if err := s.TestUnitReady(ctxT(t), 0); err != nil {
-		t.Errorf("resetting nexus: %v", err)
-	}
+	// SAM-5 §6.3.3: the reset establishes the unit attention for every
+	// I_T nexus, the resetting one included.
+	clearUnitAttention(t, s)
 }
 
 // TestRFC7143_11_5_TMFResponses covers the answers that need no task.
