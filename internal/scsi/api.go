@@ -47,6 +47,11 @@ type Command struct {
 	// commands without data-out). Its length may differ from what the CDB
 	// asks when the initiator's expected length disagrees with the CDB.
 	DataOut []byte
+	// DataInBuf, if not nil, is a buffer the transport offers for the
+	// data-in of a read: the LU reads into it when its capacity suffices,
+	// so the transport can reuse buffers. Its contents are stale; only the
+	// bytes a command fills may be returned in Result.Data.
+	DataInBuf []byte
 }
 
 // Result is the outcome of a command.

@@ -45,6 +45,15 @@ func rwDataOut(k *task) uint32 {
 	return saturate32(uint64(n) << k.lu.shift)
 }
 
+// dataInBuf returns a buffer of size bytes for read data: the transport's
+// offered buffer when it is large enough, else a new one.
+func (k *task) dataInBuf(size uint64) []byte {
+	if b := k.cmd.DataInBuf; uint64(cap(b)) >= size {
+		return b[:size]
+	}
+	return make([]byte, size)
+}
+
 func opRead(k *task) Result {
 	if r := k.protectField(); r != nil {
 		return *r
@@ -57,7 +66,7 @@ func opRead(k *task) Result {
 	if n == 0 {
 		return Good
 	}
-	buf := make([]byte, uint64(n)<<lu.shift)
+	buf := k.dataInBuf(uint64(n) << lu.shift)
 	if _, err := lu.store.ReadAt(buf, int64(lba<<lu.shift)); err != nil {
 		slog.Error("scsi: read failed", "lu", lu.cfg.Serial, "lba", lba, "blocks", n, "err", err)
 		return k.mediumError(lba, ascUnrecoveredReadError)
