@@ -254,7 +254,7 @@ func (e *loginEnv) Admit(r *login.Result) (uint16, uint8, uint8) {
 		old.end(errors.New("session reinstated"))
 	}
 	ss := newSession(srv, key, r, e.cmdSN)
-	if t, ok := srv.targets[r.TargetName]; ok && !ss.discovery {
+	if t := srv.targetByName(r.TargetName); t != nil && !ss.discovery {
 		ss.target = t
 	}
 	ss.conn = c

@@ -51,8 +51,10 @@ type Config struct {
 
 // Server is a running set of portals and the sessions on them.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
+	cfg Config
+	log *slog.Logger
+	// tmu guards targets, which management changes live (admin.go).
+	tmu     sync.RWMutex
 	targets map[string]*Target
 
 	mu        sync.Mutex
@@ -254,8 +256,8 @@ var errShutdown = errors.New("server shutting down")
 
 // lookupTarget implements the login environment's target lookup.
 func (s *Server) lookupTarget(name string, tpgt uint16) (*Target, bool) {
-	t, ok := s.targets[name]
-	if !ok {
+	t := s.targetByName(name)
+	if t == nil {
 		return nil, false
 	}
 	for _, g := range t.PortalGroups {

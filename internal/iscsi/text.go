@@ -2,7 +2,6 @@ package iscsi
 
 import (
 	"net"
-	"sort"
 	"strconv"
 
 	"github.com/halun/halun/internal/iscsi/pdu"
@@ -113,18 +112,18 @@ func (c *conn) sendTargets(value string) []pdu.KV {
 			names = []string{c.sess.targetName}
 		}
 	case value == "All":
-		for n := range c.srv.targets {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names = c.srv.TargetNames()
 	default:
-		if _, ok := c.srv.targets[value]; ok {
+		if c.srv.targetByName(value) != nil {
 			names = []string{value}
 		}
 	}
 	var out []pdu.KV
 	for _, n := range names {
-		t := c.srv.targets[n]
+		t := c.srv.targetByName(n)
+		if t == nil {
+			continue // removed meanwhile
+		}
 		out = append(out, pdu.KV{Key: "TargetName", Value: t.Name})
 		for _, addr := range c.srv.portalAddresses(t, c.nc.LocalAddr()) {
 			out = append(out, pdu.KV{Key: "TargetAddress", Value: addr})
