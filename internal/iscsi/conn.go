@@ -52,6 +52,9 @@ type conn struct {
 
 	// nextTTT numbers R2Ts; reader goroutine only.
 	nextTTT uint32
+	// immBuf is a write buffer the reader filled with a SCSI command's
+	// immediate data, for startTask to adopt; reader goroutine only.
+	immBuf []byte
 	// text is the state of a text exchange; reader goroutine only.
 	text textState
 	// rejectLogged limits bad-input logging to once per connection.

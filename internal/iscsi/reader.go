@@ -58,6 +58,18 @@ func (c *conn) readLoop(rd *pdu.Reader) error {
 // buffer, so the reader places it there without a copy; nil means "read
 // into a fresh buffer" (any other PDU, or one the checks will refuse).
 func (c *conn) dataDest(h *pdu.Header) []byte {
+	c.immBuf = nil
+	if h.Opcode() == pdu.OpSCSICommand && c.sess != nil {
+		// Immediate data lands at the start of a buffer for the whole
+		// write; startTask adopts it.
+		n := uint32(h.DataSegmentLength())
+		edtl := h.Field32(20)
+		if n > 0 && h[1]&0x20 != 0 && n <= edtl && edtl <= c.srv.cfg.MaxTransferLength {
+			c.immBuf = getBuf(int(edtl))
+			return c.immBuf[:n]
+		}
+		return nil
+	}
 	if h.Opcode() != pdu.OpDataOut || c.sess == nil {
 		return nil
 	}

@@ -43,6 +43,10 @@ type task struct {
 	r2ts        []*r2tSeq
 	r2tSN       uint32
 
+	// dataInBuf is the pooled buffer the read data lives in, released by
+	// the writer after sending.
+	dataInBuf []byte
+
 	mu       sync.Mutex
 	state    taskState
 	execDone chan struct{}
@@ -147,8 +151,16 @@ func (c *conn) startTask(m *pdu.SCSICommand, hdr *pdu.Header, cdb, imm []byte) {
 		c.failTask(t, senseInvalidCDB)
 		return
 	}
-	t.buf = make([]byte, t.edtl)
-	t.received = uint32(copy(t.buf, imm))
+	if pre := c.immBuf; pre != nil && len(imm) > 0 && &pre[0] == &imm[0] && uint32(cap(pre)) >= t.edtl {
+		// The reader already put the immediate data at the start of a
+		// buffer of the whole transfer.
+		t.buf = pre[:t.edtl]
+		t.received = uint32(len(imm))
+	} else {
+		t.buf = getBuf(int(t.edtl))
+		t.received = uint32(copy(t.buf, imm))
+	}
+	c.immBuf = nil
 	t.unsolNext = t.received
 	t.unsolLimit = t.received
 	if !c.params.InitialR2T {
@@ -305,8 +317,26 @@ func (t *task) run() {
 	if t.write {
 		cmd.DataOut = t.buf[:t.received]
 	}
+	var inBuf []byte
+	if t.read && t.edtl > 0 && t.edtl <= t.c.srv.cfg.MaxTransferLength {
+		inBuf = getBuf(int(t.edtl))
+		cmd.DataInBuf = inBuf
+	}
 	res := t.ss.target.LUNs.Execute(&cmd)
+	// The buffer goes back to its pool after the writer has sent it when
+	// the result uses it, else now.
+	if inBuf != nil && (len(res.Data) == 0 || &res.Data[0] != &inBuf[:1][0]) {
+		putBuf(inBuf)
+		inBuf = nil
+	}
+	t.dataInBuf = inBuf
 	t.respond(res)
+	if t.write && !t.read && t.buf != nil {
+		// The SCSI layer is done with the data-out; nothing else refers
+		// to a write buffer once the task has executed.
+		putBuf(t.buf)
+		t.buf = nil
+	}
 }
 
 // failTask ends a task that is still gathering data with CHECK CONDITION.
@@ -408,6 +438,10 @@ func (t *task) response(res scsi.Result) *outItem {
 	if len(data) > 0 {
 		j := &dataInJob{lun: t.lun, itt: t.itt, data: data, status: res.Status,
 			overflow: overflow, underflow: underflow, residual: residual}
+		if b := t.dataInBuf; b != nil {
+			t.dataInBuf = nil
+			j.release = func() { putBuf(b) }
+		}
 		if res.Status != scsi.StatusGood || sense != nil {
 			j.resp = &pdu.SCSIResponse{Status: res.Status, ITT: t.itt,
 				Overflow: overflow, Underflow: underflow, ResidualCount: residual}
