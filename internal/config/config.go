@@ -13,6 +13,8 @@ type Config struct {
 	PortalGroups []PortalGroup
 	Volumes      []Volume
 	Targets      []Target
+	// Discovery configures discovery sessions (SendTargets).
+	Discovery Discovery
 }
 
 // Pos locates a config entry in its source, for messages about it that
@@ -82,6 +84,9 @@ type Volume struct {
 	// device's size.
 	Size      int64
 	BlockSize int // 512 or 4096
+	// ProductID is the standard INQUIRY PRODUCT IDENTIFICATION, 1..16
+	// printable ASCII characters; empty means halun's default.
+	ProductID string
 	// Serial is the unit serial number: 1..64 printable ASCII characters
 	// without spaces. Empty if the config leaves it unset and EnsureSerials
 	// has not run yet.
@@ -115,7 +120,10 @@ type Target struct {
 	PortalGroups []uint16
 	LUNs         []LUN
 	Access       Access
-	Params       Params
+	// CHAP, if set, is required of every initiator logging in to the
+	// target, except those whose access entry has its own.
+	CHAP   *CHAP
+	Params Params
 }
 
 // LUN maps a logical unit number to a volume.
@@ -124,12 +132,15 @@ type LUN struct {
 	Volume string // a Volume's Name
 }
 
-// Access says which initiators may log in to a target. Per-initiator entries
-// with their own LUN maps and CHAP will join All here.
+// Access says which initiators may log in to a target: every one (All), or
+// only those listed in Initiators, each by name with its own LUN map and
+// CHAP credentials. Exactly one of the two is set in a valid config.
 type Access struct {
 	// All lets every initiator log in and see every LUN. Explicit opt-in:
 	// the config must say all: true.
 	All bool
+	// Initiators are the initiators allowed in, keyed by normalised name.
+	Initiators []InitiatorAccess
 }
 
 // Volume returns the volume named name, or nil.

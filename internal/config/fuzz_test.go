@@ -12,6 +12,7 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(base))
 	f.Add(defaultYAML)
+	f.Add([]byte(aclBase))
 	if files, _ := filepath.Glob("../../examples/*.yaml"); files != nil {
 		for _, p := range files {
 			if b, err := os.ReadFile(p); err == nil {
@@ -42,6 +43,21 @@ func FuzzParse(f *testing.F) {
 			for _, l := range tg.LUNs {
 				if l.LUN > MaxLUN || c.Volume(l.Volume) == nil {
 					t.Fatalf("accepted LUN %+v", l)
+				}
+			}
+			if tg.Access.All == (len(tg.Access.Initiators) > 0) {
+				t.Fatalf("accepted access %+v: want all: true or initiators, exactly one", tg.Access)
+			}
+			for _, ia := range tg.Access.Initiators {
+				for _, l := range ia.LUNs {
+					if l.LUN > MaxLUN || c.Volume(l.Volume) == nil {
+						t.Fatalf("accepted initiator LUN %+v", l)
+					}
+				}
+			}
+			for _, ch := range []*CHAP{tg.CHAP, c.Discovery.CHAP} {
+				if ch != nil && (len(ch.Secret) < MinCHAPSecret || ch.User == "" || ch.Mutual() && ch.Secret == ch.TargetSecret) {
+					t.Fatalf("accepted CHAP %v", ch)
 				}
 			}
 			e := tg.Params.Effective()

@@ -73,6 +73,9 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	} else if n := d.at["targets"]; n != nil && n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 		d.errAt(n, "targets", "empty; at least one target is required")
 	}
+	if n := m.get("discovery"); n != nil && !isNull(n) {
+		c.Discovery = d.discovery(n, "discovery")
+	}
 	// Top-level keys starting with x- are ignored, to hold anchors
 	// (x-defaults: &defaults {...}) for reuse further down.
 	for _, p := range m.pairs {
@@ -263,7 +266,15 @@ func (d *decoder) volume(n *yaml.Node, path, dataDir string) Volume {
 	flag("read_only", &v.ReadOnly)
 	flag("removable", &v.Removable)
 	flag("write_cache", &v.WriteCache)
-	m.reject("product_id", "product_id is not implemented yet")
+	if x := m.get("product_id"); x != nil {
+		if s, ok := d.str(x, join(path, "product_id")); ok {
+			if err := checkProductID(s); err != nil {
+				d.errAt(x, join(path, "product_id"), "%v", err)
+			} else {
+				v.ProductID = s
+			}
+		}
+	}
 	m.done()
 	return v
 }
@@ -339,7 +350,9 @@ func (d *decoder) target(n *yaml.Node, path string) Target {
 	if x := m.get("params"); x != nil && !isNull(x) {
 		t.Params = d.params(x, join(path, "params"))
 	}
-	m.reject("chap", "CHAP is not implemented yet")
+	if x := m.get("chap"); x != nil && !isNull(x) {
+		t.CHAP = d.chap(x, join(path, "chap"))
+	}
 	m.done()
 	return t
 }
@@ -366,24 +379,6 @@ func (d *decoder) lun(n *yaml.Node, path string) LUN {
 	}
 	m.done()
 	return l
-}
-
-func (d *decoder) access(n *yaml.Node, path string) Access {
-	var a Access
-	m := d.mapping(n, path)
-	if x := m.get("all"); x != nil {
-		if b, ok := d.boolean(x, join(path, "all"), false); ok {
-			a.All = b
-			if !b {
-				d.errAt(x, join(path, "all"), "false lets no initiator in: per-initiator access is not implemented yet, so all: true is required")
-			}
-		}
-	} else if m != nil {
-		m.missing("all", "; all: true lets every initiator in")
-	}
-	m.reject("initiators", "per-initiator access is not implemented yet; use all: true")
-	m.done()
-	return a
 }
 
 // unsupportedParams are RFC 7143 keys halun negotiates itself.

@@ -118,4 +118,5 @@ func (d *decoder) validate(c *Config) {
 			}
 		}
 	}
+	d.validateAccess(c, names)
 }

@@ -148,8 +148,8 @@ func TestInvalid(t *testing.T) {
 		{"access missing", "    access: {all: true}\n", "", "7: targets[0].access: missing; required"},
 		{"access all false", "{all: true}", "{all: false}", "9: targets[0].access.all: false lets no initiator in"},
 		{"access all missing", "{all: true}", "{}", "9: targets[0].access.all: missing; required"},
-		{"access initiators not yet", "{all: true}", "{all: true, initiators: []}", "9: targets[0].access.initiators: per-initiator access is not implemented yet"},
-		{"chap not yet", "    access: {all: true}", "    access: {all: true}\n    chap: {}", "10: targets[0].chap: CHAP is not implemented yet"},
+		{"access all with initiators", "{all: true}", "{all: true, initiators: []}", "9: targets[0].access.initiators: all: true already lets every initiator in"},
+		{"chap without user", "    access: {all: true}", "    access: {all: true}\n    chap: {}", "10: targets[0].chap.user: missing; required"},
 
 		// params, RFC 7143 §13.
 		{"MaxRecvDataSegmentLength low", "{all: true}", "{all: true}\n    params: {MaxRecvDataSegmentLength: 511}", "10: targets[0].params.MaxRecvDataSegmentLength: 511 is not in 512..16777215"},
