@@ -36,7 +36,11 @@ fi
 work=$(mktemp -d /dev/shm/halun-bench.XXXXXX)
 pids=()
 cleanup() {
+  # tgtd ignores SIGTERM while it has targets: stop it through tgtadm first.
+  tgtadm -C "$TGT_CONTROL" --op delete --mode system >/dev/null 2>&1 || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 1
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
 }

@@ -1,7 +1,6 @@
 package iscsi
 
 import (
-	"bufio"
 	"encoding/binary"
 	"time"
 
@@ -52,12 +51,14 @@ func (c *conn) enqueue(it *outItem) bool {
 	}
 }
 
-// writeLoop owns the socket's write side and the connection's StatSN.
+// writeLoop owns the socket's write side and the connection's StatSN. It
+// gathers every PDU that is ready into one batch and sends it with a single
+// vectored write; data segments go out from the buffers they were produced
+// in. Callbacks that release those buffers run after the write.
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
-	w := pdu.NewWriter(bw)
-	w.Opts = c.frameOpts
+	w := &batchWriter{b: pdu.NewBatch(32 << 10), conn: c}
+	w.b.Opts = c.frameOpts
 	ticker := time.NewTicker(c.srv.cfg.NopInterval / 2)
 	defer ticker.Stop()
 	for {
@@ -65,7 +66,7 @@ func (c *conn) writeLoop() {
 		select {
 		case it = <-c.out:
 		case <-ticker.C:
-			if c.checkLiveness(w, bw) {
+			if c.checkLiveness(w) {
 				continue
 			}
 			return
@@ -78,9 +79,15 @@ func (c *conn) writeLoop() {
 				return
 			}
 			if it.closeAfter {
-				bw.Flush()
+				w.flush()
 				c.close(nil)
 				return
+			}
+			if w.b.Size() >= maxBatchBytes || w.b.Segments() >= maxBatchSegments {
+				if err := w.flush(); err != nil {
+					c.close(err)
+					return
+				}
 			}
 			select {
 			case it = <-c.out:
@@ -88,25 +95,65 @@ func (c *conn) writeLoop() {
 				it = nil
 			}
 		}
-		if err := bw.Flush(); err != nil {
+		if err := w.flush(); err != nil {
 			c.close(err)
 			return
 		}
 	}
 }
 
-func (c *conn) writeItem(w *pdu.Writer, it *outItem) error {
+// Batches are flushed at these sizes even when more PDUs are ready, to
+// bound latency and the iovec count.
+const (
+	maxBatchBytes    = 4 << 20
+	maxBatchSegments = 512
+)
+
+// batchWriter adds PDUs to a batch, flushing when its arena is full, and
+// runs the deferred callbacks after each flush.
+type batchWriter struct {
+	b     *pdu.Batch
+	conn  *conn
+	after []func()
+}
+
+func (w *batchWriter) add(h *pdu.Header, data []byte) error {
+	ok, err := w.b.Add(h, nil, data)
+	if err != nil || ok {
+		return err
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	_, err = w.b.Add(h, nil, data)
+	return err
+}
+
+// defer_ runs fn after the next flush.
+func (w *batchWriter) defer_(fn func()) { w.after = append(w.after, fn) }
+
+func (w *batchWriter) flush() error {
+	err := w.b.Flush(w.conn.nc)
+	for i, fn := range w.after {
+		fn()
+		w.after[i] = nil
+	}
+	w.after = w.after[:0]
+	return err
+}
+
+func (c *conn) writeItem(w *batchWriter, it *outItem) error {
 	if it.dataIn != nil {
 		return c.writeDataIn(w, it.dataIn)
 	}
 	if it.fillSN {
 		c.stampSN(&it.hdr, it.advance)
 	}
-	if err := w.Write(&it.hdr, nil, it.data); err != nil {
+	if err := w.add(&it.hdr, it.data); err != nil {
 		return err
 	}
 	if it.after != nil {
-		it.after()
+		w.defer_(it.after)
 	}
 	return nil
 }
@@ -125,9 +172,9 @@ func (c *conn) stampSN(h *pdu.Header, advance bool) {
 // writeDataIn sends a read's data as Data-In PDUs of at most the
 // initiator's MaxRecvDataSegmentLength, with F set at the end of every
 // MaxBurstLength sequence, and the status in the last PDU when allowed.
-func (c *conn) writeDataIn(w *pdu.Writer, j *dataInJob) error {
+func (c *conn) writeDataIn(w *batchWriter, j *dataInJob) error {
 	if j.release != nil {
-		defer j.release()
+		w.defer_(j.release)
 	}
 	mrdsl := c.params.MaxRecvDataSegmentLength
 	if mrdsl <= 0 {
@@ -140,6 +187,7 @@ func (c *conn) writeDataIn(w *pdu.Writer, j *dataInJob) error {
 	var h pdu.Header
 	var sn uint32
 	total := len(j.data)
+	exp, max := c.windowSNs()
 	for off := 0; off < total; {
 		n := min(mrdsl, total-off)
 		seqEnd := (off/burst + 1) * burst
@@ -148,22 +196,16 @@ func (c *conn) writeDataIn(w *pdu.Writer, j *dataInJob) error {
 		}
 		last := off+n == total
 		m := pdu.DataIn{LUN: j.lun, ITT: j.itt, TTT: pdu.ReservedTag, DataSN: sn,
-			BufferOffset: uint32(off), Final: last || off+n == seqEnd}
-		withStatus := last && j.resp == nil
-		if withStatus {
+			BufferOffset: uint32(off), Final: last || off+n == seqEnd,
+			ExpCmdSN: exp, MaxCmdSN: max}
+		if last && j.resp == nil {
 			m.HasStatus, m.Status = true, j.status
 			m.Overflow, m.Underflow, m.ResidualCount = j.overflow, j.underflow, j.residual
-		}
-		m.Encode(&h)
-		exp, max := c.windowSNs()
-		m.ExpCmdSN, m.MaxCmdSN = exp, max
-		binary.BigEndian.PutUint32(h[28:], exp)
-		binary.BigEndian.PutUint32(h[32:], max)
-		if withStatus {
-			binary.BigEndian.PutUint32(h[24:], c.statSN)
+			m.StatSN = c.statSN
 			c.statSN++
 		}
-		if err := w.Write(&h, nil, j.data[off:off+n]); err != nil {
+		m.Encode(&h)
+		if err := w.add(&h, j.data[off:off+n]); err != nil {
 			return err
 		}
 		sn++
@@ -173,14 +215,14 @@ func (c *conn) writeDataIn(w *pdu.Writer, j *dataInJob) error {
 		j.resp.ExpDataSN = sn
 		j.resp.Encode(&h)
 		c.stampSN(&h, true)
-		return w.Write(&h, nil, j.sense)
+		return w.add(&h, j.sense)
 	}
 	return nil
 }
 
 // checkLiveness runs on every writer tick: it pings an idle initiator with a
 // NOP-In and reports false when a ping went unanswered past the timeout.
-func (c *conn) checkLiveness(w *pdu.Writer, bw *bufio.Writer) bool {
+func (c *conn) checkLiveness(w *batchWriter) bool {
 	if !c.ffp.Load() {
 		return true
 	}
@@ -211,11 +253,11 @@ func (c *conn) checkLiveness(w *pdu.Writer, bw *bufio.Writer) bool {
 	var h pdu.Header
 	m.Encode(&h)
 	c.stampSN(&h, false)
-	if err := w.Write(&h, nil, nil); err != nil {
+	if err := w.add(&h, nil); err != nil {
 		c.close(err)
 		return false
 	}
-	if err := bw.Flush(); err != nil {
+	if err := w.flush(); err != nil {
 		c.close(err)
 		return false
 	}
