@@ -24,8 +24,22 @@ func opReadCapacity16Run(k *task) Result {
 	b := make([]byte, 32)
 	put64(b, lu.blocks-1)
 	put32(b[8:], lu.bs)
+	b[13] = lu.lbppbExponent() // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
 	if lu.cfg.Thin {
 		b[14] = 0x80 | 0x40 // LBPME, LBPRZ
 	}
 	return data(b, alloc)
+}
+
+// physicalBlockSize is the unit halun's stores allocate and write
+// efficiently in: 4 KiB pages (file systems, the memory backend).
+const physicalBlockSize = 4096
+
+// lbppbExponent is log2(logical blocks per physical block) (SBC-3
+// 5.16.2): 3 for 512-byte logical blocks on 4 KiB physical blocks.
+func (lu *LU) lbppbExponent() byte {
+	if lu.bs >= physicalBlockSize {
+		return 0
+	}
+	return byte(12 - lu.shift)
 }

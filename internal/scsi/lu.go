@@ -68,6 +68,8 @@ type LU struct {
 
 	// wce mirrors mode.wce for the write path.
 	wce atomic.Bool
+	// atomicSeq is odd while a WRITE ATOMIC is storing (writeatomic.go).
+	atomicSeq atomic.Uint64
 
 	mu       sync.RWMutex // guards everything below
 	mode     modeState

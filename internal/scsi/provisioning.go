@@ -34,30 +34,43 @@ func opWriteSame(k *task) Result {
 	}
 	ndob := cdb[0] == opWriteSame16 && cdb[1]&0x01 != 0
 	unmap := cdb[1]&0x08 != 0
-	lba, n, lb := lbaRange(cdb)
-	if n == 0 { // WSNZ
+	lba, n32, lb := lbaRange(cdb)
+	n := uint64(n32)
+	if lba > lu.blocks || n > lu.blocks-lba {
+		return k.fail(keyIllegalRequest, ascLBAOutOfRange)
+	}
+	if n == 0 {
+		// WSNZ 0: zero blocks means every block from lba to the
+		// end of the medium (SBC-3 5.43), within MAXIMUM WRITE SAME
+		// LENGTH like any other count.
+		n = lu.blocks - lba
+	}
+	if n > maxWriteSameBlocks {
 		return k.invalidCDB(lb, -1)
 	}
-	if r := k.checkRange(lba, n, lb, maxWriteSameBlocks); r != nil {
-		return *r
+	if n == 0 {
+		return Good
 	}
 	pattern := make([]byte, lu.bs)
 	if !ndob {
-		if uint32(len(k.cmd.DataOut)) < lu.bs {
+		// Exactly one block of data-out: anything else cannot be
+		// the single block the CDB describes (libiscsi
+		// WriteSame*.InvalidDataOutSize; FCP-4 and LIO refuse it too).
+		if uint32(len(k.cmd.DataOut)) != lu.bs {
 			return k.fail(keyIllegalRequest, ascInvalidFieldInCommandIU)
 		}
 		copy(pattern, k.cmd.DataOut)
 	}
 	if unmap && lu.cfg.Thin && allZero(pattern) {
-		return k.unmapRange(lba, uint64(n))
+		return k.unmapRange(lba, n)
 	}
 	// Write the pattern in bounded chunks.
 	chunkBlocks := uint64(maxTransferBytes) >> lu.shift
-	buf := make([]byte, min(uint64(n), chunkBlocks)<<lu.shift)
+	buf := make([]byte, min(n, chunkBlocks)<<lu.shift)
 	for off := 0; off < len(buf); off += int(lu.bs) {
 		copy(buf[off:], pattern)
 	}
-	for left, at := uint64(n), lba; left > 0; {
+	for left, at := n, lba; left > 0; {
 		c := min(left, chunkBlocks)
 		if r := k.store(buf[:c<<lu.shift], at, false); r != nil {
 			return *r

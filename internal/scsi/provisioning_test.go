@@ -81,7 +81,11 @@ func TestSBC3_5_43_WriteSame(t *testing.T) {
 	if d := tl.do(cdb10(opRead10, 0, 0, 1), nil).Data; !bytes.Equal(d, make([]byte, 512)) {
 		t.Fatal("NDOB did not zero")
 	}
-	wantCheck(t, tl.do(cdb10(opWriteSame10, 0, 0, 0), pat), keyIllegalRequest, ascInvalidFieldInCDB) // WSNZ
+	wantGood(t, tl.do(cdb10(opWriteSame10, 0, 4000, 0), pat)) // WSNZ 0: to the end of the medium
+	if d := tl.do(cdb10(opRead10, 0, 4095, 1), nil).Data; !bytes.Equal(d, pat) {
+		t.Fatal("WRITE SAME with zero blocks did not reach the last block")
+	}
+	wantCheck(t, tl.do(cdb10(opWriteSame10, 0, 0, 1), append(pat, pat...)), keyIllegalRequest, ascInvalidFieldInCommandIU)
 	wantCheck(t, tl.do(cdb10(opWriteSame10, 0, 4095, 2), pat), keyIllegalRequest, ascLBAOutOfRange)
 	wantCheck(t, tl.do(cdb16(opWriteSame16, 0x10, 0, 1), pat), keyIllegalRequest, ascInvalidFieldInCDB) // ANCHOR
 	wantCheck(t, tl.do(cdb10(opWriteSame10, 0, 0, 1), pat[:100]), keyIllegalRequest, ascInvalidFieldInCommandIU)

@@ -67,7 +67,7 @@ func opRead(k *task) Result {
 		return Good
 	}
 	buf := k.dataInBuf(uint64(n) << lu.shift)
-	if _, err := lu.store.ReadAt(buf, int64(lba<<lu.shift)); err != nil {
+	if err := lu.readStable(buf, int64(lba<<lu.shift)); err != nil {
 		slog.Error("scsi: read failed", "lu", lu.cfg.Serial, "lba", lba, "blocks", n, "err", err)
 		return k.mediumError(lba, ascUnrecoveredReadError)
 	}

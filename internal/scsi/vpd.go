@@ -205,7 +205,8 @@ func vpdExtendedInquiry(k *task) []byte {
 func vpdBlockLimits(k *task) []byte {
 	lu := k.lu
 	b := vpdHeader(0xb0, 0x3c)
-	b[4] = 0x01 // WSNZ: WRITE SAME with zero blocks is not supported
+	// WSNZ 0: WRITE SAME with zero blocks writes to the end of the
+	// medium (within MAXIMUM WRITE SAME LENGTH).
 	b[5] = maxCAWBlocks
 	granularity := uint16(1)
 	if lu.bs < 4096 {
@@ -221,6 +222,9 @@ func vpdBlockLimits(k *task) []byte {
 		put32(b[32:], 0x80000000)          // UGAVALID, alignment 0
 	}
 	put64(b[36:], maxWriteSameBlocks) // MAXIMUM WRITE SAME LENGTH
+	// Atomic writes (SBC-4 6.6.4): any length up to MAXIMUM ATOMIC
+	// TRANSFER LENGTH, no alignment or granularity, no atomic boundary.
+	put32(b[44:], uint32(lu.maxAtomicBlocks()))
 	return b
 }
 
