@@ -50,6 +50,9 @@ type conn struct {
 	lastRecv atomic.Int64
 	pingSent atomic.Int64
 
+	// executing counts this connection's tasks inside the SCSI layer.
+	executing atomic.Int32
+
 	// nextTTT numbers R2Ts; reader goroutine only.
 	nextTTT uint32
 	// immBuf is a write buffer the reader filled with a SCSI command's
@@ -76,6 +79,9 @@ func (c *conn) close(err error) {
 		c.nc.Close()
 	})
 }
+
+// inlineOK reports whether a lone command may run on the reader goroutine.
+func (c *conn) inlineOK() bool { return !c.srv.cfg.NoInline }
 
 func (c *conn) windowSNs() (uint32, uint32) {
 	if c.sess == nil {

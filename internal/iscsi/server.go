@@ -44,6 +44,9 @@ type Config struct {
 	NopInterval, NopTimeout time.Duration
 	// LoginTimeout bounds the login phase; 0 means 15 s.
 	LoginTimeout time.Duration
+	// NoInline makes every command run on its own goroutine, even when it
+	// is the connection's only one (which otherwise runs on the reader).
+	NoInline bool
 	// MaxTransferLength bounds a command's expected data transfer length
 	// in bytes; 0 means 64 MiB.
 	MaxTransferLength uint32
