@@ -1,0 +1,200 @@
+package importer
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/halun/halun/internal/config"
+)
+
+// Format is a source config format.
+type Format string
+
+const (
+	FormatIETD      Format = "ietd"      // IET's ietd.conf
+	FormatSCST      Format = "scst"      // scstadmin's scst.conf
+	FormatTargetcli Format = "targetcli" // LIO targetcli's saveconfig.json
+)
+
+// Formats lists the accepted formats.
+var Formats = []Format{FormatIETD, FormatSCST, FormatTargetcli}
+
+func (f Format) long() string {
+	switch f {
+	case FormatIETD:
+		return "iSCSI Enterprise Target ietd.conf"
+	case FormatSCST:
+		return "SCST scst.conf"
+	case FormatTargetcli:
+		return "LIO targetcli saveconfig.json"
+	}
+	return string(f)
+}
+
+// ParseFormat parses a --format value.
+func ParseFormat(s string) (Format, error) {
+	for _, f := range Formats {
+		if strings.EqualFold(s, string(f)) {
+			return f, nil
+		}
+	}
+	switch strings.ToLower(s) {
+	case "iet", "ietd.conf":
+		return FormatIETD, nil
+	case "scst.conf", "scstadmin":
+		return FormatSCST, nil
+	case "lio", "saveconfig", "saveconfig.json", "json":
+		return FormatTargetcli, nil
+	}
+	return "", fmt.Errorf("unknown format %q: use ietd, scst or targetcli", s)
+}
+
+// Options tune a conversion.
+type Options struct {
+	// Format of the input; empty detects it from the content.
+	Format Format
+	// DataDir becomes node.data_dir; default config.DefaultDataDir.
+	DataDir string
+	// Stat reports on files the source config names, for the size of file
+	// volumes the source does not record and to tell block devices from
+	// files. Nil uses os.Stat; tests pass a fake.
+	Stat func(path string) (fs.FileInfo, error)
+	// ACL files of IET, when given: initiators.allow and initiators.deny.
+	// Their names are used in findings.
+	IETAllow, IETDeny         []byte
+	IETAllowName, IETDenyName string
+
+	// mode forces how access rules are written (tests); aclAuto decides
+	// by ACLSupported.
+	mode aclMode
+}
+
+// Result is a converted config.
+type Result struct {
+	Format Format
+	// YAML is the halun config. It passes config.Parse unless a finding
+	// of level Review says what must be edited first (e.g. an unknown
+	// volume size).
+	YAML []byte
+	// Findings is the import report: everything not carried, changed or
+	// to be reviewed, in source order.
+	Findings []Finding
+	// ParseErr is config.Parse's verdict on YAML, nil when it is valid.
+	ParseErr error
+}
+
+// SyntaxError is input that cannot be read as its format at all.
+type SyntaxError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *SyntaxError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Convert converts data, the content of the file called name, to a halun
+// config. An error means the input is unreadable as its format; anything
+// halun cannot carry is a Finding in the Result instead.
+func Convert(name string, data []byte, o Options) (res *Result, err error) {
+	defer func() {
+		// Bad input gets an answer, never a crash.
+		if r := recover(); r != nil {
+			res, err = nil, &SyntaxError{File: name, Msg: fmt.Sprintf("cannot import (internal error: %v)", r)}
+		}
+	}()
+	f := o.Format
+	if f == "" {
+		if f, err = Detect(data); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if o.DataDir == "" {
+		o.DataDir = config.DefaultDataDir
+	}
+	if o.Stat == nil {
+		o.Stat = os.Stat
+	}
+	fs := &findings{file: name}
+	var m *model
+	switch f {
+	case FormatIETD:
+		m, err = convertIETD(name, data, o, fs)
+	case FormatSCST:
+		m, err = convertSCST(name, data, o, fs)
+	case FormatTargetcli:
+		m, err = convertTargetcli(name, data, o, fs)
+	default:
+		return nil, fmt.Errorf("%s: unknown format %q", name, f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.format, m.source, m.dataDir = f, name, o.DataDir
+	if len(m.portalGroups) == 0 {
+		m.portalGroups = []portalGroup{{tag: 1, portals: []string{":3260"}}}
+	}
+	mode := o.mode
+	if mode == aclAuto {
+		mode = aclReview
+		if ACLSupported() {
+			mode = aclActive
+		}
+	}
+	if mode == aclReview {
+		for _, t := range m.targets {
+			if !t.all || !t.chap.empty() {
+				fs.review(t.at, "target %s: access restrictions (initiator list or CHAP) written as a commented block; "+
+					"this halun version accepts only access: {all: true}, so every initiator can log in until the block is enabled", t.iqn)
+			}
+		}
+	}
+	out := render(m, mode)
+	res = &Result{Format: f, YAML: out}
+	if _, perr := config.Parse(name+" (imported)", out); perr != nil {
+		res.ParseErr = perr
+		var es config.Errors
+		if errors.As(perr, &es) {
+			for _, e := range es {
+				fs.review(0, "the output needs an edit before halun accepts it: %s", e)
+			}
+		} else {
+			fs.review(0, "the output needs an edit before halun accepts it: %v", perr)
+		}
+	}
+	sortFindings(fs.list)
+	res.Findings = fs.list
+	return res, nil
+}
+
+// aclProbe is the smallest config with per-initiator access and CHAP.
+const aclProbe = `portal_groups: [{tag: 1, portals: ["127.0.0.1:3260"]}]
+volumes: [{name: v, backend: memory, size: 1MiB}]
+targets:
+  - iqn: iqn.2026-01.io.halun:probe
+    luns: [{lun: 0, volume: v}]
+    chap: {username: u, secret: probeprobeprobe}
+    access:
+      initiators:
+        - iqn: iqn.2026-01.io.halun:initiator
+          luns: [{lun: 0, volume: v}]
+          chap: {username: u2, secret: probeprobeprobe, target_username: t, target_secret: probeprobeprobf}
+`
+
+var aclOnce = sync.OnceValue(func() bool {
+	_, err := config.Parse("probe", []byte(aclProbe))
+	return err == nil
+})
+
+// ACLSupported reports whether this build's config accepts per-initiator
+// access and CHAP; until it does, imported access rules are written as a
+// commented block for review.
+func ACLSupported() bool { return aclOnce() }
