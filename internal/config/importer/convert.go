@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/halun/halun/internal/config"
 )
@@ -67,10 +66,6 @@ type Options struct {
 	// Their names are used in findings.
 	IETAllow, IETDeny         []byte
 	IETAllowName, IETDenyName string
-
-	// mode forces how access rules are written (tests); aclAuto decides
-	// by ACLSupported.
-	mode aclMode
 }
 
 // Result is a converted config.
@@ -142,22 +137,8 @@ func Convert(name string, data []byte, o Options) (res *Result, err error) {
 	if len(m.portalGroups) == 0 {
 		m.portalGroups = []portalGroup{{tag: 1, portals: []string{":3260"}}}
 	}
-	mode := o.mode
-	if mode == aclAuto {
-		mode = aclReview
-		if ACLSupported() {
-			mode = aclActive
-		}
-	}
-	if mode == aclReview {
-		for _, t := range m.targets {
-			if !t.all || !t.chap.empty() {
-				fs.review(t.at, "target %s: access restrictions (initiator list or CHAP) written as a commented block; "+
-					"this halun version accepts only access: {all: true}, so every initiator can log in until the block is enabled", t.iqn)
-			}
-		}
-	}
-	out := render(m, mode)
+	checkCHAP(m, fs)
+	out := render(m)
 	res = &Result{Format: f, YAML: out}
 	if _, perr := config.Parse(name+" (imported)", out); perr != nil {
 		res.ParseErr = perr
@@ -175,26 +156,32 @@ func Convert(name string, data []byte, o Options) (res *Result, err error) {
 	return res, nil
 }
 
-// aclProbe is the smallest config with per-initiator access and CHAP.
-const aclProbe = `portal_groups: [{tag: 1, portals: ["127.0.0.1:3260"]}]
-volumes: [{name: v, backend: memory, size: 1MiB}]
-targets:
-  - iqn: iqn.2026-01.io.halun:probe
-    luns: [{lun: 0, volume: v}]
-    chap: {username: u, secret: probeprobeprobe}
-    access:
-      initiators:
-        - iqn: iqn.2026-01.io.halun:initiator
-          luns: [{lun: 0, volume: v}]
-          chap: {username: u2, secret: probeprobeprobe, target_username: t, target_secret: probeprobeprobf}
-`
-
-var aclOnce = sync.OnceValue(func() bool {
-	_, err := config.Parse("probe", []byte(aclProbe))
-	return err == nil
-})
-
-// ACLSupported reports whether this build's config accepts per-initiator
-// access and CHAP; until it does, imported access rules are written as a
-// commented block for review.
-func ACLSupported() bool { return aclOnce() }
+// checkCHAP reports CHAP credentials halun refuses: secrets outside
+// 12..255 bytes and mutual CHAP with one secret both ways. The output
+// keeps them, so that `halun config check` points at each.
+func checkCHAP(m *model, fs *findings) {
+	check := func(c *chap, line int, who string) {
+		if c.empty() {
+			return
+		}
+		for _, s := range []struct{ what, v string }{{"secret", c.secret}, {"target secret", c.targetSecret}} {
+			if s.v != "" && (len(s.v) < config.MinCHAPSecret || len(s.v) > config.MaxCHAPSecret) {
+				fs.review(line, "%s: the CHAP %s is %d bytes; halun requires %d..%d (RFC 7143 §12.1.3) — choose a new one and set it on the initiators too",
+					who, s.what, len(s.v), config.MinCHAPSecret, config.MaxCHAPSecret)
+			}
+		}
+		if c.secret == "" {
+			fs.review(line, "%s: CHAP user %s has no secret", who, c.username)
+		}
+		if c.targetSecret != "" && c.targetSecret == c.secret {
+			fs.review(line, "%s: mutual CHAP uses one secret both ways, which halun refuses; choose a different target secret", who)
+		}
+	}
+	check(m.discovery, 0, "discovery")
+	for _, t := range m.targets {
+		check(t.chap, t.at, "target "+t.iqn)
+		for _, in := range t.initiators {
+			check(in.chap, in.at, "target "+t.iqn+" initiator "+in.iqn)
+		}
+	}
+}

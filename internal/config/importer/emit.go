@@ -9,21 +9,8 @@ import (
 	"strings"
 )
 
-// aclMode says how access rules and CHAP are written.
-type aclMode int
-
-const (
-	// aclAuto picks aclActive when the config accepts it (ACLSupported).
-	aclAuto aclMode = iota
-	// aclActive writes access.initiators and chap as halun keys.
-	aclActive
-	// aclReview writes access: {all: true} and the rules as a commented
-	// block to be enabled once halun's config accepts them.
-	aclReview
-)
-
 // render writes m as halun YAML.
-func render(m *model, mode aclMode) []byte {
+func render(m *model) []byte {
 	e := &emitter{}
 	e.line("# halun config imported by `halun import` from %s (%s).", m.source, m.format.long())
 	e.line("# Read the import report before serving it; check it with `halun config check FILE`.")
@@ -48,16 +35,15 @@ func render(m *model, mode aclMode) []byte {
 	for _, v := range m.volumes {
 		e.volume(v)
 	}
-	if m.discovery != nil {
+	if !m.discovery.empty() {
 		e.line("")
-		e.line("# REVIEW: discovery sessions required CHAP in the source config; halun's config")
-		e.line("# has no discovery CHAP setting yet, so discovery is open. The source's credentials:")
-		e.chapComment("#   ", "discovery_chap", m.discovery)
+		e.line("discovery:")
+		e.chapBlock("  ", "", "chap", m.discovery)
 	}
 	e.line("")
 	e.line("targets:")
 	for _, t := range m.targets {
-		e.target(t, mode)
+		e.target(t)
 	}
 	return e.buf.Bytes()
 }
@@ -98,6 +84,9 @@ func (e *emitter) volume(v *volume) {
 	if v.readOnly {
 		e.line("    read_only: true")
 	}
+	if v.productID != "" {
+		e.line("    product_id: %s", scalar(v.productID))
+	}
 	if v.removable {
 		e.line("    removable: true")
 	}
@@ -106,93 +95,66 @@ func (e *emitter) volume(v *volume) {
 	}
 }
 
-func (e *emitter) target(t *target, mode aclMode) {
+func (e *emitter) target(t *target) {
+	prefix := ""
+	if !t.all && len(t.initiators) == 0 {
+		// No initiator may log in to the source target, which halun's
+		// access cannot say: keep the target, commented out.
+		e.line("  # REVIEW: no initiator may log in to this target in the source config, which")
+		e.line("  # halun's access cannot express (all: true or at least one initiator); it is")
+		e.line("  # left out. Uncomment it and list the initiators that may log in.")
+		prefix = "# "
+	}
 	e.notes("  ", t.notes)
-	e.line("  - iqn: %s", scalar(t.iqn))
+	e.line("  %s- iqn: %s", prefix, scalar(t.iqn))
 	if t.alias != "" {
-		e.line("    alias: %s", scalar(t.alias))
+		e.line("  %s  alias: %s", prefix, scalar(t.alias))
 	}
 	if len(t.portalGroups) > 0 {
 		tags := make([]string, len(t.portalGroups))
 		for i, g := range t.portalGroups {
 			tags[i] = strconv.Itoa(g)
 		}
-		e.line("    portal_groups: [%s]", strings.Join(tags, ", "))
+		e.line("  %s  portal_groups: [%s]", prefix, strings.Join(tags, ", "))
 	}
-	restricted := !t.all || !t.chap.empty()
-	nobody := !t.all && len(t.initiators) == 0
-	luns := t.luns
-	if mode == aclReview && nobody {
-		// No initiator may log in to the source target: export nothing
-		// rather than everything to everyone.
-		luns = nil
-		e.line("    # REVIEW: no initiator may log in to this target in the source config;")
-		e.line("    # its LUNs are left out so that access: {all: true} below exposes nothing:")
-		for _, l := range t.luns {
-			e.line("    #   - { lun: %d, volume: %s }", l.lun, scalar(l.volume))
-		}
-	}
-	if len(luns) == 0 {
-		e.line("    luns: []")
-	} else {
-		e.line("    luns:")
-		for _, l := range luns {
-			e.line("      - { lun: %d, volume: %s }", l.lun, scalar(l.volume))
-		}
-	}
+	e.lunList("  "+prefix+"  ", "luns", t.luns)
 	switch {
-	case mode == aclActive || !restricted:
-		e.access(t, "    ", "")
-		if !t.chap.empty() {
-			e.chapBlock("    ", "", "chap", t.chap)
+	case len(t.initiators) > 0:
+		e.line("  %s  access:", prefix)
+		e.line("  %s    initiators:", prefix)
+		for _, in := range t.initiators {
+			e.line("  %s      - iqn: %s", prefix, scalar(in.iqn))
+			if in.own {
+				e.lunList("  "+prefix+"        ", "luns", in.luns)
+			}
+			if !in.chap.empty() {
+				e.chapBlock("  "+prefix+"        ", "", "chap", in.chap)
+			}
 		}
+	case t.all:
+		e.line("  %s  access: { all: true }", prefix)
 	default:
-		e.line("    access: { all: true }   # REVIEW: wider than the source; see below")
-		e.line("    # REVIEW: the source config restricts this target as below. This halun")
-		e.line("    # version's config does not accept these keys yet, so until it does every")
-		e.line("    # initiator can log in without CHAP. Replace the access line with this block")
-		e.line("    # when `halun config check` accepts it:")
-		e.access(t, "    ", "# ")
-		if !t.chap.empty() {
-			e.chapBlock("    ", "# ", "chap", t.chap)
-		}
+		e.line("  %s  access: { initiators: [] }", prefix)
+	}
+	if !t.chap.empty() {
+		e.chapBlock("  "+prefix+"  ", "", "chap", t.chap)
 	}
 	if len(t.params) > 0 {
-		e.line("    params:")
+		e.line("  %s  params:", prefix)
 		for _, p := range t.params {
-			e.line("      %s: %s", p.key, p.value)
+			e.line("  %s    %s: %s", prefix, p.key, p.value)
 		}
 	}
 }
 
-// access writes the access mapping; prefix "# " comments it out.
-func (e *emitter) access(t *target, indent, prefix string) {
-	if t.all && len(t.initiators) == 0 {
-		e.line("%s%saccess: { all: true }", indent, prefix)
+func (e *emitter) lunList(indent, key string, luns []lunMap) {
+	if len(luns) == 0 {
+		e.line("%s%s: []", indent, key)
 		return
 	}
-	e.line("%s%saccess:", indent, prefix)
-	if t.all {
-		e.line("%s%s  all: true", indent, prefix)
-	}
-	if len(t.initiators) == 0 {
-		e.line("%s%s  initiators: []", indent, prefix)
-		return
-	}
-	e.line("%s%s  initiators:", indent, prefix)
-	for _, in := range t.initiators {
-		e.line("%s%s    - iqn: %s", indent, prefix, scalar(in.iqn))
-		if len(in.luns) == 0 {
-			e.line("%s%s      luns: []", indent, prefix)
-		} else {
-			e.line("%s%s      luns:", indent, prefix)
-			for _, l := range in.luns {
-				e.line("%s%s        - { lun: %d, volume: %s }", indent, prefix, l.lun, scalar(l.volume))
-			}
-		}
-		if !in.chap.empty() {
-			e.chapBlock(indent+"      ", prefix, "chap", in.chap)
-		}
+	e.line("%s%s:", indent, key)
+	for _, l := range luns {
+		e.line("%s  - { lun: %d, volume: %s }", indent, l.lun, scalar(l.volume))
 	}
 }
 
@@ -203,14 +165,10 @@ func (e *emitter) chapBlock(indent, prefix, key string, c *chap) {
 			e.line("%s%s  %s: %s", indent, prefix, k, scalar(v))
 		}
 	}
-	kv("username", c.username)
+	kv("user", c.username)
 	kv("secret", c.secret)
-	kv("target_username", c.targetUsername)
+	kv("target_user", c.targetUsername)
 	kv("target_secret", c.targetSecret)
-}
-
-func (e *emitter) chapComment(prefix, key string, c *chap) {
-	e.chapBlock("", prefix, key, c)
 }
 
 // plainSafe matches strings YAML reads back as the same string without

@@ -141,7 +141,7 @@ func (acl *ietACL) apply(t *target, name string, fs *findings) {
 		t.initiators = append(t.initiators, initiatorACL{iqn: n, luns: t.luns, at: t.at})
 	}
 	if len(iqns) == 0 {
-		at(allowRules, Review, "%s: no initiator is allowed by name; nobody can log in", who)
+		at(allowRules, Review, "%s: no initiator is allowed by name; nobody could log in and the target is written commented out", who)
 	}
 	for _, it := range deny {
 		if !strings.EqualFold(it, "ALL") {

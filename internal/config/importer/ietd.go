@@ -197,14 +197,16 @@ func convertIETD(name string, data []byte, o Options, fs *findings) (*model, err
 		if len(c.discoveryIn) > 0 {
 			u := c.discoveryIn[0]
 			m.discovery.username, m.discovery.secret = u.user, u.secret
-			fs.review(u.line, "discovery IncomingUser %s: halun's config has no discovery CHAP yet; discovery becomes open (written as a comment)", u.user)
 			for _, x := range c.discoveryIn[1:] {
 				fs.warn(x.line, "discovery IncomingUser %s: halun takes one discovery user; not carried", x.user)
 			}
 		}
 		if o := c.discoveryOut; o != nil {
 			m.discovery.targetUsername, m.discovery.targetSecret = o.user, o.secret
-			fs.warn(o.line, "discovery OutgoingUser %s: halun's config has no discovery CHAP yet (written as a comment)", o.user)
+			if m.discovery.username == "" {
+				fs.warn(o.line, "discovery OutgoingUser %s without IncomingUser: mutual CHAP needs one-way CHAP first; not carried", o.user)
+				m.discovery = nil
+			}
 		}
 	}
 	seenTargets := map[string]int{}

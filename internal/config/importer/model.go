@@ -16,6 +16,7 @@ type volume struct {
 	thin       *bool
 	readOnly   bool
 	removable  bool
+	productID  string
 	writeCache bool
 	at         int      // source line
 	notes      []string // comment lines above the volume (identity and more)
@@ -41,7 +42,10 @@ func (c *chap) empty() bool {
 
 // initiatorACL is one access.initiators entry.
 type initiatorACL struct {
-	iqn  string
+	iqn string
+	// own is set when the initiator has its own LUN map (luns); otherwise
+	// it sees the target's.
+	own  bool
 	luns []lunMap
 	chap *chap
 	at   int
@@ -81,8 +85,7 @@ type model struct {
 	portalGroups []portalGroup
 	volumes      []*volume
 	targets      []*target
-	// discovery holds discovery-session CHAP, which halun's config has no
-	// place for yet; it is rendered as a review comment.
+	// discovery holds discovery-session CHAP.
 	discovery *chap
 	header    []string // format-specific notes for the top of the output
 }

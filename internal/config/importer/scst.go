@@ -70,7 +70,7 @@ func convertSCST(name string, data []byte, o Options, fs *findings) (*model, err
 				sd.v.readOnly = true
 				fs.info(sd.lunRO[0], "device %s: exported read-only by every LUN; the volume is read_only", name)
 			}
-		case len(sd.lunRO) > 0:
+		case len(sd.lunRO) > 0 && !sd.v.readOnly:
 			fs.review(sd.lunRO[0], "device %s: read-only through this LUN but writable through line %d; halun's read_only is per volume, so this LUN becomes writable", name, sd.lunRW[0])
 		}
 	}
@@ -209,7 +209,14 @@ func scstVolume(h string, d *scstNode, o Options, fs *findings, names volumeName
 		fmt.Sprintf("VPD 0x83 changes: SCST sent T10 vendor ID %q + t10_dev_id %q and an EUI-64 (or NAA) designator;", vend, t10),
 		"halun sends NAA-6 + T10 vendor ID \"HALUN\" + serial. Linux WWID: "+old+" -> "+halunWWIDText(v.serial)+".",
 		"Initiators that name disks by VPD 0x83 (dm-multipath, VMware) see a new ID; those using VPD 0x80 keep working.")
-	for _, k := range []string{"prod_id", "prod_rev_lvl", "vend_specific_id", "t10_vend_id", "rotational", "cluster_mode", "dif_mode", "dif_type", "scsi_device_name", "o_direct", "write_through", "nv_cache"} {
+	if p, line, ok := get("prod_id"); ok {
+		if len(p) >= 1 && len(p) <= 16 && strings.IndexFunc(p, func(r rune) bool { return r < ' ' || r > '~' }) < 0 {
+			v.productID = p
+		} else {
+			fs.warn(line, "%s: prod_id %q not carried: halun's product_id is 1..16 printable ASCII characters", who, p)
+		}
+	}
+	for _, k := range []string{"prod_rev_lvl", "vend_specific_id", "t10_vend_id", "rotational", "cluster_mode", "dif_mode", "dif_type", "scsi_device_name", "o_direct", "write_through", "nv_cache"} {
 		if val, line, ok := get(k); ok {
 			switch k {
 			case "o_direct", "write_through", "nv_cache":
@@ -255,10 +262,8 @@ func scstDriver(n *scstNode, m *model, devs map[string]*scstDevice, fs *findings
 					continue
 				}
 				m.discovery.username, m.discovery.secret = u, s
-				fs.review(c.line, "discovery IncomingUser %s: halun's config has no discovery CHAP yet; discovery becomes open (written as a comment)", u)
 			} else {
 				m.discovery.targetUsername, m.discovery.targetSecret = u, s
-				fs.warn(c.line, "discovery OutgoingUser %s: halun's config has no discovery CHAP yet (written as a comment)", u)
 			}
 		case "target":
 		default:
@@ -407,7 +412,7 @@ func scstTarget(n *scstNode, devs map[string]*scstDevice, fs *findings) *target 
 			case "initiator":
 				pat := c.value()
 				if strings.ContainsAny(pat, "*?[]!") {
-					fs.review(c.line, "%s: GROUP %s: INITIATOR pattern %q not carried: halun matches exact names; list each initiator%s", who, g.arg(1), pat, defaultNote(t))
+					fs.review(c.line, "%s: GROUP %s: INITIATOR pattern %q not carried: halun matches exact names; list each initiator, until then they cannot log in", who, g.arg(1), pat)
 					continue
 				}
 				name, err := config.NormalizeName(pat)
@@ -429,22 +434,15 @@ func scstTarget(n *scstNode, devs map[string]*scstDevice, fs *findings) *target 
 				}
 			}
 			if !dup {
-				t.initiators = append(t.initiators, initiatorACL{iqn: in, luns: gl, at: g.line})
+				t.initiators = append(t.initiators, initiatorACL{iqn: in, own: true, luns: gl, at: g.line})
 			}
 		}
 	}
 	if len(groups) > 0 && len(t.luns) > 0 {
-		fs.review(n.line, "%s: initiators in no GROUP see the target's own LUNs (access.all with those LUNs); check that halun shows the listed initiators only their own LUN maps", who)
+		fs.review(n.line, "%s: initiators in no GROUP saw the target's default LUNs; halun's access is every initiator or a list, so only the GROUP initiators are let in — add the others by name (without luns, they see the target's LUNs)", who)
 	}
 	if len(groups) > 0 && len(t.luns) == 0 {
 		fs.info(n.line, "%s: initiators in no GROUP saw no LUNs under SCST; halun refuses their login", who)
 	}
 	return t
-}
-
-func defaultNote(t *target) string {
-	if len(t.luns) > 0 {
-		return "; until then such initiators see the target's default LUNs"
-	}
-	return "; until then such initiators cannot log in"
 }

@@ -193,7 +193,6 @@ func lioFabric(fm *jsonNode, m *model, fs *findings) {
 	mu, _ := fm.text("discovery_mutual_userid")
 	ms, _ := fm.text("discovery_mutual_password")
 	m.discovery = &chap{username: u, secret: s, targetUsername: mu, targetSecret: ms}
-	fs.review(fm.lineOf("discovery_enable_auth"), "discovery authentication (user %s): halun's config has no discovery CHAP yet; discovery becomes open (written as a comment)", u)
 }
 
 // lioPortalGroups turns each distinct set of TPG portals into a halun
@@ -436,7 +435,7 @@ func lioAccess(t *target, tpg *jsonNode, luns map[int]string, byPath map[string]
 			fs.review(acl.line, "%s: ACL %q is not a valid iSCSI name; not carried", who, nw)
 			continue
 		}
-		in := initiatorACL{iqn: iqn, at: acl.line}
+		in := initiatorACL{iqn: iqn, own: true, luns: []lunMap{}, at: acl.line}
 		for _, ml := range acl.list("mapped_luns") {
 			idx, ok1 := ml.int64("index")
 			tl, ok2 := ml.int64("tpg_lun")
@@ -463,10 +462,10 @@ func lioAccess(t *target, tpg *jsonNode, luns map[int]string, byPath map[string]
 		t.initiators = append(t.initiators, in)
 	}
 	if demo && len(t.initiators) > 0 {
-		fs.review(tpg.line, "%s: generate_node_acls with explicit ACLs: initiators without an ACL see every TPG LUN (access.all); check that halun shows ACL'd initiators only their own LUN maps", who)
+		fs.review(tpg.line, "%s: generate_node_acls with explicit ACLs: LIO let initiators without an ACL see every TPG LUN; halun's access is every initiator or a list, so only the ACL'd initiators are let in — add the others by name", who)
 	}
 	if !demo && len(t.initiators) == 0 {
-		fs.info(tpg.line, "%s: no node ACLs and generate_node_acls 0: no initiator could log in", who)
+		fs.review(tpg.line, "%s: no node ACLs and generate_node_acls 0: no initiator could log in; the target is written commented out", who)
 	}
 	var other []string
 	if attrs != nil {
