@@ -84,6 +84,9 @@ type Volume struct {
 	// device's size.
 	Size      int64
 	BlockSize int // 512 or 4096
+	// PhysicalBlockSize is the physical block size reported to initiators
+	// (512e volumes: 4096); 0 means BlockSize.
+	PhysicalBlockSize int
 	// ProductID is the standard INQUIRY PRODUCT IDENTIFICATION, 1..16
 	// printable ASCII characters; empty means halun's default.
 	ProductID string

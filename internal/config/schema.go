@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -236,6 +237,16 @@ func (d *decoder) volume(n *yaml.Node, path, dataDir string) Volume {
 				v.BlockSize = 4096
 			default:
 				d.errAt(x, join(path, "block_size"), "%s is not 512 or 4096", s)
+			}
+		}
+	}
+	if x := m.get("physical_block_size"); x != nil {
+		if s, ok := d.scalar(x, join(path, "physical_block_size"), "512, 4096 … 65536"); ok {
+			pbs, err := strconv.ParseUint(s, 10, 32)
+			if err != nil || pbs < uint64(v.BlockSize) || pbs > 65536 || pbs&(pbs-1) != 0 {
+				d.errAt(x, join(path, "physical_block_size"), "%s is not a power of two from block_size %d to 65536", s, v.BlockSize)
+			} else {
+				v.PhysicalBlockSize = int(pbs)
 			}
 		}
 	}

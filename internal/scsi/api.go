@@ -52,6 +52,11 @@ type Command struct {
 	// so the transport can reuse buffers. Its contents are stale; only the
 	// bytes a command fills may be returned in Result.Data.
 	DataInBuf []byte
+	// Done, if not nil, is closed when the transport no longer wants the
+	// result (the task was aborted or its session ended). A command that
+	// waits long (SANITIZE without IMMED) stops waiting then; the
+	// operation it started goes on where the standard says so.
+	Done <-chan struct{}
 }
 
 // Result is the outcome of a command.

@@ -1,5 +1,7 @@
 package scsi
 
+import "math/bits"
+
 // READ CAPACITY (SBC-3 5.15, 5.16).
 
 func opReadCapacity10Run(k *task) Result {
@@ -31,15 +33,12 @@ func opReadCapacity16Run(k *task) Result {
 	return data(b, alloc)
 }
 
-// physicalBlockSize is the unit halun's stores allocate and write
-// efficiently in: 4 KiB pages (file systems, the memory backend).
-const physicalBlockSize = 4096
-
 // lbppbExponent is log2(logical blocks per physical block) (SBC-3
 // 5.16.2): 3 for 512-byte logical blocks on 4 KiB physical blocks.
 func (lu *LU) lbppbExponent() byte {
-	if lu.bs >= physicalBlockSize {
+	pbs := lu.cfg.PhysicalBlockSize
+	if pbs <= lu.bs {
 		return 0
 	}
-	return byte(12 - lu.shift)
+	return byte(bits.TrailingZeros32(pbs) - int(lu.shift))
 }

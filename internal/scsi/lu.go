@@ -20,6 +20,11 @@ type LUConfig struct {
 	ProductID string // default "halun disk"
 	Revision  string // default "0001"
 	BlockSize uint32 // 512 or 4096
+	// PhysicalBlockSize is the physical block size READ CAPACITY(16)
+	// reports (LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT): 0 or
+	// BlockSize for one logical block per physical block, else a power
+	// of two larger than BlockSize up to 64 KiB (512e: 4096).
+	PhysicalBlockSize uint32
 	// ReadOnly rejects every write with DATA PROTECT, WRITE PROTECTED.
 	ReadOnly bool
 	// Removable sets the RMB bit and allows medium removal (START STOP
@@ -32,6 +37,9 @@ type LUConfig struct {
 	// acknowledged before they are durable unless FUA is set; without it
 	// every write is synced before GOOD.
 	WriteCache bool
+	// SanitizeRate bounds how many bytes per second SANITIZE OVERWRITE
+	// writes; 0 means DefaultSanitizeRate.
+	SanitizeRate int64
 }
 
 // Defaults for empty LUConfig fields.
@@ -78,6 +86,10 @@ type LU struct {
 	reserved *Nexus // SPC-2 RESERVE holder
 	pr       PRState
 	prStore  PRStore // nil: kept in memory only
+
+	sanitize       *sanitizeOp // running SANITIZE, nil if none
+	sanitizeFailed bool        // sanitize failure mode (SBC-4 4.11.4)
+	sanitizeAUSE   bool        // the failed SANITIZE allowed EXIT FAILURE MODE
 }
 
 // nexusState is what a LU remembers about one I_T nexus.
@@ -119,6 +131,9 @@ func NewLU(cfg LUConfig, store backend.Store) (*LU, error) {
 	}
 	if cfg.BlockSize != 512 && cfg.BlockSize != 4096 {
 		return nil, fmt.Errorf("scsi: new LU %q: block size %d is neither 512 nor 4096", cfg.Serial, cfg.BlockSize)
+	}
+	if pbs := cfg.PhysicalBlockSize; pbs != 0 && (pbs < cfg.BlockSize || pbs > 65536 || pbs&(pbs-1) != 0) {
+		return nil, fmt.Errorf("scsi: new LU %q: physical block size %d is not a power of two from the block size to 64 KiB", cfg.Serial, pbs)
 	}
 	size := store.Size()
 	blocks := uint64(size) / uint64(cfg.BlockSize)

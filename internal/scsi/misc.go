@@ -20,6 +20,8 @@ func opRequestSenseRun(k *task) Result {
 		lu.mu.Lock()
 		ns := lu.nexusLocked(k.cmd.Nexus)
 		switch {
+		case lu.sanitize != nil:
+			s = sense{key: keyNotReady, asc: ascSanitizeInProgress, sks: progressIndication(lu.sanitize.progress.Load())}
 		case len(ns.ua) > 0:
 			s = sense{key: keyUnitAttention, asc: ns.ua[0]}
 			ns.ua = ns.ua[1:]

@@ -40,6 +40,9 @@ func opWriteSame(k *task) Result {
 		return k.fail(keyIllegalRequest, ascLBAOutOfRange)
 	}
 	if n == 0 {
+		if lu.wsnz() {
+			return k.invalidCDB(lb, -1)
+		}
 		// WSNZ 0: zero blocks means every block from lba to the
 		// end of the medium (SBC-3 5.43), within MAXIMUM WRITE SAME
 		// LENGTH like any other count.

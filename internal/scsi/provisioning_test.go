@@ -81,10 +81,13 @@ func TestSBC3_5_43_WriteSame(t *testing.T) {
 	if d := tl.do(cdb10(opRead10, 0, 0, 1), nil).Data; !bytes.Equal(d, make([]byte, 512)) {
 		t.Fatal("NDOB did not zero")
 	}
-	wantGood(t, tl.do(cdb10(opWriteSame10, 0, 4000, 0), pat)) // WSNZ 0: to the end of the medium
-	if d := tl.do(cdb10(opRead10, 0, 4095, 1), nil).Data; !bytes.Equal(d, pat) {
+	wantCheck(t, tl.do(cdb10(opWriteSame10, 0, 0, 0), pat), keyIllegalRequest, ascInvalidFieldInCDB) // WSNZ on thin LUs
+	thick := newTestLU(t, LUConfig{}, 4096)
+	wantGood(t, thick.do(cdb10(opWriteSame10, 0, 4000, 0), pat)) // WSNZ 0: to the end of the medium
+	if d := thick.do(cdb10(opRead10, 0, 4095, 1), nil).Data; !bytes.Equal(d, pat) {
 		t.Fatal("WRITE SAME with zero blocks did not reach the last block")
 	}
+	wantCheck(t, newTestLU(t, LUConfig{}, 1<<17).do(cdb10(opWriteSame10, 0, 0, 0), pat), keyIllegalRequest, ascInvalidFieldInCDB) // beyond MAXIMUM WRITE SAME LENGTH
 	wantCheck(t, tl.do(cdb10(opWriteSame10, 0, 0, 1), append(pat, pat...)), keyIllegalRequest, ascInvalidFieldInCommandIU)
 	wantCheck(t, tl.do(cdb10(opWriteSame10, 0, 4095, 2), pat), keyIllegalRequest, ascLBAOutOfRange)
 	wantCheck(t, tl.do(cdb16(opWriteSame16, 0x10, 0, 1), pat), keyIllegalRequest, ascInvalidFieldInCDB) // ANCHOR
@@ -227,7 +230,7 @@ func TestSPC4_6_35_UsageMatchesCDBLength(t *testing.T) {
 		if len(d.usage) != cdbLength(d.op) || d.usage[0] != d.op {
 			t.Errorf("%s: usage data of %d bytes for a %d-byte CDB", d.name, len(d.usage), cdbLength(d.op))
 		}
-		if d.hasSA && d.usage[1] != byte(d.sa) {
+		if d.hasSA && d.usage[1]&0x1f != byte(d.sa) {
 			t.Errorf("%s: usage byte 1 %#x, service action %#x", d.name, d.usage[1], d.sa)
 		}
 	}

@@ -208,7 +208,8 @@ func (k *task) gate(d *opDesc) *Result {
 	k.desc = lu.mode.dsense
 	swp := lu.mode.swp
 	s := lu.nexuses[n]
-	fast := s != nil && len(s.ua) == 0 && lu.reserved == nil && lu.pr.Type == 0 && !lu.ejected
+	fast := s != nil && len(s.ua) == 0 && lu.reserved == nil && lu.pr.Type == 0 && !lu.ejected &&
+		lu.sanitize == nil && !lu.sanitizeFailed
 	lu.mu.RUnlock()
 	if !fast {
 		if r := k.slowGate(d); r != nil {
@@ -216,6 +217,12 @@ func (k *task) gate(d *opDesc) *Result {
 		}
 	}
 	if d == nil || (d.supported != nil && !d.supported(lu)) {
+		if hasServiceActions(k.cdb[0]) {
+			// An opcode halun knows with a service action it does
+			// not support: the field is invalid (SPC-4 4.2.5.1).
+			r := k.invalidCDB(1, 4)
+			return &r
+		}
 		r := k.fail(keyIllegalRequest, ascInvalidOpcode)
 		return &r
 	}
@@ -250,6 +257,9 @@ func (k *task) slowGate(d *opDesc) *Result {
 		s.ua = s.ua[1:]
 		r := checkCondition(sense{key: keyUnitAttention, asc: asc}, lu.mode.dsense)
 		return &r
+	}
+	if r := k.sanitizeGateLocked(flags, d); r != nil {
+		return r
 	}
 	if lu.reserved != nil && *lu.reserved != n && flags&fReservedOK == 0 {
 		return &Result{Status: StatusReservationConflict}

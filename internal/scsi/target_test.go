@@ -89,9 +89,15 @@ func TestSPC4_6_33_ReportLUNs(t *testing.T) {
 
 func TestSPC4_InvalidOpcode(t *testing.T) {
 	tl := newTestLU(t, LUConfig{}, 100)
-	for _, op := range []byte{0x01, 0x04, 0x7f, 0xff, 0x9e} {
+	for _, op := range []byte{0x01, 0x04, 0x7f, 0xff} {
 		cdb := []byte{op, 0x1f}
 		wantCheck(t, tl.do(cdb, nil), keyIllegalRequest, ascInvalidOpcode)
+	}
+	// A known opcode with an unknown service action: INVALID FIELD IN
+	// CDB at the service action (SPC-4 4.2.5.1).
+	s := wantCheck(t, tl.do([]byte{opServiceActionIn16, 0x1f}, nil), keyIllegalRequest, ascInvalidFieldInCDB)
+	if s.sks != [3]byte{0xcc, 0, 1} {
+		t.Errorf("field pointer % x", s.sks)
 	}
 	// UNMAP exists only on thin LUs.
 	wantCheck(t, tl.do(cdb10(opUnmap, 0, 0, 24), nil), keyIllegalRequest, ascInvalidOpcode)

@@ -205,8 +205,9 @@ func vpdExtendedInquiry(k *task) []byte {
 func vpdBlockLimits(k *task) []byte {
 	lu := k.lu
 	b := vpdHeader(0xb0, 0x3c)
-	// WSNZ 0: WRITE SAME with zero blocks writes to the end of the
-	// medium (within MAXIMUM WRITE SAME LENGTH).
+	if lu.wsnz() {
+		b[4] = 0x01
+	}
 	b[5] = maxCAWBlocks
 	granularity := uint16(1)
 	if lu.bs < 4096 {
@@ -229,9 +230,14 @@ func vpdBlockLimits(k *task) []byte {
 }
 
 // Block Device Characteristics (SBC-3 6.6.2): a non-rotating medium.
-func vpdBlockCharacteristics(_ *task) []byte {
+func vpdBlockCharacteristics(k *task) []byte {
 	b := vpdHeader(0xb1, 0x3c)
 	put16(b[4:], 0x0001) // MEDIUM ROTATION RATE: non-rotating
+	if sanitizeBlockErase(k.lu) {
+		// WABEREQ, WACEREQ 01b: reads after a block or cryptographic
+		// erase succeed (SBC-4 6.6.2).
+		b[7] = 0x40 | 0x10
+	}
 	return b
 }
 
@@ -245,3 +251,8 @@ func vpdLogicalBlockProvisioning(k *task) []byte {
 	}
 	return b
 }
+
+// wsnz reports WSNZ (SBC-3 6.6.3): a thin LU refuses WRITE SAME with zero
+// blocks, so that a zero count with UNMAP can never deallocate to the end
+// of the volume by mistake; other LUs write to the end of the medium.
+func (lu *LU) wsnz() bool { return lu.cfg.Thin }

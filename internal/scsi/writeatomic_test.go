@@ -85,9 +85,6 @@ func TestSBC4_6_6_4_BlockLimitsAtomic(t *testing.T) {
 	if be32(d[44:]) == 0 || be32(d[44:]) > be32(d[8:]) {
 		t.Fatalf("MAXIMUM ATOMIC TRANSFER LENGTH %d, MAXIMUM TRANSFER LENGTH %d", be32(d[44:]), be32(d[8:]))
 	}
-	if d[4]&0x01 != 0 {
-		t.Fatal("WSNZ set")
-	}
 	big := newTestLU(t, LUConfig{}, 1<<17)
 	wantCheck(t, big.do(writeAtomicCDB(0, 0, 0, uint16(big.lu.maxAtomicBlocks()+1)), nil), keyIllegalRequest, ascInvalidFieldInCDB)
 }

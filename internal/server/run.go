@@ -68,7 +68,7 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 			return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
 		}
 		n.stores = append(n.stores, store)
-		lu, err := scsi.NewLU(scsi.LUConfig{Serial: v.Serial, BlockSize: uint32(v.BlockSize),
+		lu, err := scsi.NewLU(scsi.LUConfig{Serial: v.Serial, BlockSize: uint32(v.BlockSize), PhysicalBlockSize: uint32(v.PhysicalBlockSize),
 			ReadOnly: v.ReadOnly, Removable: v.Removable, Thin: v.Thin, WriteCache: v.WriteCache}, store)
 		if err != nil {
 			return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
