@@ -37,7 +37,11 @@ type conn struct {
 
 	out  chan *outItem
 	done chan struct{}
-	wg   sync.WaitGroup
+	// wmu serialises writers of the socket: the writer goroutine and
+	// producers that write directly (send). bw is the batch they share.
+	wmu sync.Mutex
+	bw  *batchWriter
+	wg  sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
@@ -99,6 +103,8 @@ func (c *conn) serve() {
 		return
 	}
 	c.ffp.Store(true)
+	c.bw = &batchWriter{b: pdu.NewBatch(32 << 10), conn: c}
+	c.bw.b.Opts = c.frameOpts
 	rd.Opts = c.frameOpts
 	rd.Opts.MaxRecvDataSegmentLength = c.params.TargetMaxRecvDataSegmentLength
 	c.wg.Add(1)

@@ -374,7 +374,7 @@ func (t *task) respond(res scsi.Result) {
 	// The tag is free for reuse once the initiator sees the response, so
 	// it leaves the table first.
 	t.complete()
-	t.c.enqueue(t.response(res))
+	t.c.send(t.response(res))
 }
 
 // complete does the bookkeeping of a finished or aborted task, once.

@@ -57,8 +57,7 @@ func (c *conn) enqueue(it *outItem) bool {
 // in. Callbacks that release those buffers run after the write.
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
-	w := &batchWriter{b: pdu.NewBatch(32 << 10), conn: c}
-	w.b.Opts = c.frameOpts
+	w := c.bw
 	ticker := time.NewTicker(c.srv.cfg.NopInterval / 2)
 	defer ticker.Stop()
 	for {
@@ -66,27 +65,48 @@ func (c *conn) writeLoop() {
 		select {
 		case it = <-c.out:
 		case <-ticker.C:
-			if c.checkLiveness(w) {
+			c.wmu.Lock()
+			ok := c.checkLiveness(w)
+			c.wmu.Unlock()
+			if ok {
 				continue
 			}
 			return
 		case <-c.done:
 			return
 		}
+		c.wmu.Lock()
+		ok := c.writeBatch(w, it)
+		c.wmu.Unlock()
+		if !ok {
+			return
+		}
+	}
+}
+
+// writeBatch writes it and every further item already queued, then
+// flushes; false when the connection is done. c.wmu must be held.
+func (c *conn) writeBatch(w *batchWriter, it *outItem) bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	{
 		for it != nil {
 			if err := c.writeItem(w, it); err != nil {
 				c.close(err)
-				return
+				return false
 			}
 			if it.closeAfter {
 				w.flush()
 				c.close(nil)
-				return
+				return false
 			}
 			if w.b.Size() >= maxBatchBytes || w.b.Segments() >= maxBatchSegments {
 				if err := w.flush(); err != nil {
 					c.close(err)
-					return
+					return false
 				}
 			}
 			select {
@@ -97,9 +117,23 @@ func (c *conn) writeLoop() {
 		}
 		if err := w.flush(); err != nil {
 			c.close(err)
-			return
+			return false
 		}
 	}
+	return true
+}
+
+// send writes a response at once from the calling goroutine when nothing
+// is queued and no one is writing, saving the hand-off to the writer
+// goroutine (a thread wake-up, most of a fast command's latency); else it
+// queues the item for the writer.
+func (c *conn) send(it *outItem) bool {
+	if len(c.out) == 0 && c.wmu.TryLock() {
+		ok := c.writeBatch(c.bw, it)
+		c.wmu.Unlock()
+		return ok
+	}
+	return c.enqueue(it)
 }
 
 // Batches are flushed at these sizes even when more PDUs are ready, to
