@@ -87,7 +87,7 @@ func newRootCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServeCmd(), newConfigCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newConfigCmd(), newVersionCmd(), newImportCmd())
 	return root
 }
 

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/halun/halun/internal/config"
+	"github.com/halun/halun/internal/config/importer"
+)
+
+// maxImportSize bounds an input file; real ones are a few kilobytes.
+const maxImportSize = 16 << 20
+
+func newImportCmd() *cobra.Command {
+	var format, dataDir, out, allow, deny string
+	cmd := &cobra.Command{
+		Use:   "import [--format ietd|scst|targetcli] [--data-dir DIR] FILE [-o OUT]",
+		Short: "Convert an ietd.conf, scst.conf or targetcli saveconfig.json to a halun config",
+		Long: `Convert the config of another Linux iSCSI target to a halun config, keeping
+the disks' SCSI identity where halun can (IET ScsiSN, SCST usn and LIO's
+vpd_unit_serial become the volume serial) and reporting on stderr, with
+file:line, everything it cannot carry or carries differently. Lines marked
+REVIEW need a decision or an edit before the config is served.
+
+The format is detected from the content unless --format says it. The YAML
+goes to stdout, or to OUT (written atomically). For IET, give the
+initiators.allow and initiators.deny files with --iet-allow and --iet-deny.
+Exit status: 0 when converted (even with findings), 1 when the input cannot
+be read as its format.`,
+		Args: argsUsage(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := importer.Options{DataDir: dataDir}
+			if format != "" {
+				f, err := importer.ParseFormat(format)
+				if err != nil {
+					return usageError{err}
+				}
+				o.Format = f
+			}
+			data, err := readImportFile(args[0])
+			if err != nil {
+				return err
+			}
+			if allow != "" {
+				if o.IETAllow, err = readImportFile(allow); err != nil {
+					return err
+				}
+				o.IETAllowName = allow
+			}
+			if deny != "" {
+				if o.IETDeny, err = readImportFile(deny); err != nil {
+					return err
+				}
+				o.IETDenyName = deny
+			}
+			res, err := importer.Convert(args[0], data, o)
+			if err != nil {
+				var es importer.Errors
+				if errors.As(err, &es) {
+					for _, e := range es {
+						fmt.Fprintln(cmd.ErrOrStderr(), e)
+					}
+					return silentError{exitError}
+				}
+				return err
+			}
+			if out == "" || out == "-" {
+				if _, err := cmd.OutOrStdout().Write(res.YAML); err != nil {
+					return fmt.Errorf("writing the config: %w", err)
+				}
+			} else if err := writeFileAtomic(out, res.YAML); err != nil {
+				return err
+			}
+			if err := importer.WriteReport(cmd.ErrOrStderr(), res.Findings); err != nil {
+				return err
+			}
+			if out != "" && out != "-" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "import: wrote %s (%s); check it with: halun config check %s\n", out, res.Format, out)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "input format: ietd, scst or targetcli (default: detect)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", config.DefaultDataDir, "node.data_dir of the new config")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write the config to this file (atomically) instead of stdout")
+	cmd.Flags().StringVar(&allow, "iet-allow", "", "IET initiators.allow to import with ietd.conf")
+	cmd.Flags().StringVar(&deny, "iet-deny", "", "IET initiators.deny to import with ietd.conf")
+	return cmd
+}
+
+func readImportFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxImportSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("import: reading %s: %w", path, err)
+	}
+	if len(data) > maxImportSize {
+		return nil, fmt.Errorf("import: %s is larger than %d bytes; not a target config", path, maxImportSize)
+	}
+	return data, nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory, synced and renamed over path, so a reader sees the old file or
+// the whole new one. The config holds CHAP secrets: mode 0600.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("import: writing %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("import: writing %s: %w", path, err)
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("import: writing %s: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("import: syncing %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("import: writing %s: %w", path, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("import: renaming into %s: %w", path, err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync() // make the rename durable; best effort
+		d.Close()
+	}
+	return nil
+}
