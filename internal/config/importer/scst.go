@@ -206,7 +206,7 @@ func scstVolume(h string, d *scstNode, o Options, fs *findings, names volumeName
 		fs.warn(d.line, "%s: VPD 0x83 changes: SCST's T10 vendor ID and EUI-64 designators came from the default t10_dev_id (device name and a hash); halun reports NAA-6 from the serial", who)
 	}
 	v.notes = append(v.notes,
-		fmt.Sprintf("VPD 0x83 changes: SCST sent T10 vendor ID %q + t10_dev_id %q and an EUI-64 (or NAA) designator;", vend, t10),
+		fmt.Sprintf("VPD 0x83 changes: SCST sent T10 vendor ID %q + %s and an EUI-64 (or NAA) designator;", vend, t10Text(t10, hasT10)),
 		"halun sends NAA-6 + T10 vendor ID \"HALUN\" + serial. Linux WWID: "+old+" -> "+halunWWIDText(v.serial)+".",
 		"Initiators that name disks by VPD 0x83 (dm-multipath, VMware) see a new ID; those using VPD 0x80 keep working.")
 	if p, line, ok := get("prod_id"); ok {
@@ -445,4 +445,11 @@ func scstTarget(n *scstNode, devs map[string]*scstDevice, fs *findings) *target 
 		fs.info(n.line, "%s: initiators in no GROUP saw no LUNs under SCST; halun refuses their login", who)
 	}
 	return t
+}
+
+func t10Text(t10 string, ok bool) string {
+	if !ok {
+		return "its default t10_dev_id"
+	}
+	return fmt.Sprintf("t10_dev_id %q", t10)
 }

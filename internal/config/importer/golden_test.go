@@ -1,0 +1,59 @@
+package importer
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// TestGolden converts each sample config and compares the YAML and the
+// report with testdata/golden; go test -run Golden -update rewrites them.
+func TestGolden(t *testing.T) {
+	allow, _ := os.ReadFile("testdata/initiators.allow")
+	deny, _ := os.ReadFile("testdata/initiators.deny")
+	cases := []struct {
+		golden, input string
+		o             Options
+	}{
+		{"ietd", "ietd.conf", Options{IETAllow: allow, IETDeny: deny, IETAllowName: "initiators.allow", IETDenyName: "initiators.deny"}},
+		{"ietd-open", "ietd.conf", Options{}},
+		{"scst", "scst.conf", Options{}},
+		{"targetcli", "saveconfig.json", Options{DataDir: "/var/lib/halun"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.golden, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", tc.input))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, _ := convertOK(t, tc.input, data, tc.o)
+			var report bytes.Buffer
+			if err := WriteReport(&report, res.Findings); err != nil {
+				t.Fatal(err)
+			}
+			compareGolden(t, filepath.Join("testdata", "golden", tc.golden+".yaml"), res.YAML)
+			compareGolden(t, filepath.Join("testdata", "golden", tc.golden+".report"), report.Bytes())
+		})
+	}
+}
+
+func compareGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run Golden -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test -run Golden -update rewrites it); got:\n%s", path, got)
+	}
+}
