@@ -54,8 +54,13 @@ type conn struct {
 	lastRecv atomic.Int64
 	pingSent atomic.Int64
 
-	// executing counts this connection's tasks inside the SCSI layer.
+	// executing counts this connection's tasks inside the SCSI layer;
+	// execAvg is their moving average execution time in nanoseconds.
 	executing atomic.Int32
+	execAvg   atomic.Int64
+	// flushPending: the reader queued responses in the batch without
+	// flushing; it flushes before it next waits for input.
+	flushPending bool
 
 	// nextTTT numbers R2Ts; reader goroutine only.
 	nextTTT uint32
@@ -84,8 +89,24 @@ func (c *conn) close(err error) {
 	})
 }
 
-// inlineOK reports whether a lone command may run on the reader goroutine.
-func (c *conn) inlineOK() bool { return !c.srv.cfg.NoInline }
+// inlineOK reports whether a lone command may run on the reader goroutine:
+// only while commands have been completing fast (page cache, memory,
+// tmpfs). Slow storage needs commands in parallel, so the reader must stay
+// free to start the next one.
+func (c *conn) inlineOK() bool {
+	return !c.srv.cfg.NoInline && c.execAvg.Load() < inlineMaxNanos
+}
+
+// inlineMaxNanos is the average execution time up to which a connection's
+// lone command runs on the reader goroutine.
+const inlineMaxNanos = 50_000
+
+// noteExec folds one execution time into the connection's moving average
+// (weight 1/8). Racy updates from concurrent tasks only blur the average.
+func (c *conn) noteExec(d time.Duration) {
+	old := c.execAvg.Load()
+	c.execAvg.Store(old + (int64(d)-old)/8)
+}
 
 func (c *conn) windowSNs() (uint32, uint32) {
 	if c.sess == nil {
@@ -97,7 +118,8 @@ func (c *conn) windowSNs() (uint32, uint32) {
 // serve runs the connection to its end.
 func (c *conn) serve() {
 	defer c.close(nil)
-	rd := pdu.NewReader(bufio.NewReaderSize(c.nc, 64<<10))
+	in := bufio.NewReaderSize(c.nc, 64<<10)
+	rd := pdu.NewReader(in)
 	ok := c.loginPhase(rd)
 	if !ok {
 		return
@@ -109,7 +131,7 @@ func (c *conn) serve() {
 	rd.Opts.MaxRecvDataSegmentLength = c.params.TargetMaxRecvDataSegmentLength
 	c.wg.Add(1)
 	go c.writeLoop()
-	err := c.readLoop(rd)
+	err := c.readLoop(rd, in)
 	c.close(err)
 	c.wg.Wait()
 	ss := c.sess

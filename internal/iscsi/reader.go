@@ -1,6 +1,7 @@
 package iscsi
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"time"
@@ -10,8 +11,11 @@ import (
 
 // readLoop reads and dispatches PDUs in full feature phase until the
 // connection ends; the returned error says why.
-func (c *conn) readLoop(rd *pdu.Reader) error {
+func (c *conn) readLoop(rd *pdu.Reader, in *bufio.Reader) error {
 	for {
+		if in.Buffered() < pdu.HeaderLen {
+			c.flushIfIdle()
+		}
 		var p pdu.PDU
 		err := rd.ReadHeader(&p)
 		if err == nil {

@@ -3,6 +3,7 @@ package iscsi
 import (
 	"encoding/binary"
 	"sync"
+	"time"
 
 	"github.com/halun/halun/internal/iscsi/pdu"
 	"github.com/halun/halun/internal/scsi"
@@ -43,6 +44,8 @@ type task struct {
 	r2ts        []*r2tSeq
 	r2tSN       uint32
 
+	// inline: executing on the reader goroutine.
+	inline bool
 	// dataInBuf is the pooled buffer the read data lives in, released by
 	// the writer after sending.
 	dataInBuf []byte
@@ -309,9 +312,11 @@ func (t *task) execute() {
 	t.state = taskExecuting
 	t.mu.Unlock()
 	if t.c.executing.Add(1) == 1 && t.c.inlineOK() {
-		// Nothing else of this connection is executing (queue depth 1):
-		// run on the reader goroutine and save a goroutine hand-off,
-		// which is most of the latency of a fast read.
+		// Nothing else of this connection is executing and commands are
+		// fast: run on the reader goroutine, saving a goroutine hand-off
+		// (most of a fast read's latency); the response is flushed with
+		// the others when the reader runs out of input.
+		t.inline = true
 		t.run()
 		return
 	}
@@ -329,7 +334,9 @@ func (t *task) run() {
 		inBuf = getBuf(int(t.edtl))
 		cmd.DataInBuf = inBuf
 	}
+	start := time.Now()
 	res := t.ss.target.LUNs.Execute(&cmd)
+	t.c.noteExec(time.Since(start))
 	// The buffer goes back to its pool after the writer has sent it when
 	// the result uses it, else now.
 	if inBuf != nil && (len(res.Data) == 0 || &res.Data[0] != &inBuf[:1][0]) {
@@ -374,6 +381,10 @@ func (t *task) respond(res scsi.Result) {
 	// The tag is free for reuse once the initiator sees the response, so
 	// it leaves the table first.
 	t.complete()
+	if t.inline {
+		t.c.sendDeferred(t.response(res))
+		return
+	}
 	t.c.send(t.response(res))
 }
 

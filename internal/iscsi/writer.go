@@ -123,6 +123,48 @@ func (c *conn) writeBatch(w *batchWriter, it *outItem) bool {
 	return true
 }
 
+// sendDeferred adds a response to the batch from the reader goroutine
+// without flushing it: the reader flushes (flushIfIdle) before it blocks on
+// input, so commands that arrived together are answered with one write.
+func (c *conn) sendDeferred(it *outItem) {
+	if it.closeAfter || len(c.out) > 0 {
+		c.send(it)
+		return
+	}
+	c.wmu.Lock()
+	select {
+	case <-c.done:
+		c.wmu.Unlock()
+		return
+	default:
+	}
+	err := c.writeItem(c.bw, it)
+	if err == nil && (c.bw.b.Size() >= maxBatchBytes || c.bw.b.Segments() >= maxBatchSegments) {
+		err = c.bw.flush()
+	}
+	c.wmu.Unlock()
+	if err != nil {
+		c.close(err)
+		return
+	}
+	c.flushPending = true
+}
+
+// flushIfIdle flushes responses the reader deferred; the reader calls it
+// when no complete PDU is waiting in its input buffer.
+func (c *conn) flushIfIdle() {
+	if !c.flushPending {
+		return
+	}
+	c.flushPending = false
+	c.wmu.Lock()
+	err := c.bw.flush()
+	c.wmu.Unlock()
+	if err != nil {
+		c.close(err)
+	}
+}
+
 // send writes a response at once from the calling goroutine when nothing
 // is queued and no one is writing, saving the hand-off to the writer
 // goroutine (a thread wake-up, most of a fast command's latency); else it
