@@ -96,6 +96,8 @@ type LU struct {
 type nexusState struct {
 	ua      []uint16 // pending unit attention conditions, oldest first
 	prevent bool     // PREVENT ALLOW MEDIUM REMOVAL prevent
+	// copies holds EXTENDED COPY results by list identifier.
+	copies map[byte]copyStatus
 }
 
 // NewLU returns a logical unit on store as cfg describes.

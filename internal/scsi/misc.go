@@ -110,7 +110,9 @@ func opStartStop(k *task) Result {
 	}
 	lu.mu.Lock()
 	defer lu.mu.Unlock()
-	if !start && loej && lu.preventedLocked() {
+	if loej && lu.preventedLocked() {
+		// Prevention locks the medium in place and the loader with
+		// it: neither eject nor load (libiscsi PreventAllow.Eject).
 		return k.fail(keyIllegalRequest, ascMediumRemovalPrevented)
 	}
 	if loej {
