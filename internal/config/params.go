@@ -39,7 +39,7 @@ var DefaultParams = ParamValues{
 	ImmediateData:            true,
 	MaxRecvDataSegmentLength: 262144,
 	MaxBurstLength:           1048576,
-	FirstBurstLength:         65536,
+	FirstBurstLength:         262144,
 	MaxOutstandingR2T:        1,
 	HeaderDigest:             []string{DigestNone, DigestCRC32C},
 	DataDigest:               []string{DigestNone, DigestCRC32C},

@@ -158,7 +158,7 @@ func TestInvalid(t *testing.T) {
 		{"FirstBurstLength low", "{all: true}", "{all: true}\n    params: {FirstBurstLength: 511}", "10: targets[0].params.FirstBurstLength: 511 is not in 512..16777215"},
 		{"FirstBurstLength over MaxBurstLength", "{all: true}", "{all: true}\n    params: {MaxBurstLength: 65536, FirstBurstLength: 131072}", "10: targets[0].params.FirstBurstLength: 131072 exceeds MaxBurstLength 65536"},
 		{"FirstBurstLength over default MaxBurstLength", "{all: true}", "{all: true}\n    params: {FirstBurstLength: 2097152}", "10: targets[0].params.FirstBurstLength: 2097152 exceeds MaxBurstLength 1048576 (the default)"},
-		{"MaxBurstLength under default FirstBurstLength", "{all: true}", "{all: true}\n    params: {MaxBurstLength: 10000}", "10: targets[0].params.MaxBurstLength: 10000 is less than FirstBurstLength 65536 (the default)"},
+		{"MaxBurstLength under default FirstBurstLength", "{all: true}", "{all: true}\n    params: {MaxBurstLength: 10000}", "10: targets[0].params.MaxBurstLength: 10000 is less than FirstBurstLength 262144 (the default)"},
 		{"MaxOutstandingR2T 0", "{all: true}", "{all: true}\n    params: {MaxOutstandingR2T: 0}", "10: targets[0].params.MaxOutstandingR2T: 0 is not in 1..65535"},
 		{"MaxOutstandingR2T 65536", "{all: true}", "{all: true}\n    params: {MaxOutstandingR2T: 65536}", "10: targets[0].params.MaxOutstandingR2T: 65536 is not in 1..65535"},
 		{"InitialR2T not a bool", "{all: true}", "{all: true}\n    params: {InitialR2T: maybe}", `10: targets[0].params.InitialR2T: want true/false or Yes/No, got "maybe"`},

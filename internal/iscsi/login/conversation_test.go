@@ -41,7 +41,7 @@ func TestRFC7143_6_3_LoginSecurityOperationalFFP(t *testing.T) {
 	want := map[string]string{
 		"HeaderDigest": "None", "DataDigest": "None", "DefaultTime2Wait": "2", "DefaultTime2Retain": "0",
 		"IFMarker": "No", "OFMarker": "No", "ErrorRecoveryLevel": "0", "InitialR2T": "No",
-		"ImmediateData": "Yes", "MaxBurstLength": "1048576", "FirstBurstLength": "65536",
+		"ImmediateData": "Yes", "MaxBurstLength": "1048576", "FirstBurstLength": "262144",
 		"MaxOutstandingR2T": "1", "MaxConnections": "1", "DataPDUInOrder": "Yes",
 		"DataSequenceInOrder": "Yes", "MaxRecvDataSegmentLength": "262144",
 	}
@@ -61,7 +61,7 @@ func TestRFC7143_6_3_LoginSecurityOperationalFFP(t *testing.T) {
 	}
 	p := res.Params
 	if p.MaxRecvDataSegmentLength != 262144 || p.TargetMaxRecvDataSegmentLength != 262144 ||
-		p.MaxBurstLength != 1<<20 || p.FirstBurstLength != 65536 || p.InitialR2T || !p.ImmediateData ||
+		p.MaxBurstLength != 1<<20 || p.FirstBurstLength != 262144 || p.InitialR2T || !p.ImmediateData ||
 		p.HeaderDigest || p.DataDigest || p.DefaultTime2Retain != 0 {
 		t.Fatalf("negotiated %+v", p)
 	}
@@ -81,10 +81,10 @@ func TestRFC7143_6_3_DirectOperationalToFFP(t *testing.T) {
 		"DefaultTime2Retain=0", "IFMarker=No", "OFMarker=No", "ErrorRecoveryLevel=0",
 		"DataSequenceInOrder=Yes", "MaxConnections=1", "MaxOutstandingR2T=1")
 	if got["TargetPortalGroupTag"] != "1" || got["HeaderDigest"] != "None" || got["InitialR2T"] != "Yes" ||
-		got["FirstBurstLength"] != "65536" || got["MaxRecvDataSegmentLength"] != "262144" {
+		got["FirstBurstLength"] != "262144" || got["MaxRecvDataSegmentLength"] != "262144" {
 		t.Fatalf("reply %v", got)
 	}
-	if res.AuthMethod != AuthNone || !res.Params.InitialR2T || res.Params.UnsolicitedLimit() != 65536 {
+	if res.AuthMethod != AuthNone || !res.Params.InitialR2T || res.Params.UnsolicitedLimit() != 262144 {
 		t.Fatalf("result %+v", res)
 	}
 }

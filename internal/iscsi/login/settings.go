@@ -35,7 +35,7 @@ type Settings struct {
 }
 
 // DefaultSettings returns the values of a fast single-connection ERL 0
-// target: 256 KiB data segments, 1 MiB bursts with 64 KiB of unsolicited
+// target: 256 KiB data segments, 1 MiB bursts with 256 KiB of unsolicited
 // immediate data and no initial R2T, one R2T outstanding per task (what Linux
 // asks for anyway), in-order data, and digests if the initiator wants them.
 // DefaultTime2Retain is 0 because an ERL 0 target keeps no tasks for
@@ -46,7 +46,7 @@ func DefaultSettings() Settings {
 		ImmediateData:            true,
 		MaxRecvDataSegmentLength: 262144,
 		MaxBurstLength:           1 << 20,
-		FirstBurstLength:         65536,
+		FirstBurstLength:         262144,
 		MaxOutstandingR2T:        1,
 		MaxConnections:           1,
 		DefaultTime2Wait:         2,
