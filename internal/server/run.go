@@ -19,9 +19,8 @@ import (
 // Node is an assembled, not yet listening, halun node.
 type Node struct {
 	Server *iscsi.Server
-	lus    []*scsi.LU
-	stores []backend.Store
 	log    *slog.Logger
+	live   // what live reconfiguration changes (state.go)
 }
 
 // Run serves cfg until ctx ends, then shuts down gracefully: listeners
@@ -60,21 +59,15 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 			n = nil
 		}
 	}()
+	n.vols = map[string]*volume{}
 	lus := map[string]*scsi.LU{}
 	for i := range cfg.Volumes {
-		v := &cfg.Volumes[i]
-		store, err := openStore(v)
+		v, err := openVolume(&cfg.Volumes[i])
 		if err != nil {
-			return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
+			return nil, err
 		}
-		n.stores = append(n.stores, store)
-		lu, err := scsi.NewLU(scsi.LUConfig{Serial: v.Serial, BlockSize: uint32(v.BlockSize), PhysicalBlockSize: uint32(v.PhysicalBlockSize),
-			ReadOnly: v.ReadOnly, Removable: v.Removable, Thin: v.Thin, WriteCache: v.WriteCache}, store)
-		if err != nil {
-			return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
-		}
-		n.lus = append(n.lus, lu)
-		lus[v.Name] = lu
+		n.vols[v.cfg.Name] = v
+		lus[v.cfg.Name] = v.lu
 	}
 	icfg := iscsi.Config{Logger: log}
 	for _, pg := range cfg.PortalGroups {
@@ -84,24 +77,60 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 		}
 		icfg.PortalGroups = append(icfg.PortalGroups, g)
 	}
-	for _, t := range cfg.Targets {
-		m := map[uint64]*scsi.LU{}
-		for _, l := range t.LUNs {
-			m[uint64(l.LUN)] = lus[l.Volume]
-		}
-		settings, err := targetSettings(t.Params)
+	n.luns = map[string]*liveLUNs{}
+	for i := range cfg.Targets {
+		t, err := buildTarget(&cfg.Targets[i], lus)
 		if err != nil {
-			return nil, fmt.Errorf("%s: target %s params: %w", t.Pos, t.IQN, err)
+			return nil, err
 		}
-		icfg.Targets = append(icfg.Targets, iscsi.Target{Name: t.IQN, Alias: t.Alias,
-			PortalGroups: t.PortalGroups, Settings: settings, LUNs: scsi.NewTarget(t.IQN, m)})
+		live := newLiveLUNs(t.LUNs)
+		n.luns[t.Name] = live
+		t.LUNs = live
+		icfg.Targets = append(icfg.Targets, t)
 	}
 	srv, err := iscsi.NewServer(icfg)
 	if err != nil {
 		return nil, err
 	}
 	n.Server = srv
+	n.cfg = cfg
 	return n, nil
+}
+
+// openVolume opens a volume's store and builds its logical unit.
+func openVolume(v *config.Volume) (*volume, error) {
+	store, err := openStore(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
+	}
+	lu, err := scsi.NewLU(luConfig(v), store)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
+	}
+	return &volume{cfg: *v, store: store, lu: lu}, nil
+}
+
+// luConfig is the logical unit a volume's config describes.
+func luConfig(v *config.Volume) scsi.LUConfig {
+	return scsi.LUConfig{Serial: v.Serial, BlockSize: uint32(v.BlockSize), PhysicalBlockSize: uint32(v.PhysicalBlockSize),
+		ReadOnly: v.ReadOnly, Removable: v.Removable, Thin: v.Thin, WriteCache: v.WriteCache}
+}
+
+// buildTarget assembles one target over the logical units of the volumes
+// it maps (lus, by volume name). Start-up and live reconfiguration both
+// build targets here.
+func buildTarget(t *config.Target, lus map[string]*scsi.LU) (iscsi.Target, error) {
+	m := map[uint64]*scsi.LU{}
+	for _, l := range t.LUNs {
+		m[uint64(l.LUN)] = lus[l.Volume]
+	}
+	settings, err := targetSettings(t.Params)
+	if err != nil {
+		return iscsi.Target{}, fmt.Errorf("%s: target %s params: %w", t.Pos, t.IQN, err)
+	}
+	return iscsi.Target{Name: t.IQN, Alias: t.Alias,
+		PortalGroups: t.PortalGroups, Settings: settings, LUNs: scsi.NewTarget(t.IQN, m)}, nil
 }
 
 // targetSettings starts from halun's fast defaults and applies what the
@@ -157,17 +186,7 @@ func openStore(v *config.Volume) (backend.Store, error) {
 func (n *Node) Close() error {
 	var errs []error
 	start := time.Now()
-	for _, lu := range n.lus {
-		if err := lu.Flush(); err != nil {
-			errs = append(errs, fmt.Errorf("flush: %w", err))
-		}
-	}
-	for _, s := range n.stores {
-		if err := s.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close volume: %w", err))
-		}
-	}
-	n.lus, n.stores = nil, nil
+	errs = append(errs, n.closeVolumes()...)
 	n.log.Debug("volumes flushed and closed", "took", time.Since(start))
 	return errors.Join(errs...)
 }
