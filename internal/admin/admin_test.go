@@ -42,7 +42,9 @@ targets:
         - iqn: iqn.2026-11.io.halun:i2
 `
 
-func (f *fakeNode) Status() Status { return Status{Version: "test", Config: "fake.yaml", Persistent: true} }
+func (f *fakeNode) Status() Status {
+	return Status{Version: "test", Config: "fake.yaml", Persistent: true}
+}
 
 func (f *fakeNode) cfg() *config.Config {
 	c, err := config.Parse("fake.yaml", f.doc)
@@ -175,10 +177,14 @@ func TestChanges(t *testing.T) {
 	ctx := context.Background()
 	const iqn = "iqn.2026-11.io.halun:t0"
 	steps := []func() (*Result, error){
-		func() (*Result, error) { return c.AddVolume(ctx, VolumeAdd{Name: "v1", Backend: "memory", Size: "2MiB"}) },
+		func() (*Result, error) {
+			return c.AddVolume(ctx, VolumeAdd{Name: "v1", Backend: "memory", Size: "2MiB"})
+		},
 		func() (*Result, error) { return c.MapLUN(ctx, iqn, 1, "v1", "") },
 		func() (*Result, error) { return c.ResizeVolume(ctx, "v1", "4MiB") },
-		func() (*Result, error) { return c.AddACL(ctx, iqn, "iqn.2026-11.io.halun:i3", []LUN{{LUN: 5, Volume: "v1"}}) },
+		func() (*Result, error) {
+			return c.AddACL(ctx, iqn, "iqn.2026-11.io.halun:i3", []LUN{{LUN: 5, Volume: "v1"}})
+		},
 		func() (*Result, error) { return c.RemoveACL(ctx, iqn, "iqn.2026-11.io.halun:i1") },
 		func() (*Result, error) {
 			return c.AddTarget(ctx, TargetAdd{IQN: "iqn.2026-11.io.halun:t1", AllInitiators: true})

@@ -34,7 +34,7 @@ type Status struct {
 	Config string `json:"config"`
 	// Persistent is false when changes cannot be written back (the
 	// embedded default): they last until the daemon stops.
-	Persistent bool `json:"persistent"`
+	Persistent bool   `json:"persistent"`
 	DataDir    string `json:"data_dir"`
 }
 
