@@ -45,7 +45,7 @@ type targetOpts struct {
 	luns        int
 }
 
-func startTarget(t *testing.T, o targetOpts) *testTarget {
+func startTarget(t testing.TB, o targetOpts) *testTarget {
 	t.Helper()
 	settings := login.DefaultSettings()
 	if o.settings != nil {
@@ -97,13 +97,13 @@ func (tt *testTarget) stop() {
 	tt.done <- nil
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func dial(t *testing.T, tt *testTarget, o initiator.Options) *initiator.Session {
+func dial(t testing.TB, tt *testTarget, o initiator.Options) *initiator.Session {
 	t.Helper()
 	if o.InitiatorName == "" {
 		o.InitiatorName = initiatorIQN
@@ -122,7 +122,7 @@ func dial(t *testing.T, tt *testTarget, o initiator.Options) *initiator.Session 
 
 // clearUnitAttention consumes the POWER ON / RESET unit attention a new
 // I_T nexus sees first (SAM-5 §5.14), as every initiator does.
-func clearUnitAttention(t *testing.T, s *initiator.Session) {
+func clearUnitAttention(t testing.TB, s *initiator.Session) {
 	t.Helper()
 	for i := 0; i < 4; i++ {
 		err := s.TestUnitReady(ctxT(t), 0)
@@ -137,7 +137,7 @@ func clearUnitAttention(t *testing.T, s *initiator.Session) {
 	t.Fatal("unit attentions do not clear")
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
