@@ -118,7 +118,7 @@ func (c *conn) windowSNs() (uint32, uint32) {
 // serve runs the connection to its end.
 func (c *conn) serve() {
 	defer c.close(nil)
-	in := bufio.NewReaderSize(c.nc, 64<<10)
+	in := bufio.NewReaderSize(c.nc, 16<<10)
 	rd := pdu.NewReader(in)
 	ok := c.loginPhase(rd)
 	if !ok {

@@ -2,6 +2,7 @@ package login
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/halun/halun/internal/iscsi/pdu"
 )
@@ -122,7 +123,9 @@ func (n *Negotiator) begin(req *pdu.LoginReq, kvs []kv) ([]kv, *failure) {
 		return nil, fail(StatusTargetError, "no environment configured")
 	}
 	r := &n.res
-	r.InitiatorName = name
+	// iSCSI names compare case-insensitively (RFC 3722): every decision
+	// downstream (access, sessions, I_T nexus) sees the lower-case form.
+	r.InitiatorName = strings.ToLower(name)
 	r.InitiatorAlias = n.decl[keyInitiatorAlias]
 	r.ISID, r.TSIH, r.CID, r.CmdSN = req.ISID, req.TSIH, req.CID, req.CmdSN
 	r.PortalGroupTag = n.cfg.PortalGroupTag

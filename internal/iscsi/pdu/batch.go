@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 )
 
 // Batch gathers PDUs for one vectored write (writev on a *net.TCPConn):
@@ -18,14 +19,32 @@ type Batch struct {
 	segs  [][]byte
 	nb    net.Buffers
 	size  int
+	// arenaSize is the arena's capacity; held says the arena is borrowed.
+	arenaSize int
+	held      *[]byte
 	// lastStart/lastEnd locate the last segment when it lies in the arena
 	// (lastEnd < 0 otherwise), so adjacent arena bytes merge into one iovec.
 	lastStart, lastEnd int
 }
 
 // NewBatch returns a batch whose arena holds arenaSize bytes of headers.
+// The arena is taken when the first PDU is added and given back by Flush,
+// so an idle connection holds none.
 func NewBatch(arenaSize int) *Batch {
-	return &Batch{arena: make([]byte, 0, max(arenaSize, headroom)), segs: make([][]byte, 0, 64), lastEnd: -1}
+	return &Batch{arenaSize: max(arenaSize, headroom), lastEnd: -1}
+}
+
+var arenas sync.Map // arena size -> *sync.Pool of *[]byte
+
+func arenaPool(size int) *sync.Pool {
+	if p, ok := arenas.Load(size); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := arenas.LoadOrStore(size, &sync.Pool{New: func() any {
+		b := make([]byte, 0, size)
+		return &b
+	}})
+	return p.(*sync.Pool)
 }
 
 // headroom is the most arena one PDU can need: BHS, AHS, header digest,
@@ -40,6 +59,10 @@ func (b *Batch) Add(h *Header, ahs, data []byte) (bool, error) {
 	}
 	if len(ahs)%4 != 0 || len(ahs) > 255*4 {
 		return false, fmt.Errorf("pdu: AHS of %d bytes is not a valid length", len(ahs))
+	}
+	if b.held == nil {
+		b.held = arenaPool(b.arenaSize).Get().(*[]byte)
+		b.arena = (*b.held)[:0]
 	}
 	if cap(b.arena)-len(b.arena) < headroom {
 		return false, nil
@@ -107,7 +130,11 @@ func (b *Batch) Flush(w io.Writer) error {
 	clear(b.segs)
 	b.segs = b.segs[:0]
 	b.nb = nil
-	b.arena = b.arena[:0]
+	b.arena = nil
+	if b.held != nil {
+		arenaPool(b.arenaSize).Put(b.held)
+		b.held = nil
+	}
 	b.size = 0
 	b.lastEnd = -1
 	return err
