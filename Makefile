@@ -28,6 +28,7 @@ fuzz:
 
 integration: deps
 	$(GO) test -race -timeout 20m ./test/clients/... ./test/integration/...
+	$(GO) test -v -timeout 10m ./test/scale/
 
 conformance: deps
 	$(GO) test -timeout 60m -v ./test/conformance/

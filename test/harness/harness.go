@@ -73,6 +73,7 @@ func FreePort(t testing.TB) int {
 type Daemon struct {
 	Addr    string // host:port of the first portal
 	DataDir string
+	IQN     string // the target URL addresses
 	cmd     *exec.Cmd
 	log     *syncBuffer
 	done    chan error
@@ -89,6 +90,12 @@ type Options struct {
 	DataDir string
 	// Args are extra arguments to `halun serve`.
 	Args []string
+	// Portal, with Config, is the address of a portal the config itself
+	// sets: the daemon then starts without --listen (which a config with
+	// several portal groups refuses) and Addr is Portal.
+	Portal string
+	// IQN is the target URL builds addresses for; empty means DefaultIQN.
+	IQN string
 }
 
 // Start runs `halun serve` and waits until its portal accepts connections.
@@ -99,15 +106,24 @@ func Start(t testing.TB, o Options) *Daemon {
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
-	if o.Listen == "" {
+	args := []string{"serve", "--data-dir", o.DataDir}
+	switch {
+	case o.Config != "" && o.Portal != "":
+		o.Listen = o.Portal
+	case o.Listen == "":
 		o.Listen = "127.0.0.1:" + strconv.Itoa(FreePort(t))
+		fallthrough
+	default:
+		args = append(args, "--listen", o.Listen)
 	}
-	args := []string{"serve", "--data-dir", o.DataDir, "--listen", o.Listen}
+	if o.IQN == "" {
+		o.IQN = DefaultIQN
+	}
 	if o.Config != "" {
 		args = append(args, "--config", o.Config)
 	}
 	args = append(args, o.Args...)
-	d := &Daemon{Addr: o.Listen, DataDir: o.DataDir, log: &syncBuffer{}, done: make(chan error, 1)}
+	d := &Daemon{Addr: o.Listen, DataDir: o.DataDir, IQN: o.IQN, log: &syncBuffer{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(bin, args...)
 	d.cmd.Stdout = d.log
 	d.cmd.Stderr = d.log
@@ -139,8 +155,17 @@ func Start(t testing.TB, o Options) *Daemon {
 
 // URL returns the iscsi:// URL of a LUN of the default target.
 func (d *Daemon) URL(lun int) string {
-	return fmt.Sprintf("iscsi://%s/%s/%d", d.Addr, DefaultIQN, lun)
+	return d.URLAt(d.Addr, lun)
 }
+
+// URLAt returns the iscsi:// URL of a LUN of the daemon's target through
+// the portal at addr.
+func (d *Daemon) URLAt(addr string, lun int) string {
+	return fmt.Sprintf("iscsi://%s/%s/%d", addr, d.IQN, lun)
+}
+
+// Pid is the daemon's process ID.
+func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
 
 // Log returns what the daemon printed so far.
 func (d *Daemon) Log() string { return d.log.String() }
