@@ -32,6 +32,13 @@
 //     withheld until the initiator answers.
 //   - An unknown SessionType is refused with 0209, a target not reachable
 //     through the connection's portal group with 0203.
+//   - CHAPAuthenticator (chap.go) implements CHAP with CHAP_A 5, 6, 7 and 8
+//     (MD5, SHA-1, SHA-256, SHA3-256), choosing the first of the
+//     initiator's list; identifiers and challenges (the digest size, at
+//     least 16 bytes) come from an injected random source. Mutual CHAP is
+//     required when configured, and a reflected challenge fails with 0201.
+//   - InitiatorName is reported in lower case (RFC 3722 case folding), so
+//     access decisions and I_T nexuses never depend on the spelling.
 //   - A response longer than 8192 bytes is sent in C-bit parts; the T bit is
 //     never set on such a part, so the initiator asks again once all is sent.
 package login
