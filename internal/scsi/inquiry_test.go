@@ -162,7 +162,7 @@ func TestSPC4_7_8_6_DeviceIdentification(t *testing.T) {
 	wants := []want{
 		{codeSetBinary, assocLU | desigNAA, false, []byte{0x60, 0x01, 0x40, 0x56, 0x00, 0x14, 0x05, 0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 0x29}},
 		{codeSetASCII, assocLU | desigT10Vendor, false, []byte("HALUN   6001405a1b2c3d4e5f60718293a4b5c6")},
-		{codeSetBinary, assocTargetPort | desigRelativePort, true, []byte{0, 0, 0, 1}},
+		{codeSetBinary, assocTargetPort | desigRelativePort, true, []byte{0, 0, 0, 7}}, // relative port = TPGT
 		{codeSetBinary, assocTargetPort | desigTPG, true, []byte{0, 0, 0, 7}},
 		{codeSetUTF8, assocTargetPort | desigSCSIName, true, scsiName(testTargetName + ",t,0x0007")},
 		{codeSetUTF8, assocTarget | desigSCSIName, true, scsiName(testTargetName)},

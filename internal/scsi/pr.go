@@ -1,15 +1,18 @@
 package scsi
 
 import (
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 )
 
-// Persistent reservations (SPC-4 5.12, 6.15, 6.16). Registrations are per
-// I_T nexus (ALL_TG_PT and SPEC_I_PT are not supported). The state lives in
-// the LU and is handed to a PRStore after every change, so a store that
-// persists it (or a cluster store shared between nodes) can be plugged in.
+// Persistent reservations (SPC-4 5.12, 6.15, 6.16): all six types,
+// REGISTER AND MOVE, SPEC_I_PT (iSCSI TransportIDs with and without ISID)
+// and ALL_TG_PT. The state lives in the LU and is handed to a PRStore after
+// every change, so a store that persists it (APTPL, prfile.go) or a cluster
+// store shared between nodes can be plugged in.
 
 // PR types (SPC-4 table 169).
 const (
@@ -26,16 +29,40 @@ const (
 	prOutPreempt           = 4
 	prOutPreemptAbort      = 5
 	prOutRegisterIgnore    = 6
+	prOutRegisterMove      = 7
 	prInReadKeys           = 0
 	prInReadReservation    = 1
 	prInReportCapabilities = 2
 	prInReadFullStatus     = 3
 )
 
-// PRRegistration is one registered I_T nexus and its reservation key.
+// PRRegistration is one registration: an I_T nexus, or with AnyISID
+// every initiator port of the initiator name, or with AllTargetPorts
+// through every target port of the target, and its reservation key.
 type PRRegistration struct {
 	Nexus Nexus
 	Key   uint64
+	// AllTargetPorts: registered with ALL_TG_PT, the TPGT is not part of
+	// the registration (SPC-4 5.12.7).
+	AllTargetPorts bool `json:",omitempty"`
+	// AnyISID: registered through a TransportID without ISID (SPEC_I_PT,
+	// iSCSI format 00b): every initiator port with the name.
+	AnyISID bool `json:",omitempty"`
+}
+
+// matches reports whether nexus n is an I_T nexus of registration r.
+func (r *PRRegistration) matches(n Nexus) bool {
+	return strings.EqualFold(r.Nexus.InitiatorName, n.InitiatorName) &&
+		(r.AnyISID || r.Nexus.ISID == n.ISID) &&
+		r.Nexus.TargetName == n.TargetName &&
+		(r.AllTargetPorts || r.Nexus.TPGT == n.TPGT)
+}
+
+// same reports whether r and o register the same initiator and target
+// ports (their keys aside).
+func (r PRRegistration) same(o PRRegistration) bool {
+	r.Key, o.Key = 0, 0
+	return r == o
 }
 
 // PRState is the persistent reservation state of one LU.
@@ -43,10 +70,11 @@ type PRState struct {
 	Generation    uint32
 	Registrations []PRRegistration
 	// Type is the reservation type, 0 when there is no reservation;
-	// Holder is the holding nexus (unused for the all-registrants
-	// types, where every registrant holds it).
+	// Holder is the registration holding it (unused for the
+	// all-registrants types, where every registrant holds it; its Key is
+	// not used).
 	Type   uint8
-	Holder Nexus
+	Holder PRRegistration
 	APTPL  bool
 }
 
@@ -74,8 +102,20 @@ func (lu *LU) SetPRStore(s PRStore) error {
 	return nil
 }
 
+// find returns the index of the registration nexus n belongs to, -1 if
+// none.
 func (st *PRState) find(n Nexus) int {
-	return slices.IndexFunc(st.Registrations, func(r PRRegistration) bool { return r.Nexus == n })
+	for i := range st.Registrations {
+		if st.Registrations[i].matches(n) {
+			return i
+		}
+	}
+	return -1
+}
+
+// findSame returns the index of the registration of the same ports as r.
+func (st *PRState) findSame(r PRRegistration) int {
+	return slices.IndexFunc(st.Registrations, func(x PRRegistration) bool { return x.same(r) })
 }
 
 func allRegistrants(t uint8) bool { return t == prWriteExclusiveAll || t == prExclusiveAccessAll }
@@ -85,7 +125,7 @@ func (st *PRState) isHolder(i int) bool {
 	if st.Type == 0 || i < 0 {
 		return false
 	}
-	return allRegistrants(st.Type) || st.Registrations[i].Nexus == st.Holder
+	return allRegistrants(st.Type) || st.Registrations[i].same(st.Holder)
 }
 
 // prConflictLocked reports whether a command with flags from n conflicts
@@ -130,28 +170,30 @@ func opPROut(k *task) Result {
 	lu := k.lu
 	sa := k.cdb[1] & 0x1f
 	scope, typ := k.cdb[2]>>4, k.cdb[2]&0x0f
-	plen := be32(k.cdb[5:])
-	switch sa {
-	case prOutRegister, prOutReserve, prOutRelease, prOutClear, prOutPreempt, prOutPreemptAbort, prOutRegisterIgnore:
-	default:
+	plen := int(be32(k.cdb[5:]))
+	if sa > prOutRegisterMove {
 		return k.invalidCDB(1, 4)
 	}
-	if plen != 24 {
-		return k.fail(keyIllegalRequest, ascParameterListLengthError)
-	}
 	p := k.cmd.DataOut
-	if len(p) < 24 {
+	if plen < 24 || len(p) < plen {
 		return k.fail(keyIllegalRequest, ascParameterListLengthError)
 	}
+	p = p[:plen]
 	key, saKey := be64(p), be64(p[8:])
-	if p[20]&0x08 != 0 { // SPEC_I_PT
-		return k.invalidParam(20, 3)
-	}
-	if p[20]&0x04 != 0 { // ALL_TG_PT
-		return k.invalidParam(20, 2)
-	}
+	specIPT := sa != prOutRegisterMove && p[20]&0x08 != 0
+	allTgPt := sa != prOutRegisterMove && p[20]&0x04 != 0
 	aptpl := p[20]&0x01 != 0
-	if sa == prOutReserve || sa == prOutRelease || sa == prOutPreempt || sa == prOutPreemptAbort {
+	if sa == prOutRegisterMove {
+		aptpl = p[17]&0x01 != 0
+	}
+	switch {
+	case specIPT && sa != prOutRegister:
+		return k.invalidParam(20, 3)
+	case sa != prOutRegisterMove && !specIPT && plen != 24:
+		// SPC-4 6.16.3: 24 bytes unless SPEC_I_PT adds TransportIDs.
+		return k.fail(keyIllegalRequest, ascParameterListLengthError)
+	}
+	if sa == prOutReserve || sa == prOutRelease || sa == prOutPreempt || sa == prOutPreemptAbort || sa == prOutRegisterMove {
 		if scope != 0 {
 			return k.invalidCDB(2, 7)
 		}
@@ -159,8 +201,20 @@ func opPROut(k *task) Result {
 			return k.invalidCDB(2, 3)
 		}
 	}
+	var specified []PRRegistration
+	if specIPT {
+		if plen < 28 || 28+int(be32(p[24:])) > plen {
+			return k.fail(keyIllegalRequest, ascParameterListLengthError)
+		}
+		var bad int
+		specified, bad = parseTransportIDs(p[28 : 28+int(be32(p[24:]))])
+		if bad >= 0 {
+			return k.invalidParam(28+bad, -1)
+		}
+	}
 
 	n := k.cmd.Nexus
+	self := PRRegistration{Nexus: n, AllTargetPorts: allTgPt}
 	lu.mu.Lock()
 	defer lu.mu.Unlock()
 	old := lu.pr
@@ -178,11 +232,25 @@ func opPROut(k *task) Result {
 		if i < 0 && sa == prOutRegister && key != 0 {
 			return conflict
 		}
+		if specIPT && i >= 0 {
+			// SPEC_I_PT registers new ports only (SPC-4 6.16.4).
+			return k.invalidCDB(1, -1)
+		}
 		switch {
 		case i < 0 && saKey == 0:
 			return Good
 		case i < 0:
-			st.Registrations = append(st.Registrations, PRRegistration{Nexus: n, Key: saKey})
+			for j := range specified {
+				r := &specified[j]
+				r.Key, r.AllTargetPorts = saKey, allTgPt
+				r.Nexus.TargetName, r.Nexus.TPGT = n.TargetName, n.TPGT
+				if st.findSame(*r) >= 0 || r.same(self) {
+					return conflict
+				}
+			}
+			self.Key = saKey
+			st.Registrations = append(st.Registrations, self)
+			st.Registrations = append(st.Registrations, specified...)
 		case saKey == 0:
 			lu.unregisterLocked(i)
 		default:
@@ -197,7 +265,7 @@ func opPROut(k *task) Result {
 			}
 			return Good
 		}
-		st.Type, st.Holder = typ, n
+		st.Type, st.Holder = typ, st.Registrations[i]
 	case prOutRelease:
 		if st.Type == 0 || !st.isHolder(i) {
 			return Good
@@ -208,11 +276,9 @@ func opPROut(k *task) Result {
 		lu.releaseLocked(n)
 	case prOutClear:
 		for _, r := range st.Registrations {
-			if r.Nexus != n {
-				lu.uaForLocked(r.Nexus, ascReservationsPreempted)
-			}
+			lu.uaForRegLocked(r, n, ascReservationsPreempted)
 		}
-		st.Registrations, st.Type, st.Holder = nil, 0, Nexus{}
+		st.Registrations, st.Type, st.Holder = nil, 0, PRRegistration{}
 		st.Generation++
 	case prOutPreempt, prOutPreemptAbort:
 		res = lu.preemptLocked(k, n, saKey, typ)
@@ -220,6 +286,10 @@ func opPROut(k *task) Result {
 			return res
 		}
 		st.Generation++
+	case prOutRegisterMove:
+		if r := lu.registerMoveLocked(k, i, saKey, typ, aptpl, p); r != nil {
+			return *r
+		}
 	}
 	if lu.prStore != nil {
 		if err := lu.prStore.SavePR(lu.cfg.Serial, *st); err != nil {
@@ -231,10 +301,101 @@ func opPROut(k *task) Result {
 	return res
 }
 
-// uaForLocked establishes a unit attention for nexus n.
-func (lu *LU) uaForLocked(n Nexus, asc uint16) {
-	if s := lu.nexuses[n]; s != nil {
-		s.addUA(asc)
+// registerMoveLocked is REGISTER AND MOVE (SPC-4 5.12.8): the holder
+// registers the I_T nexus a TransportID and relative target port name and
+// moves the reservation to it, unregistering itself with UNREG.
+func (lu *LU) registerMoveLocked(k *task, i int, saKey uint64, typ uint8, aptpl bool, p []byte) *Result {
+	st := &lu.pr
+	fail := func(r Result) *Result { return &r }
+	if st.Type == 0 || !st.isHolder(i) || allRegistrants(st.Type) {
+		return &conflict
+	}
+	if saKey == 0 {
+		return fail(k.invalidParam(8, -1))
+	}
+	tl := int(be32(p[20:]))
+	if 24+tl > len(p) {
+		return fail(k.fail(keyIllegalRequest, ascParameterListLengthError))
+	}
+	ids, bad := parseTransportIDs(p[24 : 24+tl])
+	if bad >= 0 || len(ids) != 1 {
+		return fail(k.invalidParam(24, -1))
+	}
+	dst := ids[0]
+	dst.Key = saKey
+	dst.Nexus.TargetName = k.cmd.Nexus.TargetName
+	dst.Nexus.TPGT = be16(p[18:]) // RELATIVE TARGET PORT IDENTIFIER = TPGT
+	if dst.Nexus.TPGT == 0 {
+		return fail(k.invalidParam(18, -1))
+	}
+	if st.Registrations[i].matches(dst.Nexus) && !dst.AnyISID {
+		// The TransportID names the issuing nexus itself.
+		return fail(k.invalidParam(24, -1))
+	}
+	if j := st.findSame(dst); j >= 0 {
+		st.Registrations[j].Key = saKey
+	} else {
+		st.Registrations = append(st.Registrations, dst)
+	}
+	st.Holder, st.Type = dst, typ
+	if p[17]&0x02 != 0 { // UNREG
+		st.Registrations = slices.Delete(st.Registrations, i, i+1)
+	}
+	st.APTPL = aptpl
+	st.Generation++
+	return nil
+}
+
+// parseTransportIDs decodes a list of iSCSI TransportIDs (SPC-4 7.6.4.6):
+// format 00b names every initiator port of an iSCSI name, 01b one port
+// (name,i,0xISID). It returns the offset of the first bad one, or -1.
+func parseTransportIDs(b []byte) ([]PRRegistration, int) {
+	var out []PRRegistration
+	for off := 0; off < len(b); {
+		if off+4 > len(b) {
+			return nil, off
+		}
+		d := b[off:]
+		format, proto := d[0]>>6, d[0]&0x0f
+		l := 4 + int(be16(d[2:]))
+		if proto != protoISCSI || format > 1 || l > len(d) || l < 8 {
+			return nil, off
+		}
+		s := string(d[4:l])
+		if z := strings.IndexByte(s, 0); z >= 0 {
+			s = s[:z]
+		}
+		r := PRRegistration{}
+		if format == 0 {
+			r.Nexus.InitiatorName, r.AnyISID = s, true
+		} else {
+			name, isid, ok := strings.Cut(s, ",i,0x")
+			if !ok || len(isid) != 12 {
+				return nil, off
+			}
+			x, err := hex.DecodeString(isid)
+			if err != nil {
+				return nil, off
+			}
+			r.Nexus.InitiatorName = name
+			copy(r.Nexus.ISID[:], x)
+		}
+		if r.Nexus.InitiatorName == "" {
+			return nil, off
+		}
+		out = append(out, r)
+		off += l
+	}
+	return out, -1
+}
+
+// uaForRegLocked establishes a unit attention for every known I_T nexus
+// of registration r except skip.
+func (lu *LU) uaForRegLocked(r PRRegistration, skip Nexus, asc uint16) {
+	for n, s := range lu.nexuses {
+		if n != skip && r.matches(n) {
+			s.addUA(asc)
+		}
 	}
 }
 
@@ -244,12 +405,10 @@ func (lu *LU) releaseLocked(by Nexus) {
 	st := &lu.pr
 	if st.Type == prWriteExclusiveRegs || st.Type == prExclusiveAccessRegs || allRegistrants(st.Type) {
 		for _, r := range st.Registrations {
-			if r.Nexus != by {
-				lu.uaForLocked(r.Nexus, ascReservationsReleased)
-			}
+			lu.uaForRegLocked(r, by, ascReservationsReleased)
 		}
 	}
-	st.Type, st.Holder = 0, Nexus{}
+	st.Type, st.Holder = 0, PRRegistration{}
 }
 
 // unregisterLocked removes registration i; a holder that unregisters
@@ -270,8 +429,8 @@ func (lu *LU) preemptLocked(k *task, n Nexus, saKey uint64, typ uint8) Result {
 	removeKey := func(match func(PRRegistration) bool) int {
 		removed := 0
 		st.Registrations = slices.DeleteFunc(st.Registrations, func(r PRRegistration) bool {
-			if r.Nexus != n && match(r) {
-				lu.uaForLocked(r.Nexus, ascRegistrationsPreempted)
+			if !r.matches(n) && match(r) {
+				lu.uaForRegLocked(r, n, ascRegistrationsPreempted)
 				removed++
 				return true
 			}
@@ -280,16 +439,16 @@ func (lu *LU) preemptLocked(k *task, n Nexus, saKey uint64, typ uint8) Result {
 		return removed
 	}
 	holderKey, holderFound := uint64(0), false
-	if i := st.find(st.Holder); i >= 0 {
+	if i := st.findSame(st.Holder); i >= 0 {
 		holderKey, holderFound = st.Registrations[i].Key, true
 	}
 	switch {
 	case st.Type != 0 && allRegistrants(st.Type) && saKey == 0:
 		removeKey(func(PRRegistration) bool { return true })
-		st.Type, st.Holder = typ, n
+		st.Type, st.Holder = typ, st.Registrations[st.find(n)]
 	case st.Type != 0 && !allRegistrants(st.Type) && holderFound && holderKey == saKey:
 		removeKey(func(r PRRegistration) bool { return r.Key == saKey })
-		st.Type, st.Holder = typ, n
+		st.Type, st.Holder = typ, st.Registrations[st.find(n)]
 	default:
 		if saKey == 0 {
 			return k.invalidParam(8, -1)
@@ -321,7 +480,7 @@ func opPRIn(k *task) Result {
 		if st.Type != 0 {
 			r := make([]byte, 16)
 			if !allRegistrants(st.Type) {
-				if i := st.find(st.Holder); i >= 0 {
+				if i := st.findSame(st.Holder); i >= 0 {
 					put64(r, st.Registrations[i].Key)
 				}
 			}
@@ -331,6 +490,7 @@ func opPRIn(k *task) Result {
 	case prInReportCapabilities:
 		b = make([]byte, 8)
 		put16(b, 8)
+		b[2] = 0x08 | 0x04 // SIP_C, ATP_C
 		if lu.prStore != nil {
 			b[2] |= 0x01 // PTPL_C
 		}
@@ -344,14 +504,18 @@ func opPRIn(k *task) Result {
 	case prInReadFullStatus:
 		b = make([]byte, 8)
 		for i, r := range st.Registrations {
-			tid := transportID(r.Nexus)
+			tid := transportID(r)
 			d := make([]byte, 24, 24+len(tid))
 			put64(d, r.Key)
 			if st.isHolder(i) {
 				d[12] = 0x01 // R_HOLDER
 				d[13] = st.Type
 			}
-			put16(d[18:], relativePortID)
+			if r.AllTargetPorts {
+				d[12] |= 0x02 // ALL_TG_PT; RELATIVE TARGET PORT IDENTIFIER 0
+			} else {
+				put16(d[18:], r.Nexus.TPGT)
+			}
 			put32(d[20:], uint32(len(tid)))
 			b = append(append(b, d...), tid...)
 		}
@@ -369,13 +533,19 @@ func put64a(b []byte, v uint64) []byte {
 	return append(b, x[:]...)
 }
 
-// transportID is the iSCSI initiator port TransportID (SPC-4 7.6.4.6,
-// format 01b): "name,i,0xISID", NUL terminated, padded to four bytes.
-func transportID(n Nexus) []byte {
-	s := fmt.Sprintf("%s,i,0x%012x", n.InitiatorName, n.ISID[:])
+// transportID is the iSCSI TransportID of a registration (SPC-4 7.6.4.6):
+// format 01b "name,i,0xISID" for an initiator port, format 00b the name
+// alone for a registration of every port of the name; NUL terminated,
+// padded to four bytes.
+func transportID(r PRRegistration) []byte {
+	s := fmt.Sprintf("%s,i,0x%012x", r.Nexus.InitiatorName, r.Nexus.ISID[:])
+	format := byte(0x40)
+	if r.AnyISID {
+		s, format = r.Nexus.InitiatorName, 0
+	}
 	name := scsiName(s)
 	b := make([]byte, 4, 4+len(name))
-	b[0] = 0x40 | protoISCSI
+	b[0] = format | protoISCSI
 	put16(b[2:], uint16(len(name)))
 	return append(b, name...)
 }

@@ -151,9 +151,15 @@ func luDesignators(cfg LUConfig) []byte {
 	return designator(b, 0, codeSetASCII, assocLU|desigT10Vendor, t10)
 }
 
-// relativePortID is the RELATIVE TARGET PORT IDENTIFIER of halun's iSCSI
-// target port.
-const relativePortID = 1
+// relativePortID is the RELATIVE TARGET PORT IDENTIFIER of the iSCSI
+// target port a nexus uses: halun has one target port per target portal
+// group, identified by its tag (1..65535; 0 is reserved).
+func relativePortID(n Nexus) uint16 {
+	if n.TPGT == 0 {
+		return 1
+	}
+	return n.TPGT
+}
 
 // scsiName pads an SCSI name string to a multiple of four bytes with at
 // least one NUL (SPC-4 7.8.6.11).
@@ -178,7 +184,7 @@ func vpdDeviceIdentification(k *task) []byte {
 	b[1] = 0x83
 	b = append(b, k.lu.luDesigs...)
 	var v [4]byte
-	put16(v[2:], relativePortID)
+	put16(v[2:], relativePortID(k.cmd.Nexus))
 	b = designator(b, protoISCSI, codeSetBinary, piv|assocTargetPort|desigRelativePort, v[:])
 	put16(v[2:], tpgt)
 	b = designator(b, protoISCSI, codeSetBinary, piv|assocTargetPort|desigTPG, v[:])

@@ -1,0 +1,130 @@
+package scsi
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// FilePRStore keeps persistent reservations across restarts (APTPL, SPC-4
+// 5.12.5): one JSON file per LU, named after its serial, in a directory
+// of the node's data dir. A state whose last registration did not set
+// APTPL is not kept (its file is removed), as SPC-4 prescribes for a power
+// loss. Files are replaced atomically: written to a temporary file,
+// fsynced, renamed over the old one, and the directory fsynced.
+type FilePRStore struct {
+	dir string
+	mu  sync.Mutex
+}
+
+var _ PRStore = (*FilePRStore)(nil)
+
+// NewFilePRStore returns a store in dir, creating it (mode 0700) if
+// needed.
+func NewFilePRStore(dir string) (*FilePRStore, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("scsi: persistent reservation store: %w", err)
+	}
+	return &FilePRStore{dir: dir}, nil
+}
+
+// prFile is the on-disk form.
+type prFile struct {
+	Serial string
+	State  PRState
+}
+
+func (s *FilePRStore) path(serial string) string {
+	name := serial
+	for _, c := range []byte(serial) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			name = "x" + hex.EncodeToString([]byte(serial))
+			break
+		}
+	}
+	return filepath.Join(s.dir, "pr-"+name+".json")
+}
+
+// LoadPR returns the state kept for serial, if any.
+func (s *FilePRStore) LoadPR(serial string) (PRState, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := os.ReadFile(s.path(serial))
+	if errors.Is(err, fs.ErrNotExist) {
+		return PRState{}, false, nil
+	}
+	if err != nil {
+		return PRState{}, false, fmt.Errorf("read persistent reservations: %w", err)
+	}
+	var f prFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return PRState{}, false, fmt.Errorf("%s: %w", s.path(serial), err)
+	}
+	if f.Serial != serial {
+		return PRState{}, false, fmt.Errorf("%s holds the reservations of %q, not %q", s.path(serial), f.Serial, serial)
+	}
+	return f.State, true, nil
+}
+
+// SavePR replaces the state kept for serial, or removes it without APTPL.
+func (s *FilePRStore) SavePR(serial string, st PRState) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.path(serial)
+	if !st.APTPL {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove persistent reservations: %w", err)
+		} else if err == nil {
+			return syncDir(s.dir)
+		}
+		return nil
+	}
+	b, err := json.MarshalIndent(prFile{Serial: serial, State: st}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(p, b)
+}
+
+// writeFileAtomic replaces path with b: temporary file, fsync, rename,
+// directory fsync.
+func writeFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
