@@ -79,7 +79,13 @@ func newRootCmd() *cobra.Command {
 
   halun serve                      serve the embedded default: a 1 GiB disk on 127.0.0.1:3260
   halun serve --config FILE        serve a YAML config
-  halun config check FILE          validate a config`,
+  halun config check FILE          validate a config
+
+Managing a running daemon (over its admin socket, --socket):
+  halun target|volume|lun|acl|portal list, halun session list -v
+  halun volume add|remove|resize, halun target add|remove
+  halun lun map|unmap, halun acl add|remove
+  halun alua set --group N --state STATE, halun reload`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// Without a subcommand, print help rather than succeed silently.
@@ -88,6 +94,9 @@ func newRootCmd() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServeCmd(), newConfigCmd(), newVersionCmd(), newImportCmd())
+	// Management of a running daemon over its admin socket.
+	root.AddCommand(newTargetCmd(), newVolumeCmd(), newLUNCmd(), newACLCmd(), newSessionCmd(),
+		newPortalCmd(), newALUACmd(), newReloadCmd())
 	return root
 }
 

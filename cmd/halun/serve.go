@@ -21,6 +21,8 @@ type serveOptions struct {
 	listen   string
 	dataDir  string
 	logLevel string
+	// adminSocket is --admin-socket: empty for <data_dir>/halun.sock.
+	adminSocket string
 	// listenSet and dataDirSet say whether the flags were given: with
 	// --config they override the file only then.
 	listenSet, dataDirSet bool
@@ -57,6 +59,7 @@ kept in <data_dir>/serials.json, so their SCSI identity never changes.`,
 	f.StringVar(&o.listen, "listen", config.DefaultListen, "portal `host:port`; IPv6 in brackets, e.g. [::1]:3260")
 	f.StringVar(&o.dataDir, "data-dir", config.DefaultDataDir, "`directory` for volumes with relative paths and generated serials")
 	f.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	f.StringVar(&o.adminSocket, "admin-socket", "", "management API Unix socket `path` (default <data_dir>/halun.sock; \"off\" for none)")
 	return cmd
 }
 
@@ -122,7 +125,7 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		// A second signal during a slow shutdown kills at once.
 		stop()
 	}()
-	err = server.Run(ctx, cfg, log)
+	err = server.RunWith(ctx, cfg, log, managementOptions(ctx, o))
 	if err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -336,7 +337,7 @@ func Serve(path string, n Node, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{path: path, ln: ln, done: make(chan error, 1)}
 	s.srv = &http.Server{
-		Handler:           Handler(n, log),
+		Handler:           recoverer(Handler(n, log), log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
@@ -348,6 +349,21 @@ func Serve(path string, n Node, log *slog.Logger) (*Server, error) {
 		s.done <- err
 	}()
 	return s, nil
+}
+
+// recoverer answers 500 for a handler that panicked, and logs it as the
+// bug it is.
+func recoverer(h http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				log.Error("admin API: request panicked", "method", r.Method, "path", r.URL.Path,
+					"panic", v, "stack", string(debug.Stack()))
+				fail(w, http.StatusInternalServerError, fmt.Errorf("internal error: %v", v))
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Path is the socket's path.

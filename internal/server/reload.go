@@ -62,12 +62,11 @@ type lunsChangedNotifier interface{ ReportedLUNsChanged() }
 
 // prepare builds everything cfg needs that the running node does not have.
 // n.mu must be held. On error nothing running has changed.
-func (n *Node) prepare(cfg *config.Config) (p *plan, err error) {
-	p = &plan{n: n, cfg: cfg, opened: map[string]*volume{}, replaced: map[string]bool{}, reused: map[string]bool{}}
+func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
+	p := &plan{n: n, cfg: cfg, opened: map[string]*volume{}, replaced: map[string]bool{}, reused: map[string]bool{}}
 	defer func() {
 		if err != nil {
 			p.abort()
-			p = nil
 		}
 	}()
 	old := n.cfg

@@ -26,10 +26,22 @@ type Node struct {
 // Run serves cfg until ctx ends, then shuts down gracefully: listeners
 // close, in-flight commands finish, volumes are flushed and closed.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	return RunWith(ctx, cfg, log, Options{})
+}
+
+// RunWith is Run with the management side: the admin socket and reload
+// requests (daemon.go).
+func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) error {
 	n, err := Build(cfg, log)
 	if err != nil {
 		return err
 	}
+	stopAdmin, err := n.startManagement(ctx, o)
+	if err != nil {
+		n.Close()
+		return err
+	}
+	defer stopAdmin()
 	if err := n.Server.Listen(); err != nil {
 		n.Close()
 		return err
@@ -41,6 +53,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		log.Info("target ready", "iqn", t.IQN, "luns", len(t.LUNs))
 	}
 	serveErr := n.Server.Serve(ctx)
+	stopAdmin()
 	closeErr := n.Close()
 	log.Info("stopped")
 	return errors.Join(serveErr, closeErr)
