@@ -38,8 +38,11 @@ type session struct {
 	// CmdSN, until the gap fills.
 	pending map[uint32]func()
 	tasks   map[uint32]*task // by ITT
-	conn    *conn
-	closed  bool
+	// active lists the tasks of tasks in delivery (CmdSN) order, for the
+	// ordering rules of task attributes and overlapping writes.
+	active []*task
+	conn   *conn
+	closed bool
 	// running counts tasks delivered and not yet finished.
 	running sync.WaitGroup
 
@@ -124,9 +127,34 @@ func (ss *session) addTask(t *task) bool {
 	if _, busy := ss.tasks[t.itt]; busy {
 		return false
 	}
+	t.deps = ss.dependencies(t)
 	ss.tasks[t.itt] = t
+	ss.active = append(ss.active, t)
 	ss.running.Add(1)
 	return true
+}
+
+// dependencies returns the execDone channels of the earlier tasks t must
+// wait for (SAM-5 §8.6, SPC-4 7.5.8 with QUEUE ALGORITHM MODIFIER 0): a
+// HEAD OF QUEUE task waits for none; an ORDERED task for every earlier task
+// of its LU; any task for an earlier ORDERED one; and, to keep data
+// integrity, for earlier tasks whose LBA ranges overlap its own when either
+// writes. ss.mu must be held.
+func (ss *session) dependencies(t *task) []chan struct{} {
+	if t.attr == pdu.AttrHeadOfQueue {
+		return nil
+	}
+	var deps []chan struct{}
+	for _, a := range ss.active {
+		if a.lun != t.lun {
+			continue
+		}
+		if t.attr == pdu.AttrOrdered || a.attr == pdu.AttrOrdered ||
+			(t.hasExt && a.hasExt && a.ext.Overlaps(t.ext)) {
+			deps = append(deps, a.execDone)
+		}
+	}
+	return deps
 }
 
 func (ss *session) removeTask(t *task) {
@@ -134,6 +162,12 @@ func (ss *session) removeTask(t *task) {
 	if cur, ok := ss.tasks[t.itt]; ok && cur == t {
 		delete(ss.tasks, t.itt)
 		ss.running.Done()
+	}
+	for i, a := range ss.active {
+		if a == t {
+			ss.active = append(ss.active[:i], ss.active[i+1:]...)
+			break
+		}
 	}
 	ss.mu.Unlock()
 }

@@ -46,6 +46,12 @@ type task struct {
 
 	// inline: executing on the reader goroutine.
 	inline bool
+	// ext is the LBA range the command touches (hasExt false for commands
+	// without medium access); deps are the execDone channels of earlier
+	// tasks it must wait for (task attributes, overlapping writes).
+	ext    scsi.Extent
+	hasExt bool
+	deps   []chan struct{}
 	// dataInBuf is the pooled buffer the read data lives in, released by
 	// the writer after sending.
 	dataInBuf []byte
@@ -137,6 +143,7 @@ func (c *conn) startTask(m *pdu.SCSICommand, hdr *pdu.Header, cdb, imm []byte) {
 	t := &task{c: c, ss: c.sess, itt: m.ITT, lun: m.LUN, cmdSN: m.CmdSN, immediate: m.Immediate,
 		attr: m.Attr, cdb: cdb, read: m.Read, write: m.Write, edtl: m.ExpectedDataTransferLength,
 		execDone: make(chan struct{})}
+	t.ext, t.hasExt = scsi.CommandExtent(cdb)
 	if !c.sess.addTask(t) {
 		c.badInput("SCSI command reuses a task tag in use", "itt", m.ITT)
 		c.reject(hdr, pdu.RejectTaskInProgress, false)
@@ -311,6 +318,27 @@ func (t *task) execute() {
 	}
 	t.state = taskExecuting
 	t.mu.Unlock()
+	if len(t.deps) > 0 {
+		// Earlier tasks must finish first (ORDERED, or an overlapping
+		// write): wait for them off the reader goroutine.
+		t.c.executing.Add(1)
+		go func() {
+			for _, d := range t.deps {
+				<-d
+			}
+			t.deps = nil
+			t.mu.Lock()
+			aborted := t.state == taskAborted
+			t.mu.Unlock()
+			if aborted {
+				t.c.executing.Add(-1)
+				t.complete()
+				return
+			}
+			t.run()
+		}()
+		return
+	}
 	if t.c.executing.Add(1) == 1 && t.c.inlineOK() {
 		// Nothing else of this connection is executing and commands are
 		// fast: run on the reader goroutine, saving a goroutine hand-off
