@@ -110,10 +110,28 @@ func TestSAM5_8_6_TaskAttributes(t *testing.T) {
 		t.Fatalf("while a WRITE waits, finished %v; want only HEAD OF QUEUE %#x", order, hoq)
 	}
 	tmf := sendTMF(t, rc, pdu.TMFAbortTask, 0, w)
-	if got := tmfResponse(t, rc, tmf); got != pdu.TMFRespComplete {
-		t.Fatalf("ABORT TASK: %d", got)
+	order = nil
+	tmfDone := false
+	for {
+		p, err := rc.ReadPDUTimeout(500 * time.Millisecond)
+		if err != nil {
+			break
+		}
+		switch p.Header.Opcode() {
+		case pdu.OpTaskMgmtResp:
+			var m pdu.TaskMgmtResp
+			m.Decode(&p.Header)
+			if m.ITT != tmf || m.Response != pdu.TMFRespComplete {
+				t.Fatalf("ABORT TASK: %+v", m)
+			}
+			tmfDone = true
+		case pdu.OpSCSIResponse:
+			order = append(order, p.Header.ITT())
+		}
 	}
-	order, _ = finished(t, rc, 300*time.Millisecond)
+	if !tmfDone {
+		t.Fatal("no ABORT TASK response")
+	}
 	if len(order) != 2 || order[0] != ordered || order[1] != after {
 		t.Fatalf("after the abort finished %v, want ORDERED %#x then SIMPLE %#x", order, ordered, after)
 	}
