@@ -66,8 +66,13 @@ func opInquiryRun(k *task) Result {
 		return data(noLUInquiry, alloc)
 	}
 	if !evpd {
-		// The precomputed data is shared: hand out a copy.
-		return data(append([]byte(nil), truncate(k.lu.stdInquiry, alloc)...), alloc)
+		// The precomputed data is shared: hand out a copy, with the
+		// target's TPGS (ALUA) filled in.
+		b := append([]byte(nil), truncate(k.lu.stdInquiry, alloc)...)
+		if len(b) > 5 {
+			b[5] |= k.t.tpgs()
+		}
+		return data(b, alloc)
 	}
 	for _, p := range vpdPages {
 		if p.code == page {

@@ -22,6 +22,11 @@ const (
 	// fPRAllowed: never conflicts with a persistent reservation (SPC-4
 	// 5.12.1 table 55: commands allowed for every type).
 	fPRAllowed
+	// fStandbyOK: allowed in the ALUA standby state (SPC-4 5.16.2.4.4).
+	fStandbyOK
+	// fUnavailableOK: allowed in the ALUA unavailable and transitioning
+	// states, and so in standby too (SPC-4 5.16.2.4.5, 5.16.2.4.6).
+	fUnavailableOK
 )
 
 // opDesc describes one operation code (and service action): how to decode
@@ -97,14 +102,14 @@ func opList() []*opDesc {
 	rw := fMedium
 	return []*opDesc{
 		{name: "TEST UNIT READY", op: opTestUnitReady, usage: u(0x00, 0, 0, 0, 0, 0), flags: fMedium | fPRAllowed, run: opTUR},
-		{name: "REQUEST SENSE", op: opRequestSense, usage: u(0x03, 0x01, 0, 0, 0xff, 0), flags: fNoLU | fNoUA | fReservedOK | fPRAllowed, run: opRequestSenseRun},
+		{name: "REQUEST SENSE", op: opRequestSense, usage: u(0x03, 0x01, 0, 0, 0xff, 0), flags: fUnavailableOK | fNoLU | fNoUA | fReservedOK | fPRAllowed, run: opRequestSenseRun},
 		{name: "READ(6)", op: opRead6, usage: u(0x08, 0x1f, 0xff, 0xff, 0xff, 0), flags: rw, run: opRead},
 		{name: "WRITE(6)", op: opWrite6, usage: u(0x0a, 0x1f, 0xff, 0xff, 0xff, 0), flags: rw | fWrite, run: opWrite, dataOut: rwDataOut},
-		{name: "INQUIRY", op: opInquiry, usage: u(0x12, 0x01, 0xff, 0xff, 0xff, 0), flags: fNoLU | fNoUA | fReservedOK | fPRAllowed, run: opInquiryRun},
-		{name: "MODE SELECT(6)", op: opModeSelect6, usage: u(0x15, 0x11, 0, 0, 0xff, 0), run: opModeSelect, dataOut: modeSelectDataOut},
+		{name: "INQUIRY", op: opInquiry, usage: u(0x12, 0x01, 0xff, 0xff, 0xff, 0), flags: fUnavailableOK | fNoLU | fNoUA | fReservedOK | fPRAllowed, run: opInquiryRun},
+		{name: "MODE SELECT(6)", op: opModeSelect6, usage: u(0x15, 0x11, 0, 0, 0xff, 0), flags: fStandbyOK, run: opModeSelect, dataOut: modeSelectDataOut},
 		{name: "RESERVE(6)", op: opReserve6, usage: u(0x16, 0, 0, 0, 0, 0), run: opReserve},
 		{name: "RELEASE(6)", op: opRelease6, usage: u(0x17, 0, 0, 0, 0, 0), flags: fReservedOK, run: opRelease},
-		{name: "MODE SENSE(6)", op: opModeSense6, usage: u(0x1a, 0x08, 0xff, 0xff, 0xff, 0), flags: fPRAllowed, run: opModeSense},
+		{name: "MODE SENSE(6)", op: opModeSense6, usage: u(0x1a, 0x08, 0xff, 0xff, 0xff, 0), flags: fStandbyOK | fPRAllowed, run: opModeSense},
 		{name: "START STOP UNIT", op: opStartStopUnit, usage: u(0x1b, 0x01, 0, 0x0f, 0xf7, 0), run: opStartStop},
 		{name: "PREVENT ALLOW MEDIUM REMOVAL", op: opPreventAllow, usage: u(0x1e, 0, 0, 0, 0x03, 0), run: opPreventAllowRun},
 		{name: "READ CAPACITY(10)", op: opReadCapacity10, usage: u(0x25, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0x01, 0), flags: fMedium | fPRAllowed, run: opReadCapacity10Run},
@@ -121,12 +126,12 @@ func opList() []*opDesc {
 		{name: "SANITIZE BLOCK ERASE", op: opSanitize, sa: saSanitizeBlockErase, hasSA: true, usage: u(0x48, 0xa0|saSanitizeBlockErase, 0, 0, 0, 0, 0, 0xff, 0xff, 0), flags: rw | fWrite, run: opSanitizeRun, dataOut: sanitizeDataOut, supported: sanitizeBlockErase},
 		{name: "SANITIZE CRYPTOGRAPHIC ERASE", op: opSanitize, sa: saSanitizeCrypto, hasSA: true, usage: u(0x48, 0xa0|saSanitizeCrypto, 0, 0, 0, 0, 0, 0xff, 0xff, 0), flags: rw | fWrite, run: opSanitizeRun, dataOut: sanitizeDataOut, supported: sanitizeBlockErase},
 		{name: "SANITIZE EXIT FAILURE MODE", op: opSanitize, sa: saSanitizeExitFail, hasSA: true, usage: u(0x48, 0xa0|saSanitizeExitFail, 0, 0, 0, 0, 0, 0xff, 0xff, 0), flags: fWrite, run: opSanitizeRun, dataOut: sanitizeDataOut},
-		{name: "MODE SELECT(10)", op: opModeSelect10, usage: u(0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0), run: opModeSelect, dataOut: modeSelectDataOut},
+		{name: "MODE SELECT(10)", op: opModeSelect10, usage: u(0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0), flags: fStandbyOK, run: opModeSelect, dataOut: modeSelectDataOut},
 		{name: "RESERVE(10)", op: opReserve10, usage: u(0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0), run: opReserve},
 		{name: "RELEASE(10)", op: opRelease10, usage: u(0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0), flags: fReservedOK, run: opRelease},
-		{name: "MODE SENSE(10)", op: opModeSense10, usage: u(0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0), flags: fPRAllowed, run: opModeSense},
-		{name: "PERSISTENT RESERVE IN", op: opPersistentReserveIn, usage: u(0x5e, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0), flags: fPRAllowed, run: opPRIn},
-		{name: "PERSISTENT RESERVE OUT", op: opPersistentReserveOu, usage: u(0x5f, 0x1f, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff, 0), flags: fPRAllowed, run: opPROut, dataOut: prDataOut},
+		{name: "MODE SENSE(10)", op: opModeSense10, usage: u(0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0), flags: fStandbyOK | fPRAllowed, run: opModeSense},
+		{name: "PERSISTENT RESERVE IN", op: opPersistentReserveIn, usage: u(0x5e, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0), flags: fStandbyOK | fPRAllowed, run: opPRIn},
+		{name: "PERSISTENT RESERVE OUT", op: opPersistentReserveOu, usage: u(0x5f, 0x1f, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff, 0), flags: fStandbyOK | fPRAllowed, run: opPROut, dataOut: prDataOut},
 		{name: "EXTENDED COPY(LID1)", op: opExtendedCopy, sa: saExtendedCopyLID1, hasSA: true, usage: u(0x83, saExtendedCopyLID1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fMedium, run: opExtendedCopyRun, dataOut: xcopyDataOut},
 		{name: "RECEIVE COPY RESULTS(COPY STATUS)", op: opReceiveCopyResults, sa: saCopyStatus, hasSA: true, usage: u(0x84, saCopyStatus, 0xff, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fPRAllowed, run: opReceiveCopyResultsRun},
 		{name: "RECEIVE COPY RESULTS(OPERATING PARAMETERS)", op: opReceiveCopyResults, sa: saOperatingParams, hasSA: true, usage: u(0x84, saOperatingParams, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fPRAllowed, run: opReceiveCopyResultsRun},
@@ -142,9 +147,11 @@ func opList() []*opDesc {
 		{name: "WRITE SAME(16)", op: opWriteSame16, usage: u(0x93, 0xe9, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, 0), flags: rw | fWrite, run: opWriteSame, dataOut: writeSameDataOut},
 		{name: "READ CAPACITY(16)", op: opServiceActionIn16, sa: saReadCapacity16, hasSA: true, usage: u(0x9e, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0), flags: fMedium | fPRAllowed, run: opReadCapacity16Run},
 		{name: "GET LBA STATUS", op: opServiceActionIn16, sa: saGetLBAStatus, hasSA: true, usage: u(0x9e, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fMedium, run: opGetLBAStatus},
-		{name: "REPORT LUNS", op: opReportLUNs, usage: u(0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fNoLU | fNoUA | fReservedOK | fPRAllowed, run: opReportLUNsRun},
-		{name: "REPORT SUPPORTED OPERATION CODES", op: opMaintenanceIn, sa: saReportOpcodes, hasSA: true, usage: u(0xa3, 0x0c, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fReservedOK | fPRAllowed, run: opReportOpcodes},
-		{name: "REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS", op: opMaintenanceIn, sa: saReportTMF, hasSA: true, usage: u(0xa3, 0x0d, 0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fReservedOK | fPRAllowed, run: opReportTMF},
+		{name: "REPORT LUNS", op: opReportLUNs, usage: u(0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fUnavailableOK | fNoLU | fNoUA | fReservedOK | fPRAllowed, run: opReportLUNsRun},
+		{name: "REPORT SUPPORTED OPERATION CODES", op: opMaintenanceIn, sa: saReportOpcodes, hasSA: true, usage: u(0xa3, 0x0c, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fUnavailableOK | fReservedOK | fPRAllowed, run: opReportOpcodes},
+		{name: "REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS", op: opMaintenanceIn, sa: saReportTMF, hasSA: true, usage: u(0xa3, 0x0d, 0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fUnavailableOK | fReservedOK | fPRAllowed, run: opReportTMF},
+		{name: "REPORT TARGET PORT GROUPS", op: opMaintenanceIn, sa: saReportTPG, hasSA: true, usage: u(0xa3, 0xe0|saReportTPG, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fUnavailableOK | fReservedOK | fPRAllowed, run: opReportTPGRun},
+		{name: "SET TARGET PORT GROUPS", op: opMaintenanceOut, sa: saSetTPG, hasSA: true, usage: u(0xa4, saSetTPG, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), flags: fUnavailableOK, run: opSetTPGRun, dataOut: stpgDataOut},
 		{name: "READ(12)", op: opRead12, usage: u(0xa8, 0xfa, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, 0), flags: rw, run: opRead},
 		{name: "WRITE(12)", op: opWrite12, usage: u(0xaa, 0xfa, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, 0), flags: rw | fWrite, run: opWrite, dataOut: rwDataOut},
 		{name: "WRITE AND VERIFY(12)", op: opWriteVerify12, usage: u(0xae, 0xf2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, 0), flags: rw | fWrite, run: opWriteVerify, dataOut: rwDataOut},

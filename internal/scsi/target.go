@@ -17,6 +17,9 @@ type LUNTarget struct {
 	list []uint64 // sorted LUN numbers
 	// allow, if set, decides which LUNs a nexus may see at all.
 	allow atomic.Pointer[AccessFunc]
+	// alua is the ALUA configuration (alua.go); nil until SetALUA.
+	alua   atomic.Pointer[aluaConfig]
+	aluaMu sync.Mutex // serialises changes of alua
 }
 
 // AccessFunc reports whether the I_T nexus n may access LUN lun. A LUN it
@@ -213,6 +216,15 @@ func (k *task) gate(d *opDesc) *Result {
 	lu.mu.RUnlock()
 	if !fast {
 		if r := k.slowGate(d); r != nil {
+			return r
+		}
+	}
+	if k.t.alua.Load() != nil {
+		var flags opFlags
+		if d != nil {
+			flags = d.flags
+		}
+		if r := k.aluaGate(flags); r != nil {
 			return r
 		}
 	}
