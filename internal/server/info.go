@@ -138,8 +138,8 @@ func (n *Node) Portals() []admin.Portal {
 	n.mu.Lock()
 	cfg := n.cfg
 	states := map[uint16]string{}
-	for g, s := range n.alua {
-		states[g] = s
+	for _, pg := range cfg.PortalGroups {
+		states[pg.Tag] = n.groupState(pg.Tag)
 	}
 	n.mu.Unlock()
 	bound := map[uint16][]string{}
@@ -149,9 +149,6 @@ func (n *Node) Portals() []admin.Portal {
 	var out []admin.Portal
 	for _, pg := range cfg.PortalGroups {
 		state := states[pg.Tag]
-		if state == "" {
-			state = admin.ALUAActiveOptimized
-		}
 		for i, p := range pg.Portals {
 			ap := admin.Portal{Group: pg.Tag, Addr: p.String(), ALUA: state}
 			if i < len(bound[pg.Tag]) {

@@ -134,8 +134,12 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 		if err != nil {
 			return nil, err
 		}
-		n.applyALUA(built.LUNs)
 		ot := old.Target(t.IQN)
+		if live := n.luns[t.IQN]; live != nil && ot != nil {
+			inheritALUA(live.get(), built.LUNs)
+		} else if err := n.applyALUA(built.LUNs); err != nil {
+			n.log.Warn("new target without the node's ALUA states", "iqn", t.IQN, "err", err)
+		}
 		if ot == nil {
 			p.add = append(p.add, built)
 			p.note("target %s added with %d LUNs", t.IQN, len(t.LUNs))
