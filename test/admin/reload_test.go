@@ -493,4 +493,3 @@ func TestALUAState(t *testing.T) {
 		t.Errorf("portals %+v %v", ps, err)
 	}
 }
-
