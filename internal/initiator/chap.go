@@ -3,10 +3,14 @@ package initiator
 import (
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha3"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
 
@@ -17,7 +21,31 @@ import (
 
 // chapResponse is MD5(identifier || secret || challenge).
 func chapResponse(id byte, secret string, challenge []byte) []byte {
-	h := md5.New()
+	return chapResponseAlg(5, id, secret, challenge)
+}
+
+// chapHash returns the hash of CHAP_A alg: 5 MD5, 6 SHA-1, 7 SHA-256, 8
+// SHA3-256 (RFC 7143 §12.1.3); nil for others.
+func chapHash(alg int) hash.Hash {
+	switch alg {
+	case 5:
+		return md5.New()
+	case 6:
+		return sha1.New()
+	case 7:
+		return sha256.New()
+	case 8:
+		return sha3.New256()
+	}
+	return nil
+}
+
+// chapResponseAlg is H(identifier || secret || challenge) with CHAP_A alg.
+func chapResponseAlg(alg int, id byte, secret string, challenge []byte) []byte {
+	h := chapHash(alg)
+	if h == nil {
+		return nil
+	}
 	h.Write([]byte{id})
 	h.Write([]byte(secret))
 	h.Write(challenge)
@@ -48,6 +76,15 @@ type security struct {
 	step       int
 	mutualID   byte
 	mutualChal []byte
+	alg        int // the CHAP_A the target chose
+}
+
+// algorithms returns the CHAP_A values offered, in order.
+func (s *security) algorithms() []int {
+	if len(s.o.CHAPAlgorithms) > 0 {
+		return s.o.CHAPAlgorithms
+	}
+	return []int{5}
 }
 
 func (s *security) chap() bool { return s.o.CHAPSecret != "" }
@@ -100,11 +137,21 @@ func (s *security) next(resp []pdu.KV) ([]pdu.KV, bool, error) {
 			return nil, false, fmt.Errorf("target chose AuthMethod=%s, only CHAP offered", am)
 		}
 		s.step = 2
-		return []pdu.KV{{Key: "CHAP_A", Value: "5"}}, false, nil
-	case 2:
-		if a := get("CHAP_A"); a != "5" {
-			return nil, false, fmt.Errorf("target chose CHAP_A=%q, only 5 (MD5) offered", a)
+		var offer []string
+		for _, a := range s.algorithms() {
+			offer = append(offer, strconv.Itoa(a))
 		}
+		return []pdu.KV{{Key: "CHAP_A", Value: strings.Join(offer, ",")}}, false, nil
+	case 2:
+		a, err := strconv.Atoi(get("CHAP_A"))
+		offered := false
+		for _, o := range s.algorithms() {
+			offered = offered || o == a
+		}
+		if err != nil || !offered || chapHash(a) == nil {
+			return nil, false, fmt.Errorf("target chose CHAP_A=%q, not one offered", get("CHAP_A"))
+		}
+		s.alg = a
 		id, err := strconv.ParseUint(get("CHAP_I"), 10, 8)
 		if err != nil {
 			return nil, false, fmt.Errorf("target CHAP_I=%q: %w", get("CHAP_I"), err)
@@ -114,7 +161,7 @@ func (s *security) next(resp []pdu.KV) ([]pdu.KV, bool, error) {
 			return nil, false, fmt.Errorf("target CHAP_C=%q: bad challenge", get("CHAP_C"))
 		}
 		kvs := []pdu.KV{{Key: "CHAP_N", Value: s.o.CHAPUsername},
-			{Key: "CHAP_R", Value: encodeHex(chapResponse(byte(id), s.o.CHAPSecret, chal))}}
+			{Key: "CHAP_R", Value: encodeHex(chapResponseAlg(s.alg, byte(id), s.o.CHAPSecret, chal))}}
 		if s.mutual() {
 			var b [17]byte
 			if _, err := rand.Read(b[:]); err != nil {
@@ -133,7 +180,7 @@ func (s *security) next(resp []pdu.KV) ([]pdu.KV, bool, error) {
 				return nil, true, nil
 			}
 			got, err := decodeBinary(r)
-			want := chapResponse(s.mutualID, s.o.TargetCHAPSecret, s.mutualChal)
+			want := chapResponseAlg(s.alg, s.mutualID, s.o.TargetCHAPSecret, s.mutualChal)
 			if err != nil || n != s.o.TargetCHAPUsername || subtle.ConstantTimeCompare(got, want) != 1 {
 				return nil, false, fmt.Errorf("target failed mutual CHAP authentication (name %q)", n)
 			}

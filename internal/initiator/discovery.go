@@ -31,7 +31,14 @@ func Discover(ctx context.Context, addr, initiatorName string) ([]DiscoveredTarg
 // SendTargets opens a discovery session to addr, sends SendTargets=value
 // ("All", a target name, or "" for the session's own target) and logs out.
 func SendTargets(ctx context.Context, addr, initiatorName, value string) ([]DiscoveredTarget, error) {
-	s, err := dial(ctx, addr, Options{InitiatorName: initiatorName}, true)
+	return SendTargetsWith(ctx, addr, Options{InitiatorName: initiatorName}, value)
+}
+
+// SendTargetsWith is SendTargets with login options (discovery CHAP); the
+// options' TargetName is ignored.
+func SendTargetsWith(ctx context.Context, addr string, o Options, value string) ([]DiscoveredTarget, error) {
+	o.TargetName = ""
+	s, err := dial(ctx, addr, o, true)
 	if err != nil {
 		return nil, err
 	}

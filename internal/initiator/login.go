@@ -95,7 +95,7 @@ func doLogin(lc *loginConn, o *Options, isid pdu.ISID, discovery bool) (*loginRe
 		if stage == 1 {
 			nsg = 3
 		}
-		req := pdu.LoginReq{Transit: transit, CSG: stage, NSG: nsg, ISID: isid, ITT: itt,
+		req := pdu.LoginReq{Transit: transit, CSG: stage, NSG: nsg, ISID: isid, TSIH: o.TSIH, ITT: itt,
 			CmdSN: cmdSN, ExpStatSN: expStatSN}
 		resp, data, err := lc.exchange(&req, pdu.AppendText(nil, pending))
 		if err != nil {

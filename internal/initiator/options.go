@@ -50,6 +50,14 @@ type Options struct {
 	// additionally challenge the target (mutual CHAP).
 	CHAPUsername, CHAPSecret             string
 	TargetCHAPUsername, TargetCHAPSecret string
+	// CHAPAlgorithms are the CHAP_A values offered, in order of
+	// preference: 5 MD5, 6 SHA-1, 7 SHA-256, 8 SHA3-256. Empty offers 5.
+	CHAPAlgorithms []int
+
+	// TSIH is sent in the Login Request: 0 (the default) asks for a new
+	// session; another value asks to add the connection to that session,
+	// as a test of how a target treats a reused session handle.
+	TSIH uint16
 
 	// Timeout bounds TCP connect plus login (and discovery); 0 means 10s.
 	// Commands are bounded only by their contexts.
