@@ -56,14 +56,14 @@ func OpenBlock(path string) (*Block, error) {
 		f.Close()
 		return nil, fmt.Errorf("backend: open block device %s: unusable size %d", path, size)
 	}
-	b.size = int64(size)
+	b.size.Store(int64(size))
 	return b, nil
 }
 
 // Unmap deallocates [off, off+n) where the device can, and always leaves it
 // reading as zeros (see Block).
 func (b *Block) Unmap(off, n int64) error {
-	if err := checkRange("unmap", off, n, b.size); err != nil {
+	if err := checkRange("unmap", off, n, b.size.Load()); err != nil {
 		return fmt.Errorf("backend %s: %w", b.path, err)
 	}
 	if n == 0 {

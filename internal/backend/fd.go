@@ -12,7 +12,7 @@ import (
 // checked positional I/O on an open descriptor and fdatasync.
 type fdStore struct {
 	f    *os.File
-	size int64
+	size atomicSize
 	path string
 }
 
@@ -28,7 +28,7 @@ func checkRange(what string, off, n, size int64) error {
 var ErrOutOfRange = errors.New("range outside store")
 
 func (s *fdStore) ReadAt(p []byte, off int64) (int, error) {
-	if err := checkRange("read", off, int64(len(p)), s.size); err != nil {
+	if err := checkRange("read", off, int64(len(p)), s.size.Load()); err != nil {
 		return 0, fmt.Errorf("backend %s: %w", s.path, err)
 	}
 	n, err := s.f.ReadAt(p, off)
@@ -45,7 +45,7 @@ func (s *fdStore) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (s *fdStore) WriteAt(p []byte, off int64) (int, error) {
-	if err := checkRange("write", off, int64(len(p)), s.size); err != nil {
+	if err := checkRange("write", off, int64(len(p)), s.size.Load()); err != nil {
 		return 0, fmt.Errorf("backend %s: %w", s.path, err)
 	}
 	n, err := s.f.WriteAt(p, off)
@@ -55,7 +55,7 @@ func (s *fdStore) WriteAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-func (s *fdStore) Size() int64 { return s.size }
+func (s *fdStore) Size() int64 { return s.size.Load() }
 
 // Sync flushes completed writes to stable storage with fdatasync.
 func (s *fdStore) Sync() error {

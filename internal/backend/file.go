@@ -66,14 +66,16 @@ func OpenFile(path string, size int64, create bool) (*File, error) {
 			return nil, fmt.Errorf("backend: open file %s: extend to %d: %w", path, size, err)
 		}
 	}
-	return &File{fdStore: fdStore{f: f, size: size, path: path}}, nil
+	fs := &File{fdStore: fdStore{f: f, path: path}}
+	fs.size.Store(size)
+	return fs, nil
 }
 
 // Unmap deallocates [off, off+n) with fallocate(PUNCH_HOLE|KEEP_SIZE); the
 // range reads as zeros afterwards. Where the file system cannot punch holes
 // it writes zeros instead.
 func (s *File) Unmap(off, n int64) error {
-	if err := checkRange("unmap", off, n, s.size); err != nil {
+	if err := checkRange("unmap", off, n, s.size.Load()); err != nil {
 		return fmt.Errorf("backend %s: %w", s.path, err)
 	}
 	if n == 0 {
@@ -95,7 +97,7 @@ func (s *File) Unmap(off, n int64) error {
 // lseek(SEEK_DATA/SEEK_HOLE). File systems without hole reporting report
 // everything as mapped.
 func (s *File) MapStatus(off, n int64) (mapped bool, run int64, err error) {
-	if err := checkRange("map status", off, n, s.size); err != nil {
+	if err := checkRange("map status", off, n, s.size.Load()); err != nil {
 		return false, 0, fmt.Errorf("backend %s: %w", s.path, err)
 	}
 	const seekData, seekHole = 3, 4

@@ -3,6 +3,7 @@ package backend
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // memChunk is the allocation unit of Memory: a thin memory volume takes
@@ -17,9 +18,11 @@ const memStripes = 64
 // read-write locks so concurrent access to different chunks does not
 // contend and overlapping writes never race.
 type Memory struct {
-	size   int64
-	chunks []*[memChunk]byte
+	size atomicSize
+	// chunks is replaced (grown) as a whole by Resize.
+	chunks atomic.Pointer[[]*[memChunk]byte]
 	locks  [memStripes]sync.RWMutex
+	resize sync.Mutex
 }
 
 var _ Store = (*Memory)(nil)
@@ -29,7 +32,34 @@ func NewMemory(size int64) *Memory {
 	if size < 0 {
 		size = 0
 	}
-	return &Memory{size: size, chunks: make([]*[memChunk]byte, (size+memChunk-1)/memChunk)}
+	m := &Memory{}
+	m.size.Store(size)
+	cs := make([]*[memChunk]byte, (size+memChunk-1)/memChunk)
+	m.chunks.Store(&cs)
+	return m
+}
+
+// Resize grows the store to size bytes; the new space reads as zeros.
+func (m *Memory) Resize(size int64) error {
+	m.resize.Lock()
+	defer m.resize.Unlock()
+	cur := m.size.Load()
+	if size < cur {
+		return fmt.Errorf("backend memory: resize to %d: %w", size, ErrShrink)
+	}
+	old := *m.chunks.Load()
+	cs := make([]*[memChunk]byte, (size+memChunk-1)/memChunk)
+	// Chunks are copied under their stripe locks so no write is lost.
+	for i := range memStripes {
+		m.locks[i].Lock()
+	}
+	copy(cs, old)
+	m.chunks.Store(&cs)
+	m.size.Store(size)
+	for i := range memStripes {
+		m.locks[i].Unlock()
+	}
+	return nil
 }
 
 // span calls fn for each chunk piece of [off, off+n): chunk index, offset in
@@ -48,13 +78,13 @@ func span(off, n int64, fn func(ci int, co int, po int64, l int)) {
 }
 
 func (m *Memory) ReadAt(p []byte, off int64) (int, error) {
-	if err := checkRange("read", off, int64(len(p)), m.size); err != nil {
+	if err := checkRange("read", off, int64(len(p)), m.size.Load()); err != nil {
 		return 0, fmt.Errorf("backend memory: %w", err)
 	}
 	span(off, int64(len(p)), func(ci, co int, po int64, l int) {
 		mu := &m.locks[ci%memStripes]
 		mu.RLock()
-		if c := m.chunks[ci]; c != nil {
+		if c := (*m.chunks.Load())[ci]; c != nil {
 			copy(p[po:po+int64(l)], c[co:co+l])
 		} else {
 			clear(p[po : po+int64(l)])
@@ -65,16 +95,16 @@ func (m *Memory) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (m *Memory) WriteAt(p []byte, off int64) (int, error) {
-	if err := checkRange("write", off, int64(len(p)), m.size); err != nil {
+	if err := checkRange("write", off, int64(len(p)), m.size.Load()); err != nil {
 		return 0, fmt.Errorf("backend memory: %w", err)
 	}
 	span(off, int64(len(p)), func(ci, co int, po int64, l int) {
 		mu := &m.locks[ci%memStripes]
 		mu.Lock()
-		c := m.chunks[ci]
+		c := (*m.chunks.Load())[ci]
 		if c == nil {
 			c = new([memChunk]byte)
-			m.chunks[ci] = c
+			(*m.chunks.Load())[ci] = c
 		}
 		copy(c[co:co+l], p[po:po+int64(l)])
 		mu.Unlock()
@@ -85,17 +115,17 @@ func (m *Memory) WriteAt(p []byte, off int64) (int, error) {
 // Unmap frees the chunks [off, off+n) covers entirely and zeroes the parts
 // of chunks it covers partially.
 func (m *Memory) Unmap(off, n int64) error {
-	if err := checkRange("unmap", off, n, m.size); err != nil {
+	if err := checkRange("unmap", off, n, m.size.Load()); err != nil {
 		return fmt.Errorf("backend memory: %w", err)
 	}
 	span(off, n, func(ci, co int, _ int64, l int) {
 		mu := &m.locks[ci%memStripes]
 		mu.Lock()
-		c := m.chunks[ci]
+		c := (*m.chunks.Load())[ci]
 		switch {
 		case c == nil:
-		case co == 0 && (l == memChunk || int64(ci)*memChunk+int64(l) == m.size):
-			m.chunks[ci] = nil
+		case co == 0 && (l == memChunk || int64(ci)*memChunk+int64(l) == m.size.Load()):
+			(*m.chunks.Load())[ci] = nil
 		default:
 			clear(c[co : co+l])
 		}
@@ -107,7 +137,7 @@ func (m *Memory) Unmap(off, n int64) error {
 // MapStatus reports whether the chunk holding off is allocated and how many
 // bytes from off (at most n) share that state.
 func (m *Memory) MapStatus(off, n int64) (mapped bool, run int64, err error) {
-	if err := checkRange("map status", off, n, m.size); err != nil {
+	if err := checkRange("map status", off, n, m.size.Load()); err != nil {
 		return false, 0, fmt.Errorf("backend memory: %w", err)
 	}
 	first := true
@@ -118,7 +148,7 @@ func (m *Memory) MapStatus(off, n int64) (mapped bool, run int64, err error) {
 		}
 		mu := &m.locks[ci%memStripes]
 		mu.RLock()
-		a := m.chunks[ci] != nil
+		a := (*m.chunks.Load())[ci] != nil
 		mu.RUnlock()
 		if first {
 			mapped, first = a, false
@@ -134,10 +164,10 @@ func (m *Memory) MapStatus(off, n int64) (mapped bool, run int64, err error) {
 // Allocated returns the number of bytes of memory the store holds.
 func (m *Memory) Allocated() int64 {
 	var n int64
-	for ci := range m.chunks {
+	for ci := range *m.chunks.Load() {
 		mu := &m.locks[ci%memStripes]
 		mu.RLock()
-		if m.chunks[ci] != nil {
+		if (*m.chunks.Load())[ci] != nil {
 			n += memChunk
 		}
 		mu.RUnlock()
@@ -145,6 +175,6 @@ func (m *Memory) Allocated() int64 {
 	return n
 }
 
-func (m *Memory) Size() int64  { return m.size }
+func (m *Memory) Size() int64  { return m.size.Load() }
 func (m *Memory) Sync() error  { return nil }
 func (m *Memory) Close() error { return nil }

@@ -11,7 +11,7 @@ func opReadCapacity10Run(k *task) Result {
 		return k.invalidCDB(2, -1)
 	}
 	b := make([]byte, 8)
-	last := lu.blocks - 1
+	last := lu.nblocks() - 1
 	if last > 0xffffffff {
 		last = 0xffffffff // use READ CAPACITY(16)
 	}
@@ -24,7 +24,7 @@ func opReadCapacity16Run(k *task) Result {
 	lu := k.lu
 	alloc := int(be32(k.cdb[10:]))
 	b := make([]byte, 32)
-	put64(b, lu.blocks-1)
+	put64(b, lu.nblocks()-1)
 	put32(b[8:], lu.bs)
 	b[13] = lu.lbppbExponent() // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
 	if lu.cfg.Thin {

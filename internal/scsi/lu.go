@@ -64,7 +64,7 @@ type LU struct {
 	store  backend.Store
 	bs     uint32 // logical block size
 	shift  uint   // log2(bs)
-	blocks uint64 // number of logical blocks
+	blocks atomic.Uint64 // number of logical blocks; Resize changes it
 
 	// Precomputed at construction: they never change.
 	stdInquiry []byte // standard INQUIRY data (PQ 0)
@@ -147,9 +147,9 @@ func NewLU(cfg LUConfig, store backend.Store) (*LU, error) {
 		store:   store,
 		bs:      cfg.BlockSize,
 		shift:   uint(bits.TrailingZeros32(cfg.BlockSize)),
-		blocks:  blocks,
 		nexuses: make(map[Nexus]*nexusState),
 	}
+	lu.blocks.Store(blocks)
 	lu.mode = defaultMode(cfg)
 	lu.wce.Store(lu.mode.wce)
 	lu.stdInquiry = lu.buildStandardInquiry()
@@ -161,7 +161,36 @@ func NewLU(cfg LUConfig, store backend.Store) (*LU, error) {
 func (lu *LU) Config() LUConfig { return lu.cfg }
 
 // Blocks returns the number of logical blocks.
-func (lu *LU) Blocks() uint64 { return lu.blocks }
+func (lu *LU) Blocks() uint64 { return lu.nblocks() }
+
+func (lu *LU) nblocks() uint64 { return lu.blocks.Load() }
+
+// Resize changes the capacity to newBytes, a multiple of the block size,
+// growing the store (it must implement backend.Resizer), and raises
+// CAPACITY DATA HAS CHANGED on every I_T nexus (SBC-3 4.10). Volumes only
+// grow: a smaller size is refused by the store.
+func (lu *LU) Resize(newBytes int64) error {
+	if newBytes <= 0 || newBytes%int64(lu.bs) != 0 {
+		return fmt.Errorf("scsi: resize LU %s to %d bytes: not a positive multiple of the block size %d", lu.cfg.Serial, newBytes, lu.bs)
+	}
+	r, ok := lu.store.(backend.Resizer)
+	if !ok {
+		return fmt.Errorf("scsi: resize LU %s: the store cannot be resized", lu.cfg.Serial)
+	}
+	// Exclude writers (and atomic writes) while the capacity changes.
+	lu.rmw.Lock()
+	defer lu.rmw.Unlock()
+	if err := r.Resize(newBytes); err != nil {
+		return fmt.Errorf("scsi: resize LU %s: %w", lu.cfg.Serial, err)
+	}
+	old := lu.blocks.Swap(uint64(newBytes) >> lu.shift)
+	if old != lu.nblocks() {
+		lu.mu.Lock()
+		lu.establishUALocked(ascCapacityDataChanged, nil)
+		lu.mu.Unlock()
+	}
+	return nil
+}
 
 // Flush makes every completed write durable (shutdown, SYNCHRONIZE CACHE).
 func (lu *LU) Flush() error {

@@ -153,12 +153,12 @@ func opModeSense(k *task) Result {
 func (lu *LU) blockDescriptor(long bool) []byte {
 	if long {
 		b := make([]byte, 16)
-		put64(b, lu.blocks)
+		put64(b, lu.nblocks())
 		put32(b[12:], lu.bs)
 		return b
 	}
 	b := make([]byte, 8)
-	n := lu.blocks
+	n := lu.nblocks()
 	if n > 0xffffffff {
 		n = 0xffffffff
 	}

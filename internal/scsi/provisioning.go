@@ -36,7 +36,7 @@ func opWriteSame(k *task) Result {
 	unmap := cdb[1]&0x08 != 0
 	lba, n32, lb := lbaRange(cdb)
 	n := uint64(n32)
-	if lba > lu.blocks || n > lu.blocks-lba {
+	if lba > lu.nblocks() || n > lu.nblocks()-lba {
 		return k.fail(keyIllegalRequest, ascLBAOutOfRange)
 	}
 	if n == 0 {
@@ -46,7 +46,7 @@ func opWriteSame(k *task) Result {
 		// WSNZ 0: zero blocks means every block from lba to the
 		// end of the medium (SBC-3 5.43), within MAXIMUM WRITE SAME
 		// LENGTH like any other count.
-		n = lu.blocks - lba
+		n = lu.nblocks() - lba
 	}
 	if n > maxWriteSameBlocks {
 		return k.invalidCDB(lb, -1)
@@ -144,7 +144,7 @@ func opUnmapRun(k *task) Result {
 	for i := range nd {
 		d := p[8+16*i:]
 		lba, n := be64(d), uint64(be32(d[8:]))
-		if lba > lu.blocks || n > lu.blocks-lba {
+		if lba > lu.nblocks() || n > lu.nblocks()-lba {
 			return k.fail(keyIllegalRequest, ascLBAOutOfRange)
 		}
 	}
@@ -171,13 +171,13 @@ func opGetLBAStatus(k *task) Result {
 	lu := k.lu
 	lba := be64(k.cdb[2:])
 	alloc := int(be32(k.cdb[10:]))
-	if lba >= lu.blocks {
+	if lba >= lu.nblocks() {
 		return k.fail(keyIllegalRequest, ascLBAOutOfRange)
 	}
 	mapper, _ := lu.store.(backend.Mapper)
 	b := make([]byte, 8, 8+16*4)
-	for i := 0; i < maxLBAStatusDescs && lba < lu.blocks && len(b)+16 <= max(alloc, 24); i++ {
-		left := lu.blocks - lba
+	for i := 0; i < maxLBAStatusDescs && lba < lu.nblocks() && len(b)+16 <= max(alloc, 24); i++ {
+		left := lu.nblocks() - lba
 		count := min(left, 0xffffffff)
 		status := byte(0)
 		if mapper != nil {

@@ -13,7 +13,7 @@ import (
 // a maximum transfer length (INVALID FIELD IN CDB at the length field).
 func (k *task) checkRange(lba uint64, n uint32, lenByte int, maxBlocks uint64) *Result {
 	lu := k.lu
-	if lba > lu.blocks || uint64(n) > lu.blocks-lba {
+	if lba > lu.nblocks() || uint64(n) > lu.nblocks()-lba {
 		r := k.fail(keyIllegalRequest, ascLBAOutOfRange)
 		return &r
 	}

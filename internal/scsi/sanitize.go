@@ -175,7 +175,7 @@ func (lu *LU) runSanitize(op *sanitizeOp, sa byte, pattern []byte, passes int, i
 		close(op.done)
 	}()
 	slog.Info("scsi: sanitize started", "lu", lu.cfg.Serial, "service_action", sa)
-	total := uint64(lu.blocks) << lu.shift
+	total := uint64(lu.nblocks()) << lu.shift
 	if sa != saSanitizeOverwrite {
 		err = lu.eraseAll(op, total)
 		return

@@ -33,6 +33,7 @@ const (
 	ascPowerOnResetOccurred      = 0x2900
 	ascBusDeviceResetOccurred    = 0x2903
 	ascModeParametersChanged     = 0x2a01
+	ascCapacityDataChanged       = 0x2a09
 	ascSavingParamsNotSupported  = 0x3900
 	ascMediumNotPresent          = 0x3a00
 	ascInternalTargetFailure     = 0x4400

@@ -31,7 +31,7 @@ func opWriteAtomic(k *task) Result {
 	}
 	lba := be64(k.cdb[2:])
 	n := uint32(be16(k.cdb[12:]))
-	if lba > lu.blocks || uint64(n) > lu.blocks-lba {
+	if lba > lu.nblocks() || uint64(n) > lu.nblocks()-lba {
 		return k.fail(keyIllegalRequest, ascLBAOutOfRange)
 	}
 	if be16(k.cdb[10:]) != 0 {

@@ -197,8 +197,8 @@ func (k *task) resolveCSCD(desig []byte) *LU {
 func (k *task) copySegment(s xcopySegment) *Result {
 	n := k.cmd.Nexus
 	fail := func(key uint8, asc uint16) *Result { r := k.fail(key, asc); return &r }
-	if s.srcLBA > s.src.blocks || s.blocks > s.src.blocks-s.srcLBA ||
-		s.dstLBA > s.dst.blocks || s.blocks > s.dst.blocks-s.dstLBA {
+	if s.srcLBA > s.src.nblocks() || s.blocks > s.src.nblocks()-s.srcLBA ||
+		s.dstLBA > s.dst.nblocks() || s.blocks > s.dst.nblocks()-s.dstLBA {
 		return fail(keyCopyAborted, ascCopyTargetNotRch)
 	}
 	for _, c := range []struct {
