@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"github.com/halun/halun/internal/admin"
 	"github.com/halun/halun/internal/config"
 	"github.com/halun/halun/internal/iscsi"
-	"github.com/halun/halun/internal/scsi"
 )
 
 // This file answers the management API's listing calls from the running
@@ -44,7 +42,7 @@ func (n *Node) Volumes() []admin.Volume {
 		}
 		av := admin.Volume{Name: vc.Name, Backend: string(vc.Backend), Path: vc.Path,
 			Size: int64(v.lu.Blocks()) * int64(vc.BlockSize), BlockSize: vc.BlockSize, Serial: vc.Serial,
-			WWID: wwid(v.lu), ReadOnly: vc.ReadOnly, Thin: vc.Thin, WriteCache: vc.WriteCache, Removable: vc.Removable}
+			WWID: v.lu.WWID(), ReadOnly: vc.ReadOnly, Thin: vc.Thin, WriteCache: vc.WriteCache, Removable: vc.Removable}
 		for _, t := range n.cfg.Targets {
 			for _, l := range t.LUNs {
 				if l.Volume == vc.Name {
@@ -62,33 +60,6 @@ func (n *Node) Volumes() []admin.Volume {
 		out = append(out, av)
 	}
 	return out
-}
-
-// wwid is the LU's WWID as Linux's scsi_id prints it: the designator type
-// digit 3 (NAA) followed by the NAA designator of VPD page 0x83 in hex.
-func wwid(lu *scsi.LU) string {
-	nexus := scsi.Nexus{InitiatorName: "halun-admin.wwid"}
-	t := scsi.NewTarget("", map[uint64]*scsi.LU{0: lu})
-	cdb := make([]byte, 16)
-	cdb[0], cdb[1], cdb[2], cdb[4] = 0x12, 1, 0x83, 0xff
-	res := t.Execute(&scsi.Command{Nexus: nexus, CDB: cdb, ExpectedDataLength: 255})
-	t.NexusLost(nexus)
-	if res.Status != scsi.StatusGood || len(res.Data) < 4 {
-		return ""
-	}
-	b := res.Data[4:]
-	for len(b) >= 4 {
-		l := int(b[3])
-		if len(b) < 4+l {
-			break
-		}
-		assoc, typ := b[1]>>4&3, b[1]&0x0f
-		if assoc == 0 && typ == 3 {
-			return "3" + hex.EncodeToString(b[4:4+l])
-		}
-		b = b[4+l:]
-	}
-	return ""
 }
 
 // Targets lists the targets with their LUN maps, ACLs and session counts.
