@@ -183,3 +183,5 @@ func fill(n int, c byte) []byte {
 	}
 	return b
 }
+
+func (s *countingStore) Resize(n int64) error { return s.Store.(backend.Resizer).Resize(n) }
