@@ -96,6 +96,33 @@ func checkWellFormed(t *testing.T, c *Command, r Result) {
 func FuzzExecute(f *testing.F) {
 	f.Add([]byte{0x00, opRead10, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0})
 	f.Add(append([]byte{0x28, opWrite10, 0x08, 0, 0, 0, 2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0}, make([]byte, 512)...))
+	// Seeds for the commands of SBC-4/SPC-4 added later: one command
+	// each, header byte = data-out length in 96-byte units << 3.
+	seed := func(cdb []byte, dataOut []byte) {
+		h := byte(len(dataOut)/96) << 3
+		f.Add(append(append([]byte{h}, pad16(cdb)...), dataOut...))
+	}
+	seed(writeAtomicCDB(0x08, 2, 0, 1), make([]byte, 576))
+	seed(sanitizeCDB(saSanitizeBlockErase, 0), nil)
+	seed(sanitizeCDB(0x80|saSanitizeOverwrite, 8), append(overwriteParams(1, []byte{1, 2, 3, 4}), make([]byte, 88)...))
+	seed(sanitizeCDB(saSanitizeExitFail, 0), nil)
+	{
+		tgt := fuzzTarget(f)
+		lu := tgt.luns[0]
+		p := xcopyParams(1, 0, [][]byte{cscd(lu)}, [][]byte{b2b(0, 0, 4, 0, 8)})
+		seed(xcopyCDB(len(p)), append(p, make([]byte, 96-len(p)%96)...))
+	}
+	rcr := make([]byte, 16)
+	rcr[0], rcr[1] = opReceiveCopyResults, saOperatingParams
+	put32(rcr[10:], 512)
+	seed(rcr, nil)
+	seed(rtpgCDB(1), nil)
+	stp := stpgParams([2]uint16{1, uint16(ALUAStandby)})
+	seed(stpgCDB(len(stp)), append(stp, make([]byte, 96-len(stp))...))
+	mv := moveParams(0xa, 0xb, true, 1, iscsiTID(nexusB, true))
+	seed(prOutCDB(prOutRegisterMove, prWriteExclusive, len(mv)), append(mv, make([]byte, 192-len(mv))...))
+	sip := prOutParams(0, 0xa, 0x0c, iscsiTID(nexusB, false))
+	seed(prOutCDB(prOutRegister, 0, len(sip)), append(sip, make([]byte, 96-len(sip)%96)...))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		tgt := fuzzTarget(t)
 		for _, c := range fuzzCommands(in) {
