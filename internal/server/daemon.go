@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -59,6 +60,13 @@ func (n *Node) startManagement(ctx context.Context, o Options) (func(), error) {
 		case len(path) > maxSocketPath:
 			return nil, fmt.Errorf("admin socket %s: longer than %d bytes", path, maxSocketPath)
 		default:
+			if o.AdminSocket == "" {
+				// The data directory may not exist yet (memory volumes
+				// with configured serials need nothing in it).
+				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+					return nil, fmt.Errorf("admin socket: %w", err)
+				}
+			}
 			s, err := admin.Serve(path, n, n.log)
 			if err != nil {
 				return nil, err
