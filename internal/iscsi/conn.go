@@ -167,7 +167,7 @@ func (c *conn) loginPhase(rd *pdu.Reader) bool {
 	c.nc.SetDeadline(deadline)
 	defer c.nc.SetDeadline(time.Time{})
 	env := &loginEnv{c: c}
-	neg := login.New(login.Config{PortalGroupTag: c.tpgt, Env: env})
+	neg := login.New(login.Config{PortalGroupTag: c.tpgt, Env: env, Auth: c.authenticator()})
 	wr := pdu.NewWriter(c.nc)
 	rd.Opts.MaxRecvDataSegmentLength = 8192 * 8
 	rd.Accept = func(h *pdu.Header) error {

@@ -28,13 +28,18 @@ type Target struct {
 	Settings login.Settings
 	// LUNs executes the SCSI commands of the target's sessions.
 	LUNs scsi.Target
+	// Access decides who may log in and how they authenticate (access.go);
+	// nil admits every initiator without authentication.
+	Access *Access
 }
 
 // Config configures a Server.
 type Config struct {
 	PortalGroups []PortalGroup
 	Targets      []Target
-	Logger       *slog.Logger
+	// DiscoveryCHAP, if set, is required of discovery sessions.
+	DiscoveryCHAP *login.CHAPCredentials
+	Logger        *slog.Logger
 	// QueueDepth bounds the commands of one session in flight (the CmdSN
 	// window); 0 means 128.
 	QueueDepth int
@@ -59,6 +64,8 @@ type Server struct {
 	// tmu guards targets, which management changes live (admin.go).
 	tmu     sync.RWMutex
 	targets map[string]*Target
+	// authFail paces repeated authentication failures (access.go).
+	authFail authFailures
 
 	mu        sync.Mutex
 	listeners []*portal

@@ -103,7 +103,8 @@ func (c *conn) sendText(itt uint32, data []byte, final, cont bool, ttt uint32) {
 
 // sendTargets answers SendTargets (RFC 7143 Appendix C): in a discovery
 // session "All" lists every target, a target name lists that target; in a
-// normal session only the session's own target is reported.
+// normal session only the session's own target is reported. Targets the
+// initiator may not log in to are never listed.
 func (c *conn) sendTargets(value string) []pdu.KV {
 	var names []string
 	switch {
@@ -123,6 +124,9 @@ func (c *conn) sendTargets(value string) []pdu.KV {
 		t := c.srv.targetByName(n)
 		if t == nil {
 			continue // removed meanwhile
+		}
+		if !t.Access.Allows(c.sess.nexus.InitiatorName) {
+			continue // an initiator does not discover targets it may not log in to
 		}
 		out = append(out, pdu.KV{Key: "TargetName", Value: t.Name})
 		for _, addr := range c.srv.portalAddresses(t, c.nc.LocalAddr()) {

@@ -82,7 +82,7 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 		n.vols[v.cfg.Name] = v
 		lus[v.cfg.Name] = v.lu
 	}
-	icfg := iscsi.Config{Logger: log}
+	icfg := iscsi.Config{Logger: log, DiscoveryCHAP: chapCredentials(cfg.Discovery.CHAP)}
 	for _, pg := range cfg.PortalGroups {
 		g := iscsi.PortalGroup{Tag: pg.Tag}
 		for _, p := range pg.Portals {
@@ -126,7 +126,7 @@ func openVolume(v *config.Volume) (*volume, error) {
 
 // luConfig is the logical unit a volume's config describes.
 func luConfig(v *config.Volume) scsi.LUConfig {
-	return scsi.LUConfig{Serial: v.Serial, BlockSize: uint32(v.BlockSize), PhysicalBlockSize: uint32(v.PhysicalBlockSize),
+	return scsi.LUConfig{Serial: v.Serial, ProductID: v.ProductID, BlockSize: uint32(v.BlockSize), PhysicalBlockSize: uint32(v.PhysicalBlockSize),
 		ReadOnly: v.ReadOnly, Removable: v.Removable, Thin: v.Thin, WriteCache: v.WriteCache}
 }
 
@@ -134,16 +134,13 @@ func luConfig(v *config.Volume) scsi.LUConfig {
 // it maps (lus, by volume name). Start-up and live reconfiguration both
 // build targets here.
 func buildTarget(t *config.Target, lus map[string]*scsi.LU) (iscsi.Target, error) {
-	m := map[uint64]*scsi.LU{}
-	for _, l := range t.LUNs {
-		m[uint64(l.LUN)] = lus[l.Volume]
-	}
 	settings, err := targetSettings(t.Params)
 	if err != nil {
 		return iscsi.Target{}, fmt.Errorf("%s: target %s params: %w", t.Pos, t.IQN, err)
 	}
+	luns, access := targetLUNs(t, lus) // acl.go
 	return iscsi.Target{Name: t.IQN, Alias: t.Alias,
-		PortalGroups: t.PortalGroups, Settings: settings, LUNs: scsi.NewTarget(t.IQN, m)}, nil
+		PortalGroups: t.PortalGroups, Settings: settings, LUNs: luns, Access: access}, nil
 }
 
 // targetSettings starts from halun's fast defaults and applies what the
