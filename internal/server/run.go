@@ -74,6 +74,11 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 	}()
 	n.vols = map[string]*volume{}
 	lus := map[string]*scsi.LU{}
+	// Persistent reservations with APTPL survive restarts here.
+	prs, err := scsi.NewFilePRStore(filepath.Join(cfg.Node.DataDir, "reservations"))
+	if err != nil {
+		return nil, err
+	}
 	for i := range cfg.Volumes {
 		v, err := openVolume(&cfg.Volumes[i])
 		if err != nil {
@@ -81,6 +86,9 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 		}
 		n.vols[v.cfg.Name] = v
 		lus[v.cfg.Name] = v.lu
+		if err := v.lu.SetPRStore(prs); err != nil {
+			return nil, fmt.Errorf("%s: volume %s: %w", v.cfg.Pos, v.cfg.Name, err)
+		}
 	}
 	icfg := iscsi.Config{Logger: log, DiscoveryCHAP: chapCredentials(cfg.Discovery.CHAP)}
 	for _, pg := range cfg.PortalGroups {
