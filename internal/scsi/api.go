@@ -100,3 +100,22 @@ type Target interface {
 	// HasLUN reports whether lun addresses an existing LU for nexus.
 	HasLUN(nexus Nexus, lun uint64) bool
 }
+
+// LongRunning reports whether a command may take long (seconds or more)
+// in Execute: SANITIZE without IMMED (which waits for the whole sanitize
+// operation unless Command.Done closes), EXTENDED COPY, WRITE SAME, UNMAP
+// and SYNCHRONIZE CACHE. A transport should not run such a command on a
+// goroutine other commands of the session wait behind, and should close
+// Command.Done when it aborts one.
+func LongRunning(cdb []byte) bool {
+	if len(cdb) == 0 {
+		return false
+	}
+	switch cdb[0] {
+	case opSanitize:
+		return len(cdb) < 2 || cdb[1]&0x80 == 0
+	case opExtendedCopy, opWriteSame10, opWriteSame16, opUnmap, opSyncCache10, opSyncCache16:
+		return true
+	}
+	return false
+}

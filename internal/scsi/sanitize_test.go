@@ -149,3 +149,20 @@ func TestSBC4_4_11_4_SanitizeFailureMode(t *testing.T) {
 		wantGood(t, tl.do(cdb10(opRead10, 0, 0, 1), nil))
 	}
 }
+
+func TestLongRunning(t *testing.T) {
+	for _, c := range []struct {
+		cdb  []byte
+		want bool
+	}{
+		{sanitizeCDB(saSanitizeOverwrite, 8), true},
+		{sanitizeCDB(0x80|saSanitizeOverwrite, 8), false},
+		{xcopyCDB(0), true},
+		{cdb10(opRead10, 0, 0, 1), false},
+		{nil, false},
+	} {
+		if got := LongRunning(c.cdb); got != c.want {
+			t.Errorf("% x: %v", c.cdb, got)
+		}
+	}
+}
