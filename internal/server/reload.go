@@ -173,16 +173,13 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 			p.note("target %s removed", t.IQN)
 		}
 	}
-	// Resizes last: they are the only step that changes running objects,
-	// and are undone if one fails.
+	// Resizes last: they are the only step that changes running objects.
+	// Stores only grow, so a resize cannot be undone: if a later one
+	// fails, the earlier volumes stay grown (no data is lost, the config
+	// is unchanged, and a retry finds them at their new size).
 	for i, r := range p.resized {
 		if err := resizeVolume(r.vol, r.to); err != nil {
-			for _, done := range p.resized[:i] {
-				if uerr := resizeVolume(done.vol, done.from); uerr != nil {
-					n.log.Error("undoing a volume resize failed", "volume", done.vol.cfg.Name, "err", uerr)
-				}
-			}
-			p.resized = nil
+			p.keepGrown(p.resized[:i])
 			return nil, fmt.Errorf("volume %s: resize to %s: %w", r.vol.cfg.Name, config.FormatSize(r.to), err)
 		}
 	}
@@ -273,12 +270,7 @@ func resizeVolume(v *volume, to int64) error {
 	if !ok {
 		return errors.New("this build cannot resize a logical unit live")
 	}
-	if rs, ok := v.store.(interface{ Resize(int64) error }); ok && v.store.Size() < to {
-		if err := rs.Resize(to); err != nil {
-			return err
-		}
-	}
-	return r.Resize(to)
+	return r.Resize(to) // grows the store too
 }
 
 // portalSet is what of the portal groups must not change live.
@@ -525,7 +517,7 @@ func (n *Node) Change(what string, edit func(*config.Document) error) (*admin.Re
 	}
 	if n.src.Path != "" {
 		if err := config.WriteFileAtomic(n.src.Path, out); err != nil {
-			p.undoResizes()
+			p.keepGrown(p.resized)
 			p.abort()
 			return nil, err
 		}
@@ -539,11 +531,14 @@ func (n *Node) Change(what string, edit func(*config.Document) error) (*admin.Re
 	return res, nil
 }
 
-func (p *plan) undoResizes() {
-	for _, r := range p.resized {
-		if err := resizeVolume(r.vol, r.from); err != nil {
-			p.n.log.Error("undoing a volume resize failed", "volume", r.vol.cfg.Name, "err", err)
-		}
+// keepGrown reports volumes grown by a change that was then refused: they
+// keep their new size (stores do not shrink), which is harmless; the
+// running config keeps the old size, so the next reload does not see a
+// shrink.
+func (p *plan) keepGrown(rs []resize) {
+	for _, r := range rs {
+		p.n.log.Warn("volume stays grown although the change was refused", "volume", r.vol.cfg.Name,
+			"size", config.FormatSize(r.to))
 	}
 	p.resized = nil
 }
