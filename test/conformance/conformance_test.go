@@ -1,7 +1,9 @@
-// Package conformance runs libiscsi's iscsi-test-cu suite against a real
-// halun daemon serving its embedded default, one process per suite, and
-// compares every test's outcome with the expected-results file, so any
-// regression fails `make test`.
+// Package conformance runs libiscsi's iscsi-test-cu suite against real
+// halun daemons, one per volume profile (test/conformance/profiles), one
+// iscsi-test-cu process per suite, and compares every test's outcome with
+// the profile's expected-results file (expected-<profile>.txt), so any
+// regression fails `make test`. Across the profiles every test must pass
+// at least once, except those knownNeverPass names with the reason.
 package conformance
 
 import (
@@ -30,23 +32,58 @@ const (
 
 var rank = map[string]int{Error: 0, Fail: 1, Skip: 2, Pass: 3}
 
-const expectedFile = "expected-default.txt"
-
-// suites lists the ALL.<Suite> names iscsi-test-cu knows.
-func suites(t *testing.T, bin string) []string {
-	out, err := exec.Command(bin, "-l").Output()
-	if err != nil {
-		t.Fatalf("iscsi-test-cu -l: %v", err)
-	}
-	var s []string
-	re := regexp.MustCompile(`^ALL\.([A-Za-z0-9_]+)$`)
-	for _, line := range strings.Split(string(out), "\n") {
-		if m := re.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
-			s = append(s, m[1])
-		}
-	}
-	return s
+// profile is one volume configuration and the part of the suite run
+// against it.
+type profile struct {
+	name string // profiles/<name>.yaml, expected-<name>.txt
+	// only lists "Suite" or "Suite.Test" entries to run; nil runs every
+	// suite.
+	only []string
 }
+
+var profiles = []profile{
+	{name: "thin512"},
+	{name: "thin4096"},
+	{name: "thin512e", only: []string{"WriteSame10", "WriteSame16", "CompareAndWrite"}},
+	{name: "thick512", only: []string{"WriteSame10", "WriteSame16"}},
+	{name: "readonly", only: []string{"ReadOnly", "Sanitize.Readonly"}},
+	{name: "removable", only: []string{"PreventAllow", "StartStopUnit", "NoMedia"}},
+}
+
+// Ports the profile configs use; the test rewrites them to free ports.
+const (
+	profilePortal1 = "127.0.0.1:3260"
+	profilePortal2 = "127.0.0.1:3261"
+)
+
+// secondInitiator is the initiator name of the second session the
+// reservation tests open (-I).
+const secondInitiator = "iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test-2"
+
+// knownNeverPass names the tests no profile passes, with the reason taken
+// from libiscsi's source; the test fails if another one never passes.
+var knownNeverPass = map[string]string{}
+
+// knownFail names, per profile, tests that fail against any correct
+// target on that profile, with the reason from libiscsi's source. They are
+// the only failures allowed.
+var knownFail = map[string]map[string]string{
+	"thin4096": {
+		// iscsi-support.c verify_write_works: WRITE(10) of one block
+		// with a hard-coded 512-byte block size, i.e. 512 bytes of
+		// data-out for a CDB asking 4096: a partial block no target
+		// can write (LIO refuses it the same way). The suites pass
+		// on the 512-byte profiles.
+		"ALL.ProutReserve.AccessEA":   "verify_write_works assumes 512-byte blocks",
+		"ALL.ProutReserve.AccessWE":   "verify_write_works assumes 512-byte blocks",
+		"ALL.ProutReserve.AccessEARO": "verify_write_works assumes 512-byte blocks",
+		"ALL.ProutReserve.AccessWERO": "verify_write_works assumes 512-byte blocks",
+		"ALL.ProutReserve.AccessEAAR": "verify_write_works assumes 512-byte blocks",
+		"ALL.ProutReserve.AccessWEAR": "verify_write_works assumes 512-byte blocks",
+	},
+}
+
+func expectedFile(p string) string { return "expected-" + p + ".txt" }
 
 // tests lists ALL.<Suite>.<Test> names per suite.
 func tests(t *testing.T, bin string) map[string][]string {
@@ -127,7 +164,7 @@ func parse(out string) map[string]string {
 	return res
 }
 
-func readExpected(t *testing.T) map[string]string {
+func readExpected(t *testing.T, expectedFile string) map[string]string {
 	f, err := os.Open(expectedFile)
 	if err != nil {
 		t.Fatalf("expected results: %v", err)
@@ -149,14 +186,14 @@ func readExpected(t *testing.T) map[string]string {
 	return m
 }
 
-func writeExpected(t *testing.T, got map[string]string) {
+func writeExpected(t *testing.T, expectedFile, prof string, got map[string]string) {
 	names := make([]string, 0, len(got))
 	for n := range got {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	var b strings.Builder
-	b.WriteString("# libiscsi iscsi-test-cu results against `halun serve` (embedded default).\n")
+	fmt.Fprintf(&b, "# libiscsi iscsi-test-cu results against `halun serve --config profiles/%s.yaml`.\n", prof)
 	b.WriteString("# Regenerate with: HALUN_CONFORMANCE_UPDATE=1 go test ./test/conformance\n")
 	for _, n := range names {
 		fmt.Fprintf(&b, "%s %s\n", n, got[n])
@@ -166,29 +203,138 @@ func writeExpected(t *testing.T, got map[string]string) {
 	}
 }
 
-// TestLibiscsiSuite runs every suite and compares with the expected results.
+// TestLibiscsiSuite runs every profile and compares with the expected
+// results. HALUN_CONFORMANCE_PROFILE=name runs only that profile,
+// HALUN_CONFORMANCE_UPDATE=1 rewrites the expected files, and
+// HALUN_CONFORMANCE_LOGS=dir keeps each suite's output.
 func TestLibiscsiSuite(t *testing.T) {
 	bin := harness.Need(t, "iscsi-test-cu")
-	dataDir := t.TempDir()
-	d := harness.Start(t, harness.Options{DataDir: dataDir})
 	all := tests(t, bin)
+	only := os.Getenv("HALUN_CONFORMANCE_PROFILE")
+	passed := map[string]bool{}
+	ran := 0
+	for _, p := range profiles {
+		if only != "" && p.name != only {
+			continue
+		}
+		ran++
+		t.Run(p.name, func(t *testing.T) {
+			for name, r := range runProfile(t, bin, p, all) {
+				if r == Pass {
+					passed[name] = true
+				}
+			}
+		})
+	}
+	if ran != len(profiles) {
+		return
+	}
+	var never []string
+	for suite, names := range all {
+		for _, n := range names {
+			full := "ALL." + suite + "." + n
+			if !passed[full] && knownNeverPass[full] == "" {
+				never = append(never, full)
+			}
+		}
+	}
+	sort.Strings(never)
+	if len(never) > 0 {
+		t.Errorf("tests no profile passes (make them pass or explain them in knownNeverPass):\n%s", strings.Join(never, "\n"))
+	}
+}
+
+// profileConfig writes the profile's config with its two portals moved to
+// free ports and returns the file and the two portal addresses.
+func profileConfig(t *testing.T, name string) (file, p1, p2 string) {
+	b, err := os.ReadFile(filepath.Join("profiles", name+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 = fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
+	p2 = fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
+	for p2 == p1 {
+		p2 = fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
+	}
+	s := strings.ReplaceAll(string(b), profilePortal1, p1)
+	s = strings.ReplaceAll(s, profilePortal2, p2)
+	file = filepath.Join(t.TempDir(), name+".yaml")
+	if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file, p1, p2
+}
+
+// selection returns the suites to run with the -t pattern of each, and
+// the tests each reports.
+func selection(p profile, all map[string][]string) (order []string, pattern map[string]string, names map[string][]string) {
+	pattern, names = map[string]string{}, map[string][]string{}
+	add := func(key, pat string, ns []string) {
+		if _, ok := pattern[key]; !ok {
+			order = append(order, key)
+		}
+		pattern[key] = pat
+		names[key] = ns
+	}
+	if p.only == nil {
+		var suites []string
+		for s := range all {
+			suites = append(suites, s)
+		}
+		// MultipathIO first, on the fresh (zeroed) LU:
+		// test_multipathio_compareandwrite.c initialises LBAs 0-255
+		// with WRITE SAME but then compares LBA 256 with zeros too.
+		sort.Slice(suites, func(i, j int) bool {
+			if (suites[i] == "MultipathIO") != (suites[j] == "MultipathIO") {
+				return suites[i] == "MultipathIO"
+			}
+			return suites[i] < suites[j]
+		})
+		for _, s := range suites {
+			add(s, "ALL."+s, all[s])
+		}
+		return order, pattern, names
+	}
+	for _, e := range p.only {
+		if _, test, one := strings.Cut(e, "."); one {
+			add(e, "ALL."+e, []string{test})
+			continue
+		}
+		add(e, "ALL."+e, all[e])
+	}
+	return order, pattern, names
+}
+
+// runProfile starts a daemon with the profile's config, runs its suites
+// and compares with its expected file. It returns every test's outcome.
+func runProfile(t *testing.T, bin string, p profile, all map[string][]string) map[string]string {
+	cfg, p1, p2 := profileConfig(t, p.name)
+	dataDir := t.TempDir()
+	opts := harness.Options{Config: cfg, Portal: p1, DataDir: dataDir, IQN: "iqn.2026-11.io.halun:conformance"}
+	d := harness.Start(t, opts)
 	got := map[string]string{}
 	logDir := os.Getenv("HALUN_CONFORMANCE_LOGS")
-	for _, suite := range suites(t, bin) {
+	if logDir != "" {
+		logDir = filepath.Join(logDir, p.name)
+		os.MkdirAll(logDir, 0o755)
+	}
+	order, pattern, names := selection(p, all)
+	start := time.Now()
+	for _, key := range order {
 		if !d.Alive() {
-			t.Errorf("halun died before suite %s\n%s", suite, d.Log())
-			d = harness.Start(t, harness.Options{DataDir: dataDir})
+			t.Errorf("halun died before %s\n%s", key, d.Log())
+			d = harness.Start(t, opts)
 		}
-		args := []string{"-d", "-S", "-t", "ALL." + suite, d.URL(0)}
+		suite, _, _ := strings.Cut(key, ".")
+		args := []string{"-d", "-S", "-I", secondInitiator, "-t", pattern[key], d.URL(0)}
 		if suite == "MultipathIO" {
-			args = append(args, d.URL(0))
+			args = append(args, d.URLAt(p2, 0))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		cmd := exec.CommandContext(ctx, bin, args...)
-		out, _ := cmd.CombinedOutput()
+		out, _ := exec.CommandContext(ctx, bin, args...).CombinedOutput()
 		cancel()
 		res := parse(string(out))
-		for _, name := range all[suite] {
+		for _, name := range names[key] {
 			r, ok := res[name]
 			if !ok {
 				r = Error
@@ -196,25 +342,29 @@ func TestLibiscsiSuite(t *testing.T) {
 			got["ALL."+suite+"."+name] = r
 		}
 		if logDir != "" {
-			os.WriteFile(filepath.Join(logDir, suite+".log"), out, 0o644)
+			os.WriteFile(filepath.Join(logDir, key+".log"), out, 0o644)
 		}
 	}
 	counts := map[string]int{}
 	for _, r := range got {
 		counts[r]++
 	}
-	t.Logf("libiscsi suite: %d tests: %d pass, %d fail, %d skip, %d error",
-		len(got), counts[Pass], counts[Fail], counts[Skip], counts[Error])
-	if os.Getenv("HALUN_CONFORMANCE_UPDATE") != "" {
-		writeExpected(t, got)
-		return
+	t.Logf("profile %s: %d tests in %v: %d pass, %d fail, %d skip, %d error", p.name,
+		len(got), time.Since(start).Round(time.Second), counts[Pass], counts[Fail], counts[Skip], counts[Error])
+	if !d.Alive() {
+		t.Errorf("halun died during the suite\n%s", d.Log())
 	}
-	want := readExpected(t)
+	ef := expectedFile(p.name)
+	if os.Getenv("HALUN_CONFORMANCE_UPDATE") != "" {
+		writeExpected(t, ef, p.name, got)
+		return got
+	}
+	want := readExpected(t, ef)
 	var worse, better []string
 	for name, r := range got {
 		w, ok := want[name]
 		if !ok {
-			worse = append(worse, fmt.Sprintf("%s: %s (not in %s)", name, r, expectedFile))
+			worse = append(worse, fmt.Sprintf("%s: %s (not in %s)", name, r, ef))
 			continue
 		}
 		switch {
@@ -224,15 +374,28 @@ func TestLibiscsiSuite(t *testing.T) {
 			better = append(better, fmt.Sprintf("%s: %s, expected %s", name, r, w))
 		}
 	}
+	for name := range want {
+		if _, ok := got[name]; !ok {
+			worse = append(worse, fmt.Sprintf("%s: not run, expected %s", name, want[name]))
+		}
+	}
 	sort.Strings(worse)
 	sort.Strings(better)
 	if len(better) > 0 {
-		t.Logf("improved (update %s): \n%s", expectedFile, strings.Join(better, "\n"))
+		t.Logf("improved (update %s): \n%s", ef, strings.Join(better, "\n"))
 	}
 	if len(worse) > 0 {
 		t.Errorf("conformance regressions:\n%s", strings.Join(worse, "\n"))
 	}
-	if !d.Alive() {
-		t.Errorf("halun died during the suite\n%s", d.Log())
+	var bad []string
+	for name, r := range got {
+		if (r == Fail || r == Error) && knownFail[p.name][name] == "" {
+			bad = append(bad, name+": "+r)
+		}
 	}
+	sort.Strings(bad)
+	if len(bad) > 0 {
+		t.Errorf("profile %s: FAIL or ERROR (the goal is none but knownFail):\n%s", p.name, strings.Join(bad, "\n"))
+	}
+	return got
 }
