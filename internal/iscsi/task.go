@@ -339,7 +339,7 @@ func (t *task) execute() {
 		}()
 		return
 	}
-	if t.c.executing.Add(1) == 1 && t.c.inlineOK() {
+	if t.c.executing.Add(1) == 1 && t.c.inlineOK() && !scsi.LongRunning(t.cdb) {
 		// Nothing else of this connection is executing and commands are
 		// fast: run on the reader goroutine, saving a goroutine hand-off
 		// (most of a fast read's latency); the response is flushed with
