@@ -44,6 +44,8 @@ type task struct {
 	r2ts        []*r2tSeq
 	r2tSN       uint32
 
+	// cancel is closed when a long-running command is aborted (t.mu).
+	cancel chan struct{}
 	// inline: executing on the reader goroutine.
 	inline bool
 	// ext is the LBA range the command touches (hasExt false for commands
@@ -357,6 +359,13 @@ func (t *task) run() {
 	if t.write {
 		cmd.DataOut = t.buf[:t.received]
 	}
+	if scsi.LongRunning(t.cdb) {
+		// Long commands learn of an abort through Done.
+		t.mu.Lock()
+		t.cancel = make(chan struct{})
+		cmd.Done = t.cancel
+		t.mu.Unlock()
+	}
 	var inBuf []byte
 	if t.read && t.edtl > 0 && t.edtl <= t.c.srv.cfg.MaxTransferLength {
 		inBuf = getBuf(int(t.edtl))
@@ -438,6 +447,10 @@ func (t *task) abort() bool {
 		return prev == taskAborted
 	}
 	t.state = taskAborted
+	if t.cancel != nil {
+		close(t.cancel)
+		t.cancel = nil
+	}
 	t.mu.Unlock()
 	if prev == taskGathering {
 		t.complete()
