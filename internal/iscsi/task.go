@@ -362,8 +362,13 @@ func (t *task) run() {
 	if scsi.LongRunning(t.cdb) {
 		// Long commands learn of an abort through Done.
 		t.mu.Lock()
-		t.cancel = make(chan struct{})
-		cmd.Done = t.cancel
+		ch := make(chan struct{})
+		cmd.Done = ch
+		if t.state == taskAborted {
+			close(ch)
+		} else {
+			t.cancel = ch
+		}
 		t.mu.Unlock()
 	}
 	var inBuf []byte
