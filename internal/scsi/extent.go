@@ -63,8 +63,13 @@ func CommandExtent(cdb []byte) (e Extent, ok bool) {
 		return Extent{LBA: be64(cdb[2:]), Blocks: uint64(cdb[13]), Write: true}, true
 	case 0x35, 0x91: // SYNCHRONIZE CACHE 10/16: after every earlier write
 		return Extent{Write: true, All: true}, true
-	case 0x42, 0x48, 0x15, 0x55, 0x83, 0x9c, 0x04: // UNMAP, SANITIZE, MODE SELECT, EXTENDED COPY, WRITE ATOMIC, FORMAT UNIT
+	case 0x42, 0x15, 0x55, 0x83, 0x9c, 0x04: // UNMAP, MODE SELECT, EXTENDED COPY, WRITE ATOMIC, FORMAT UNIT
 		return Extent{Write: true, All: true}, true
+	case 0x48:
+		// SANITIZE: no extent. Commands that arrive while it runs are
+		// not queued behind it but answered NOT READY, SANITIZE IN
+		// PROGRESS (SBC-4 4.11.3); the LU's sanitize state does that.
+		return Extent{}, false
 	}
 	return Extent{}, false
 }
