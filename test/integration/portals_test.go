@@ -47,9 +47,13 @@ targets:
 		}
 		for _, d := range got {
 			ps := slices.Clone(d.Portals)
-			slices.SortFunc(ps, func(a, b initiator.Portal) int { return strings.Compare(fmt.Sprint(a.TPGT, a.Addr), fmt.Sprint(b.TPGT, b.Addr)) })
+			slices.SortFunc(ps, func(a, b initiator.Portal) int {
+				return strings.Compare(fmt.Sprint(a.TPGT, a.Addr), fmt.Sprint(b.TPGT, b.Addr))
+			})
 			w := slices.Clone(want[d.Name])
-			slices.SortFunc(w, func(a, b initiator.Portal) int { return strings.Compare(fmt.Sprint(a.TPGT, a.Addr), fmt.Sprint(b.TPGT, b.Addr)) })
+			slices.SortFunc(w, func(a, b initiator.Portal) int {
+				return strings.Compare(fmt.Sprint(a.TPGT, a.Addr), fmt.Sprint(b.TPGT, b.Addr))
+			})
 			if !slices.Equal(ps, w) {
 				t.Errorf("via %s: %s at %v, want %v", via, d.Name, ps, w)
 			}
