@@ -34,6 +34,12 @@ func opWriteSame(k *task) Result {
 	}
 	ndob := cdb[0] == opWriteSame16 && cdb[1]&0x01 != 0
 	unmap := cdb[1]&0x08 != 0
+	if unmap && !lu.cfg.Thin {
+		// UNMAP needs logical block provisioning (LBPME, LBPWS); a
+		// fully provisioned LU refuses it as LIO does (libiscsi
+		// WriteSame*.UnmapVPD).
+		return k.invalidCDB(1, 3)
+	}
 	lba, n32, lb := lbaRange(cdb)
 	n := uint64(n32)
 	if lba > lu.nblocks() || n > lu.nblocks()-lba {
