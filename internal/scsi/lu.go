@@ -62,8 +62,8 @@ const (
 type LU struct {
 	cfg    LUConfig
 	store  backend.Store
-	bs     uint32 // logical block size
-	shift  uint   // log2(bs)
+	bs     uint32        // logical block size
+	shift  uint          // log2(bs)
 	blocks atomic.Uint64 // number of logical blocks; Resize changes it
 
 	// Precomputed at construction: they never change.

@@ -84,7 +84,7 @@ func TestSBC3_5_43_WriteSame(t *testing.T) {
 	wantCheck(t, tl.do(cdb10(opWriteSame10, 0, 0, 0), pat), keyIllegalRequest, ascInvalidFieldInCDB) // WSNZ on thin LUs
 	thick := newTestLU(t, LUConfig{}, 4096)
 	wantCheck(t, thick.do(cdb10(opWriteSame10, 0x08, 0, 1), pat), keyIllegalRequest, ascInvalidFieldInCDB) // UNMAP needs LBPME
-	wantGood(t, thick.do(cdb10(opWriteSame10, 0, 4000, 0), pat)) // WSNZ 0: to the end of the medium
+	wantGood(t, thick.do(cdb10(opWriteSame10, 0, 4000, 0), pat))                                           // WSNZ 0: to the end of the medium
 	if d := thick.do(cdb10(opRead10, 0, 4095, 1), nil).Data; !bytes.Equal(d, pat) {
 		t.Fatal("WRITE SAME with zero blocks did not reach the last block")
 	}
