@@ -50,6 +50,12 @@ var profiles = []profile{
 	{name: "removable", only: []string{"PreventAllow", "StartStopUnit", "NoMedia"}},
 }
 
+// notRun are tests no profile runs, with the reason. They count as never
+// passing, so each is in knownNeverPass too.
+var notRun = map[string]bool{
+	"ALL.Sanitize.Reset": true,
+}
+
 // Ports the profile configs use; the test rewrites them to free ports.
 const (
 	profilePortal1 = "127.0.0.1:3260"
@@ -62,7 +68,21 @@ const secondInitiator = "iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test-2"
 
 // knownNeverPass names the tests no profile passes, with the reason taken
 // from libiscsi's source; the test fails if another one never passes.
-var knownNeverPass = map[string]string{}
+var knownNeverPass = map[string]string{
+	// test_sanitize_reset.c ends with
+	//	while (testunitready_clear_ua(sd)) { sleep(60); }
+	// without servicing the connection while it sleeps. halun passes
+	// every assertion before that loop (SANITIZE IN PROGRESS on TUR,
+	// START STOP UNIT and READ(16) while INQUIRY works, through ABORT
+	// TASK, ABORT TASK SET, LU, warm and cold resets and a new login),
+	// but its NOP-In keepalive ends a connection silent for ~45 s; libiscsi
+	// logs in again and SAM-5 6.3.4 requires a UNIT ATTENTION for the
+	// returning I_T nexus, so each TUR after a 60 s sleep fails and the
+	// loop never ends. It can pass only against a target that tolerates
+	// more than 60 s of initiator silence; it is not run (it would hang
+	// until the suite timeout).
+	"ALL.Sanitize.Reset": "the test's 60 s sleeps outlast halun's NOP-In keepalive",
+}
 
 // knownFail names, per profile, tests that fail against any correct
 // target on that profile, with the reason from libiscsi's source. They are
@@ -276,6 +296,24 @@ func selection(p profile, all map[string][]string) (order []string, pattern map[
 		pattern[key] = pat
 		names[key] = ns
 	}
+	// without returns the -t pattern of a suite without the tests that
+	// are not run: the remaining tests as a comma list.
+	without := func(suite string) (string, []string) {
+		var keep []string
+		for _, n := range all[suite] {
+			if !notRun["ALL."+suite+"."+n] {
+				keep = append(keep, n)
+			}
+		}
+		if len(keep) == len(all[suite]) {
+			return "ALL." + suite, keep
+		}
+		pats := make([]string, len(keep))
+		for i, n := range keep {
+			pats[i] = "ALL." + suite + "." + n
+		}
+		return strings.Join(pats, ","), keep
+	}
 	if p.only == nil {
 		var suites []string
 		for s := range all {
@@ -291,7 +329,8 @@ func selection(p profile, all map[string][]string) (order []string, pattern map[
 			return suites[i] < suites[j]
 		})
 		for _, s := range suites {
-			add(s, "ALL."+s, all[s])
+			pat, keep := without(s)
+			add(s, pat, keep)
 		}
 		return order, pattern, names
 	}
@@ -300,7 +339,8 @@ func selection(p profile, all map[string][]string) (order []string, pattern map[
 			add(e, "ALL."+e, []string{test})
 			continue
 		}
-		add(e, "ALL."+e, all[e])
+		pat, keep := without(e)
+		add(e, pat, keep)
 	}
 	return order, pattern, names
 }
