@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Config is a validated halun node configuration. Every value has been
 // checked and every default filled in, except volume serials left unset,
@@ -40,7 +43,18 @@ type Node struct {
 	// whose path is relative). Relative to the working directory if not
 	// absolute. Default DefaultDataDir.
 	DataDir string
+	// NopInInterval is how long a connection may be idle before the
+	// target pings the initiator with a NOP-In; NopInTimeout how long it
+	// then waits for any PDU before dropping the connection. Defaults
+	// DefaultNopInInterval and DefaultNopInTimeout.
+	NopInInterval, NopInTimeout time.Duration
 }
+
+// Keepalive defaults: a dead initiator is noticed within 40 s.
+const (
+	DefaultNopInInterval = 10 * time.Second
+	DefaultNopInTimeout  = 30 * time.Second
+)
 
 // PortalGroup is an iSCSI target portal group: the network portals a target
 // is reachable on, identified by its portal group tag (TPGT).

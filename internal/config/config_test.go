@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseValues(t *testing.T) {
@@ -50,7 +51,7 @@ targets:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Node != (Node{Name: "san1", DataDir: "/var/lib/halun"}) {
+	if c.Node != (Node{Name: "san1", DataDir: "/var/lib/halun", NopInInterval: DefaultNopInInterval, NopInTimeout: DefaultNopInTimeout}) {
 		t.Errorf("node %+v", c.Node)
 	}
 	wantPortals := []Portal{{"127.0.0.1", 3260}, {"::1", 3260}, {"", 3261}, {"storage.example.com", 3262}}
@@ -252,6 +253,35 @@ func TestExamples(t *testing.T) {
 	for _, f := range files {
 		if _, err := Load(f); err != nil {
 			t.Errorf("%v", err)
+		}
+	}
+}
+
+func TestNodeKeepalive(t *testing.T) {
+	base := "node: { data_dir: /tmp/x, NOP }\nportal_groups: [{tag: 1, portals: [\"127.0.0.1:3260\"]}]\nvolumes: [{name: v, backend: memory, size: 1MiB}]\ntargets: [{iqn: \"iqn.2026-11.io.halun:t\", luns: [{lun: 0, volume: v}], access: {all: true}}]\n"
+	cases := []struct {
+		name, nop string
+		interval  time.Duration
+		timeout   time.Duration
+		err       string
+	}{
+		{"explicit", "nop_in_interval: 2m, nop_in_timeout: 90s", 2 * time.Minute, 90 * time.Second, ""},
+		{"not a duration", "nop_in_interval: often", 0, 0, "h.yaml:1: node.nop_in_interval: \"often\" is not a duration"},
+		{"too short", "nop_in_timeout: 10ms", 0, 0, "h.yaml:1: node.nop_in_timeout: \"10ms\" is not a duration"},
+	}
+	for _, c := range cases {
+		cfg, err := Parse("h.yaml", []byte(strings.Replace(base, "NOP", c.nop, 1)))
+		if c.err != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), c.err) {
+				t.Errorf("%s: error %v, want prefix %q", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if cfg.Node.NopInInterval != c.interval || cfg.Node.NopInTimeout != c.timeout {
+			t.Errorf("%s: got %v/%v", c.name, cfg.Node.NopInInterval, cfg.Node.NopInTimeout)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -101,8 +102,28 @@ func (d *decoder) node(n *yaml.Node, path string) Node {
 			nd.DataDir = s
 		}
 	}
+	nd.NopInInterval = d.duration(m.get("nop_in_interval"), join(path, "nop_in_interval"), DefaultNopInInterval)
+	nd.NopInTimeout = d.duration(m.get("nop_in_timeout"), join(path, "nop_in_timeout"), DefaultNopInTimeout)
 	m.done()
 	return nd
+}
+
+// duration decodes a Go duration ("10s", "2m") between 1 s and 1 h; def
+// when n is absent.
+func (d *decoder) duration(n *yaml.Node, path string, def time.Duration) time.Duration {
+	if n == nil {
+		return def
+	}
+	s, ok := d.str(n, path)
+	if !ok {
+		return def
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < time.Second || v > time.Hour {
+		d.errAt(n, path, "%q is not a duration between 1s and 1h, e.g. 10s or 2m", s)
+		return def
+	}
+	return v
 }
 
 // checkName checks a node or volume name: it names files and appears in

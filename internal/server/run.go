@@ -90,7 +90,8 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 			return nil, fmt.Errorf("%s: volume %s: %w", v.cfg.Pos, v.cfg.Name, err)
 		}
 	}
-	icfg := iscsi.Config{Logger: log, DiscoveryCHAP: chapCredentials(cfg.Discovery.CHAP)}
+	icfg := iscsi.Config{Logger: log, DiscoveryCHAP: chapCredentials(cfg.Discovery.CHAP),
+		NopInterval: cfg.Node.NopInInterval, NopTimeout: cfg.Node.NopInTimeout}
 	for _, pg := range cfg.PortalGroups {
 		g := iscsi.PortalGroup{Tag: pg.Tag}
 		for _, p := range pg.Portals {

@@ -52,9 +52,7 @@ var profiles = []profile{
 
 // notRun are tests no profile runs, with the reason. They count as never
 // passing, so each is in knownNeverPass too.
-var notRun = map[string]bool{
-	"ALL.Sanitize.Reset": true,
-}
+var notRun = map[string]bool{}
 
 // Ports the profile configs use; the test rewrites them to free ports.
 const (
@@ -68,21 +66,7 @@ const secondInitiator = "iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test-2"
 
 // knownNeverPass names the tests no profile passes, with the reason taken
 // from libiscsi's source; the test fails if another one never passes.
-var knownNeverPass = map[string]string{
-	// test_sanitize_reset.c ends with
-	//	while (testunitready_clear_ua(sd)) { sleep(60); }
-	// without servicing the connection while it sleeps. halun passes
-	// every assertion before that loop (SANITIZE IN PROGRESS on TUR,
-	// START STOP UNIT and READ(16) while INQUIRY works, through ABORT
-	// TASK, ABORT TASK SET, LU, warm and cold resets and a new login),
-	// but its NOP-In keepalive ends a connection silent for ~45 s; libiscsi
-	// logs in again and SAM-5 6.3.4 requires a UNIT ATTENTION for the
-	// returning I_T nexus, so each TUR after a 60 s sleep fails and the
-	// loop never ends. It can pass only against a target that tolerates
-	// more than 60 s of initiator silence; it is not run (it would hang
-	// until the suite timeout).
-	"ALL.Sanitize.Reset": "the test's 60 s sleeps outlast halun's NOP-In keepalive",
-}
+var knownNeverPass = map[string]string{}
 
 // knownFail names, per profile, tests that fail against any correct
 // target on that profile, with the reason from libiscsi's source. They are
