@@ -84,6 +84,9 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 				return nil, err
 			}
 			p.opened[v.Name] = nv
+			if err := nv.lu.SetPRStore(n.prs); err != nil {
+				return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
+			}
 			p.note("volume %s added (%s, serial %s)", v.Name, config.FormatSize(v.Size), v.Serial)
 		case !sameVolume(&cur.cfg, v):
 			why := volumeDiff(&cur.cfg, v)
@@ -104,6 +107,9 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 			}
 			p.opened[v.Name] = nv
 			p.replaced[v.Name] = true
+			if err := nv.lu.SetPRStore(n.prs); err != nil {
+				return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
+			}
 			p.note("volume %s replaced (%s): a new logical unit", v.Name, why)
 		case cur.cfg.Size != v.Size && v.Backend != config.BackendBlock:
 			if v.Size < cur.cfg.Size {

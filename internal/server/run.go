@@ -21,6 +21,9 @@ type Node struct {
 	Server *iscsi.Server
 	log    *slog.Logger
 	live   // what live reconfiguration changes (state.go)
+	// prs keeps persistent reservations with APTPL, for volumes opened at
+	// start and by reload alike.
+	prs scsi.PRStore
 }
 
 // Run serves cfg until ctx ends, then shuts down gracefully: listeners
@@ -79,6 +82,7 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.prs = prs
 	for i := range cfg.Volumes {
 		v, err := openVolume(&cfg.Volumes[i])
 		if err != nil {
