@@ -1,12 +1,19 @@
 package scsi
 
-import "slices"
+import (
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"weak"
+)
 
 // Asymmetric logical unit access (SPC-4 5.16). halun has one target port
 // per target portal group, so a target port group is a portal group: its
 // ID and the relative target port identifier are the portal group tag of
-// the nexus. Until SetALUA is called every group is active/optimized and
-// ALUA is implicit only.
+// the nexus. The state lives in one ALUAGroups per target, shared by every
+// view of it. Until it is set every group is active/optimized and ALUA is
+// implicit only.
 
 // ALUAState is an asymmetric access state (SPC-4 table 37).
 type ALUAState uint8
@@ -55,57 +62,144 @@ func (c *aluaConfig) find(id uint16) int {
 	return slices.IndexFunc(c.groups, func(g TargetPortGroup) bool { return g.ID == id })
 }
 
-// SetALUA sets the target port groups' states and whether SET TARGET
-// PORT GROUPS is accepted (explicit ALUA). It may be called while commands
-// run; a group whose state changes raises ASYMMETRIC ACCESS STATE CHANGED
-// on every I_T nexus. Groups not listed are active/optimized.
-func (t *LUNTarget) SetALUA(groups []TargetPortGroup, explicit bool) {
-	t.aluaMu.Lock()
-	defer t.aluaMu.Unlock()
-	old := t.alua.Load()
-	c := &aluaConfig{groups: slices.Clone(groups), status: map[uint16]byte{}, explicit: explicit}
-	changed := false
-	for _, g := range c.groups {
-		prev := ALUAActiveOptimized
-		if old != nil {
-			if i := old.find(g.ID); i >= 0 {
-				prev = old.groups[i].State
-				c.status[g.ID] = old.status[g.ID]
+// ALUAGroups is the ALUA state of one SCSI target: each target port
+// group's asymmetric access state and preferred bit, and whether explicit
+// ALUA (SET TARGET PORT GROUPS) is enabled. It is one object per target,
+// shared by every LUNTarget that serves the target — the per-initiator
+// views of Views, and the LUN sets the management layer rebuilds on
+// reconfiguration — so REPORT TARGET PORT GROUPS and command filtering
+// are the same for every initiator, and a change made by any of them (or
+// by management) raises ASYMMETRIC ACCESS STATE CHANGED on every I_T
+// nexus of the target, whichever view it uses.
+type ALUAGroups struct {
+	name string // the target's name: unit attentions go to its nexuses only
+	cfg  atomic.Pointer[aluaConfig]
+	mu   sync.Mutex // serialises changes of cfg
+
+	membersMu sync.Mutex
+	// members are the LUN sets using the groups, weakly: a view that was
+	// replaced goes away with its last command.
+	members []weak.Pointer[LUNTarget]
+}
+
+// NewALUAGroups returns the ALUA state of the target named target, with
+// every group active/optimized and ALUA implicit only.
+func NewALUAGroups(target string) *ALUAGroups { return &ALUAGroups{name: target} }
+
+// attach makes t one of the LUN sets whose nexuses state changes reach.
+func (g *ALUAGroups) attach(t *LUNTarget) {
+	g.membersMu.Lock()
+	defer g.membersMu.Unlock()
+	g.members = slices.DeleteFunc(g.members, func(w weak.Pointer[LUNTarget]) bool { return w.Value() == nil })
+	g.members = append(g.members, weak.Make(t))
+}
+
+// lus returns the distinct logical units of every live member.
+func (g *ALUAGroups) lus() []*LU {
+	g.membersMu.Lock()
+	defer g.membersMu.Unlock()
+	seen := map[*LU]bool{}
+	var out []*LU
+	for _, w := range g.members {
+		t := w.Value()
+		if t == nil {
+			continue
+		}
+		for _, n := range t.list {
+			if lu := t.luns[n]; !seen[lu] {
+				seen[lu] = true
+				out = append(out, lu)
 			}
 		}
-		if prev != g.State {
+	}
+	return out
+}
+
+// ours reports whether nexus n is one of the target's. A nexus without a
+// target name (the transport did not say) is taken to be.
+func (g *ALUAGroups) ours(n Nexus) bool {
+	return n.TargetName == "" || g.name == "" || strings.EqualFold(n.TargetName, g.name)
+}
+
+// establishUA adds a unit attention for every I_T nexus of the target on
+// every logical unit of every member, except skip.
+func (g *ALUAGroups) establishUA(asc uint16, skip *Nexus) {
+	for _, lu := range g.lus() {
+		lu.mu.Lock()
+		for n, s := range lu.nexuses {
+			if (skip == nil || n != *skip) && g.ours(n) {
+				s.addUA(asc)
+			}
+		}
+		lu.mu.Unlock()
+	}
+}
+
+// Set sets the target port groups' states and whether SET TARGET PORT
+// GROUPS is accepted (explicit ALUA). It may be called while commands
+// run; when a group's state changes, every I_T nexus of the target gets
+// ASYMMETRIC ACCESS STATE CHANGED. Groups not listed are active/optimized.
+func (g *ALUAGroups) Set(groups []TargetPortGroup, explicit bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	old := g.cfg.Load()
+	c := &aluaConfig{groups: slices.Clone(groups), status: map[uint16]byte{}, explicit: explicit}
+	changed := false
+	for _, tg := range c.groups {
+		prev := ALUAActiveOptimized
+		if old != nil {
+			if i := old.find(tg.ID); i >= 0 {
+				prev = old.groups[i].State
+				c.status[tg.ID] = old.status[tg.ID]
+			}
+		}
+		if prev != tg.State {
 			changed = true
-			c.status[g.ID] = aluaStatusByImplicit
+			c.status[tg.ID] = aluaStatusByImplicit
 		}
 	}
 	if old != nil {
-		for _, g := range old.groups {
-			if c.find(g.ID) < 0 && g.State != ALUAActiveOptimized {
+		for _, og := range old.groups {
+			if c.find(og.ID) < 0 && og.State != ALUAActiveOptimized {
 				changed = true
 			}
 		}
 	}
-	t.alua.Store(c)
+	g.cfg.Store(c)
 	if changed {
-		t.establishUA(ascALUAStateChanged, nil)
+		g.establishUA(ascALUAStateChanged, nil)
 	}
 }
 
-// ALUA returns the target port groups set and whether ALUA is explicit.
-func (t *LUNTarget) ALUA() ([]TargetPortGroup, bool) {
-	c := t.alua.Load()
+// Get returns the target port groups set and whether ALUA is explicit.
+func (g *ALUAGroups) Get() ([]TargetPortGroup, bool) {
+	c := g.cfg.Load()
 	if c == nil {
 		return nil, false
 	}
 	return slices.Clone(c.groups), c.explicit
 }
 
-// establishUA adds a unit attention for every known I_T nexus of every LU
-// of the target, except skip.
+// SetALUA sets the ALUA state of the target t serves (ALUAGroups.Set).
+func (t *LUNTarget) SetALUA(groups []TargetPortGroup, explicit bool) { t.alua.Set(groups, explicit) }
+
+// ALUA returns the target port groups set and whether ALUA is explicit.
+func (t *LUNTarget) ALUA() ([]TargetPortGroup, bool) { return t.alua.Get() }
+
+// ALUAGroups returns the ALUA state t shares with the target's other LUN
+// sets.
+func (t *LUNTarget) ALUAGroups() *ALUAGroups { return t.alua }
+
+// establishUA adds a unit attention for every known I_T nexus of the
+// target on every LU of t, except skip.
 func (t *LUNTarget) establishUA(asc uint16, skip *Nexus) {
 	for _, lu := range t.luns {
 		lu.mu.Lock()
-		lu.establishUALocked(asc, skip)
+		for n, s := range lu.nexuses {
+			if (skip == nil || n != *skip) && t.alua.ours(n) {
+				s.addUA(asc)
+			}
+		}
 		lu.mu.Unlock()
 	}
 }
@@ -118,7 +212,7 @@ func (t *LUNTarget) ReportedLUNsChanged() { t.establishUA(ascReportedLUNsDataCha
 // aluaState is the asymmetric access state of the target port group of a
 // TPGT.
 func (t *LUNTarget) aluaState(tpgt uint16) ALUAState {
-	c := t.alua.Load()
+	c := t.alua.cfg.Load()
 	if c == nil {
 		return ALUAActiveOptimized
 	}
@@ -131,7 +225,7 @@ func (t *LUNTarget) aluaState(tpgt uint16) ALUAState {
 // tpgs is the TPGS field of standard INQUIRY data: implicit ALUA, and
 // explicit when enabled (SPC-4 6.6.2).
 func (t *LUNTarget) tpgs() byte {
-	if c := t.alua.Load(); c != nil && c.explicit {
+	if c := t.alua.cfg.Load(); c != nil && c.explicit {
 		return 0x30
 	}
 	return 0x10
@@ -167,18 +261,21 @@ func (k *task) aluaGate(flags opFlags) *Result {
 }
 
 // portGroups is what REPORT TARGET PORT GROUPS lists: the groups set, or
-// by default one active/optimized group per portal group seen.
+// by default one active/optimized group per portal group seen by the
+// target's nexuses.
 func (t *LUNTarget) portGroups(self uint16) ([]TargetPortGroup, map[uint16]byte) {
-	if c := t.alua.Load(); c != nil {
+	if c := t.alua.cfg.Load(); c != nil {
 		gs := slices.Clone(c.groups)
 		slices.SortFunc(gs, func(a, b TargetPortGroup) int { return int(a.ID) - int(b.ID) })
 		return gs, c.status
 	}
 	seen := map[uint16]bool{self: true}
-	for _, lu := range t.luns {
+	for _, lu := range t.alua.lus() {
 		lu.mu.RLock()
 		for n := range lu.nexuses {
-			seen[n.TPGT] = true
+			if t.alua.ours(n) {
+				seen[n.TPGT] = true
+			}
 		}
 		lu.mu.RUnlock()
 	}
@@ -223,15 +320,16 @@ func opReportTPGRun(k *task) Result {
 // stpgDataOut is the PARAMETER LIST LENGTH of SET TARGET PORT GROUPS.
 func stpgDataOut(k *task) uint32 { return be32(k.cdb[6:]) }
 
-// opSetTPGRun is SET TARGET PORT GROUPS (SPC-4 6.43): explicit state
-// transitions, refused unless explicit ALUA is enabled. Every other nexus
-// gets ASYMMETRIC ACCESS STATE CHANGED.
+// opSetTPGRun is SET TARGET PORT GROUPS (SPC-4 6.49): explicit state
+// transitions, refused unless explicit ALUA is enabled. The change is the
+// target's, seen by every view; every other nexus of the target gets
+// ASYMMETRIC ACCESS STATE CHANGED.
 func opSetTPGRun(k *task) Result {
-	t := k.t
+	g := k.t.alua
 	plen := int(be32(k.cdb[6:]))
-	t.aluaMu.Lock()
-	defer t.aluaMu.Unlock()
-	old := t.alua.Load()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	old := g.cfg.Load()
 	if old == nil || !old.explicit {
 		return k.invalidCDB(1, 4)
 	}
@@ -265,10 +363,10 @@ func opSetTPGRun(k *task) Result {
 		}
 		c.status[id] = aluaStatusByExplicit
 	}
-	t.alua.Store(c)
+	g.cfg.Store(c)
 	if changed {
 		n := k.cmd.Nexus
-		t.establishUA(ascALUAStateChanged, &n)
+		g.establishUA(ascALUAStateChanged, &n)
 	}
 	return Good
 }

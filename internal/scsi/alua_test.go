@@ -107,9 +107,9 @@ func TestSPC4_5_16_2_4_StateFiltering(t *testing.T) {
 	}
 }
 
-// SPC-4 6.43: SET TARGET PORT GROUPS, only with explicit ALUA; the other
+// SPC-4 6.49: SET TARGET PORT GROUPS, only with explicit ALUA; the other
 // nexuses get ASYMMETRIC ACCESS STATE CHANGED.
-func TestSPC4_6_43_SetTargetPortGroups(t *testing.T) {
+func TestSPC4_6_49_SetTargetPortGroups(t *testing.T) {
 	tl := newTestLU(t, LUConfig{}, 64)
 	p := stpgParams([2]uint16{1, uint16(ALUAStandby)})
 	wantCheck(t, tl.do(stpgCDB(len(p)), p), keyIllegalRequest, ascInvalidFieldInCDB)

@@ -17,9 +17,9 @@ type LUNTarget struct {
 	list []uint64 // sorted LUN numbers
 	// allow, if set, decides which LUNs a nexus may see at all.
 	allow atomic.Pointer[AccessFunc]
-	// alua is the ALUA configuration (alua.go); nil until SetALUA.
-	alua   atomic.Pointer[aluaConfig]
-	aluaMu sync.Mutex // serialises changes of alua
+	// alua is the target's ALUA state (alua.go), shared with the
+	// target's other LUN sets; never nil.
+	alua *ALUAGroups
 }
 
 // AccessFunc reports whether the I_T nexus n may access LUN lun. A LUN it
@@ -54,7 +54,17 @@ const maxLUN = 0x3fff
 // by LUN number 0..16383. LUN numbers above that cannot be addressed and
 // are left out.
 func NewTarget(name string, luns map[uint64]*LU) *LUNTarget {
-	t := &LUNTarget{name: name, luns: make(map[uint64]*LU, len(luns))}
+	return NewTargetALUA(name, luns, nil)
+}
+
+// NewTargetALUA is NewTarget for a target whose ALUA state g is shared
+// with other LUN sets serving it (per-initiator views, or the set this
+// one replaces); nil g gives the target its own.
+func NewTargetALUA(name string, luns map[uint64]*LU, g *ALUAGroups) *LUNTarget {
+	if g == nil {
+		g = NewALUAGroups(name)
+	}
+	t := &LUNTarget{name: name, luns: make(map[uint64]*LU, len(luns)), alua: g}
 	for n, lu := range luns {
 		if lu == nil || n > maxLUN {
 			continue
@@ -63,6 +73,7 @@ func NewTarget(name string, luns map[uint64]*LU) *LUNTarget {
 		t.list = append(t.list, n)
 	}
 	slices.Sort(t.list)
+	g.attach(t)
 	return t
 }
 
@@ -219,7 +230,7 @@ func (k *task) gate(d *opDesc) *Result {
 			return r
 		}
 	}
-	if k.t.alua.Load() != nil {
+	if k.t.alua.cfg.Load() != nil {
 		var flags opFlags
 		if d != nil {
 			flags = d.flags

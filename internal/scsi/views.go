@@ -12,9 +12,11 @@ import (
 // an initiator without a view sees no logical unit at all (REPORT LUNS is
 // empty, commands get LOGICAL UNIT NOT SUPPORTED). The logical units keep
 // their per-nexus state (unit attentions, reservations) keyed by the whole
-// nexus, so nothing passes from one initiator to another.
+// nexus, so nothing passes from one initiator to another. The target's
+// ALUA state is one ALUAGroups shared by every view.
 type Views struct {
 	name string
+	alua *ALUAGroups
 	m    atomic.Pointer[viewMap]
 }
 
@@ -30,20 +32,30 @@ var _ Target = (*Views)(nil)
 // of every initiator not in perInitiator; perInitiator maps initiator names
 // (compared case-insensitively) to their own LUN maps.
 func NewViews(name string, all map[uint64]*LU, perInitiator map[string]map[uint64]*LU) *Views {
-	v := &Views{name: name}
+	return NewViewsALUA(name, nil, all, perInitiator)
+}
+
+// NewViewsALUA is NewViews for a target whose ALUA state g is shared with
+// the LUN sets it replaces; nil g gives the target its own.
+func NewViewsALUA(name string, g *ALUAGroups, all map[uint64]*LU, perInitiator map[string]map[uint64]*LU) *Views {
+	if g == nil {
+		g = NewALUAGroups(name)
+	}
+	v := &Views{name: name, alua: g}
 	v.Set(all, perInitiator)
 	return v
 }
 
 // Set replaces every view at once; commands already running finish on the
-// views they started with. It is safe while commands run.
+// views they started with. It is safe while commands run. The ALUA state
+// stays as it is.
 func (v *Views) Set(all map[uint64]*LU, perInitiator map[string]map[uint64]*LU) {
-	m := &viewMap{byName: make(map[string]*LUNTarget, len(perInitiator)), none: NewTarget(v.name, nil)}
+	m := &viewMap{byName: make(map[string]*LUNTarget, len(perInitiator)), none: NewTargetALUA(v.name, nil, v.alua)}
 	if all != nil {
-		m.all = NewTarget(v.name, all)
+		m.all = NewTargetALUA(v.name, all, v.alua)
 	}
 	for name, luns := range perInitiator {
-		m.byName[strings.ToLower(name)] = NewTarget(v.name, luns)
+		m.byName[strings.ToLower(name)] = NewTargetALUA(v.name, luns, v.alua)
 	}
 	v.m.Store(m)
 }

@@ -16,20 +16,16 @@ func (m *viewMap) targets() []*LUNTarget {
 	return out
 }
 
-// SetALUA sets the target port groups' states on every view (see
-// LUNTarget.SetALUA). Views built later by Set start without them: the
-// management layer, which replaces a target's Views as a whole, carries
-// them over.
-func (v *Views) SetALUA(groups []TargetPortGroup, explicit bool) {
-	for _, t := range v.m.Load().targets() {
-		t.SetALUA(groups, explicit)
-	}
-}
+// SetALUA sets the target's ALUA state, which every view shares (see
+// ALUAGroups.Set).
+func (v *Views) SetALUA(groups []TargetPortGroup, explicit bool) { v.alua.Set(groups, explicit) }
 
-// ALUA returns the target port groups' states, as the view of an
-// initiator without access reports them (every view has the same unless
-// an initiator changed its own with SET TARGET PORT GROUPS).
-func (v *Views) ALUA() ([]TargetPortGroup, bool) { return v.m.Load().none.ALUA() }
+// ALUA returns the target port groups' states and whether ALUA is
+// explicit: the same for every view.
+func (v *Views) ALUA() ([]TargetPortGroup, bool) { return v.alua.Get() }
+
+// ALUAGroups returns the ALUA state every view shares.
+func (v *Views) ALUAGroups() *ALUAGroups { return v.alua }
 
 // ReportedLUNsChanged raises REPORTED LUNS DATA HAS CHANGED on every I_T
 // nexus of every view's logical units.
