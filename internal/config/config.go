@@ -62,6 +62,8 @@ type PortalGroup struct {
 	Pos     Pos
 	Tag     uint16 // 1..65535
 	Portals []Portal
+	// ALUA is the group's state as a target port group (alua.go).
+	ALUA GroupALUA
 }
 
 // Portal is one listening address.
@@ -141,6 +143,9 @@ type Target struct {
 	// target, except those whose access entry has its own.
 	CHAP   *CHAP
 	Params Params
+	// ALUA says whether initiators may set the portal groups' ALUA states
+	// (alua.go).
+	ALUA TargetALUA
 }
 
 // LUN maps a logical unit number to a volume.

@@ -149,7 +149,7 @@ func (d *decoder) checkPath(n *yaml.Node, path, s string) bool {
 }
 
 func (d *decoder) portalGroup(n *yaml.Node, path string) PortalGroup {
-	pg := PortalGroup{Pos: Pos{File: d.file, Line: n.Line, Field: path}}
+	pg := PortalGroup{Pos: Pos{File: d.file, Line: n.Line, Field: path}, ALUA: GroupALUA{State: ALUAActiveOptimized}}
 	m := d.mapping(n, path)
 	if v := m.get("tag"); v != nil {
 		if t, ok := d.integer(v, join(path, "tag"), 1, 65535); ok {
@@ -179,7 +179,7 @@ func (d *decoder) portalGroup(n *yaml.Node, path string) PortalGroup {
 	} else {
 		m.missing("portals", ", e.g. portals: [\"127.0.0.1:3260\", \"[::1]:3260\"]")
 	}
-	m.reject("alua", "ALUA target port groups are not implemented yet")
+	pg.ALUA = d.groupALUA(m.get("alua"), join(path, "alua"))
 	m.done()
 	return pg
 }
@@ -384,6 +384,9 @@ func (d *decoder) target(n *yaml.Node, path string) Target {
 	}
 	if x := m.get("chap"); x != nil && !isNull(x) {
 		t.CHAP = d.chap(x, join(path, "chap"))
+	}
+	if x := m.get("alua"); x != nil && !isNull(x) {
+		t.ALUA = d.targetALUA(x, join(path, "alua"))
 	}
 	m.done()
 	return t

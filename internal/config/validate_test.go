@@ -83,7 +83,7 @@ func TestInvalid(t *testing.T) {
 			"4: portal_groups[1].portals[0]: portal 127.0.0.1:3260 is already listed at portal_groups[0].portals[0] (line 3)"},
 		{"duplicate ipv6 portal spelled differently", `["127.0.0.1:3260"]`, `["[::1]:3260", "[0:0::1]:3260"]`,
 			"3: portal_groups[0].portals[1]: portal [::1]:3260 is already listed"},
-		{"alua not yet", `{tag: 1, portals:`, `{tag: 1, alua: standby, portals:`, "3: portal_groups[0].alua: ALUA target port groups are not implemented yet"},
+		{"alua as a scalar", `{tag: 1, portals:`, `{tag: 1, alua: standby, portals:`, "3: portal_groups[0].alua: want a mapping such as alua: {state: standby, preferred: false}"},
 
 		// volumes.
 		{"volume name missing", "{name: v1, backend", "{backend", "5: volumes[0].name: missing; required"},
