@@ -11,14 +11,15 @@ import (
 // log in. With access.all every initiator shares the target's LUN map; with
 // access.initiators each listed initiator gets its own view (its own LUN
 // map, or the target's), keyed by its name, and everyone else sees nothing.
-func targetLUNs(t *config.Target, lus map[string]*scsi.LU) (scsi.Target, *iscsi.Access) {
+// Every view shares the target's ALUA state g.
+func targetLUNs(t *config.Target, lus map[string]*scsi.LU, g *scsi.ALUAGroups) (scsi.Target, *iscsi.Access) {
 	m := map[uint64]*scsi.LU{}
 	for _, l := range t.LUNs {
 		m[uint64(l.LUN)] = lus[l.Volume]
 	}
 	a := &iscsi.Access{All: t.Access.All, CHAP: chapCredentials(t.CHAP)}
 	if t.Access.All {
-		return scsi.NewTarget(t.IQN, m), a
+		return scsi.NewTargetALUA(t.IQN, m, g), a
 	}
 	a.Initiators = make(map[string]iscsi.InitiatorAccess, len(t.Access.Initiators))
 	views := make(map[string]map[uint64]*scsi.LU, len(t.Access.Initiators))
@@ -34,7 +35,7 @@ func targetLUNs(t *config.Target, lus map[string]*scsi.LU) (scsi.Target, *iscsi.
 		}
 		views[ia.IQN] = own
 	}
-	return scsi.NewViews(t.IQN, nil, views), a
+	return scsi.NewViewsALUA(t.IQN, g, nil, views), a
 }
 
 // chapCredentials converts config CHAP to the login layer's; nil for none.

@@ -38,6 +38,7 @@ type plan struct {
 	add    []iscsi.Target // new targets (LUNs not yet wrapped)
 	update []targetUpdate
 	remove []string // target IQNs
+	alua   []aluaUpdate
 }
 
 type resize struct {
@@ -136,15 +137,25 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 	// Targets.
 	for i := range cfg.Targets {
 		t := &cfg.Targets[i]
-		built, err := buildTarget(t, lus)
+		ot := old.Target(t.IQN)
+		// A running target keeps its ALUA state; a change of the
+		// configured one is applied at commit.
+		var g *scsi.ALUAGroups
+		if live := n.luns[t.IQN]; live != nil && ot != nil {
+			g = aluaGroupsOf(live.get())
+		}
+		if g == nil {
+			g = newALUAGroups(cfg, t)
+		} else {
+			ow, oe := configALUA(old, ot)
+			nw, ne := configALUA(cfg, t)
+			if !slices.Equal(ow, nw) || oe != ne {
+				p.alua = append(p.alua, aluaUpdate{g: g, old: ow, new: nw, explicit: ne})
+			}
+		}
+		built, err := buildTarget(t, lus, g)
 		if err != nil {
 			return nil, err
-		}
-		ot := old.Target(t.IQN)
-		if live := n.luns[t.IQN]; live != nil && ot != nil {
-			inheritALUA(live.get(), built.LUNs)
-		} else if err := n.applyALUA(built.LUNs); err != nil {
-			n.log.Warn("new target without the node's ALUA states", "iqn", t.IQN, "err", err)
 		}
 		if ot == nil {
 			p.add = append(p.add, built)
@@ -179,6 +190,7 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 			p.note("target %s removed", t.IQN)
 		}
 	}
+	p.res.Changes = append(p.res.Changes, aluaDiff(old, cfg)...)
 	// Resizes last: they are the only step that changes running objects.
 	// Stores only grow, so a resize cannot be undone: if a later one
 	// fails, the earlier volumes stay grown (no data is lost, the config
@@ -252,6 +264,11 @@ func (p *plan) commit() *admin.Result {
 				n.log.Warn("cannot announce the changed LUN inventory (REPORTED LUNS DATA HAS CHANGED) on this target type", "iqn", u.def.Name)
 			}
 		}
+	}
+	// ALUA states last: a state change's unit attention reaches the
+	// nexuses of the LUN sets swapped in above.
+	for _, u := range p.alua {
+		u.apply()
 	}
 	for _, iqn := range p.remove {
 		ended, err := srv.RemoveTarget(iqn)
@@ -491,6 +508,11 @@ func (n *Node) Reload() (*admin.Result, error) {
 func (n *Node) Change(what string, edit func(*config.Document) error) (*admin.Result, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	return n.changeLocked(what, edit)
+}
+
+// changeLocked is Change with n.mu held.
+func (n *Node) changeLocked(what string, edit func(*config.Document) error) (*admin.Result, error) {
 	var text []byte
 	name := n.src.Path
 	switch {
@@ -560,38 +582,4 @@ func (n *Node) logResult(what string, res *admin.Result) {
 	if res.SessionsEnded > 0 {
 		n.log.Info(what, "sessions_ended", res.SessionsEnded)
 	}
-}
-
-// SetALUA sets the asymmetric access state of target port group group
-// (the portal group with that tag) on every target.
-func (n *Node) SetALUA(group uint16, state string) (*admin.Result, error) {
-	st, ok := normState(state)
-	if !ok {
-		return nil, fmt.Errorf("ALUA state %q is not one of %s", state, strings.Join(admin.ALUAStates, ", "))
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cfg.PortalGroup(group) == nil {
-		return nil, fmt.Errorf("portal group %d: %w", group, config.ErrNotFound)
-	}
-	if n.alua == nil {
-		n.alua = map[uint16]string{}
-	}
-	prev := n.alua[group]
-	if prev == "" {
-		prev = admin.ALUAActiveOptimized
-	}
-	n.alua[group] = st
-	for _, live := range n.luns {
-		if err := n.applyALUA(live.get()); err != nil {
-			n.alua[group] = prev
-			for _, l := range n.luns {
-				n.applyALUA(l.get())
-			}
-			return nil, err
-		}
-	}
-	res := &admin.Result{Changes: []string{fmt.Sprintf("portal group %d: ALUA state %s (was %s)", group, st, prev)}}
-	n.logResult("alua", res)
-	return res, nil
 }

@@ -105,7 +105,7 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 	}
 	n.luns = map[string]*liveLUNs{}
 	for i := range cfg.Targets {
-		t, err := buildTarget(&cfg.Targets[i], lus)
+		t, err := buildTarget(&cfg.Targets[i], lus, newALUAGroups(cfg, &cfg.Targets[i]))
 		if err != nil {
 			return nil, err
 		}
@@ -145,13 +145,13 @@ func luConfig(v *config.Volume) scsi.LUConfig {
 
 // buildTarget assembles one target over the logical units of the volumes
 // it maps (lus, by volume name). Start-up and live reconfiguration both
-// build targets here.
-func buildTarget(t *config.Target, lus map[string]*scsi.LU) (iscsi.Target, error) {
+// build targets here, over the target's ALUA state g.
+func buildTarget(t *config.Target, lus map[string]*scsi.LU, g *scsi.ALUAGroups) (iscsi.Target, error) {
 	settings, err := targetSettings(t.Params)
 	if err != nil {
 		return iscsi.Target{}, fmt.Errorf("%s: target %s params: %w", t.Pos, t.IQN, err)
 	}
-	luns, access := targetLUNs(t, lus) // acl.go
+	luns, access := targetLUNs(t, lus, g) // acl.go
 	return iscsi.Target{Name: t.IQN, Alias: t.Alias,
 		PortalGroups: t.PortalGroups, Settings: settings, LUNs: luns, Access: access}, nil
 }

@@ -26,9 +26,6 @@ type live struct {
 	// for their in-flight commands before they are closed.
 	retired   []*retiredStore
 	retiredWG sync.WaitGroup
-	// alua is the ALUA state of each target port group (portal group tag)
-	// set through management; groups not in it are active/optimized.
-	alua map[uint16]string
 }
 
 // volume is an open volume: its config, store and logical unit.
