@@ -38,11 +38,13 @@ type session struct {
 	// CmdSN, until the gap fills.
 	pending map[uint32]func()
 	tasks   map[uint32]*task // by ITT
-	// active lists the tasks of tasks in delivery (CmdSN) order, for the
+	// active lists the session's tasks in delivery (CmdSN) order, for the
 	// ordering rules of task attributes and overlapping writes.
 	active []*task
 	conn   *conn
 	closed bool
+	// done is closed when the session ends.
+	done chan struct{}
 	// running counts tasks delivered and not yet finished.
 	running sync.WaitGroup
 
@@ -54,7 +56,7 @@ func newSession(srv *Server, key sessionKey, r *login.Result, cmdSN uint32) *ses
 	ss := &session{srv: srv, key: key, discovery: r.SessionType == login.SessionDiscovery,
 		targetName: r.TargetName, params: r.Params,
 		expCmdSN: cmdSN, maxCmdSN: cmdSN + uint32(srv.cfg.QueueDepth) - 1,
-		pending: map[uint32]func(){}, tasks: map[uint32]*task{}}
+		pending: map[uint32]func(){}, tasks: map[uint32]*task{}, done: make(chan struct{})}
 	ss.nexus = scsi.Nexus{InitiatorName: r.InitiatorName, ISID: r.ISID, TargetName: r.TargetName, TPGT: key.tpgt}
 	return ss
 }
@@ -134,7 +136,7 @@ func (ss *session) addTask(t *task) bool {
 	return true
 }
 
-// dependencies returns the execDone channels of the earlier tasks t must
+// dependencies returns the sent channels of the earlier tasks t must
 // wait for (SAM-5 §8.6, SPC-4 7.5.8 with QUEUE ALGORITHM MODIFIER 0): a
 // HEAD OF QUEUE task waits for none; an ORDERED task for every earlier task
 // of its LU; any task for an earlier ORDERED one; and, to keep data
@@ -151,7 +153,7 @@ func (ss *session) dependencies(t *task) []chan struct{} {
 		}
 		if t.attr == pdu.AttrOrdered || a.attr == pdu.AttrOrdered ||
 			(t.hasExt && a.hasExt && a.ext.Overlaps(t.ext)) {
-			deps = append(deps, a.execDone)
+			deps = append(deps, a.sent)
 		}
 	}
 	return deps
@@ -213,6 +215,7 @@ func (ss *session) end(reason error) {
 		return
 	}
 	ss.closed = true
+	close(ss.done)
 	tasks := make([]*task, 0, len(ss.tasks))
 	for _, t := range ss.tasks {
 		tasks = append(tasks, t)

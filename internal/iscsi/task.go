@@ -49,7 +49,7 @@ type task struct {
 	// inline: executing on the reader goroutine.
 	inline bool
 	// ext is the LBA range the command touches (hasExt false for commands
-	// without medium access); deps are the execDone channels of earlier
+	// without medium access); deps are the sent channels of earlier
 	// tasks it must wait for (task attributes, overlapping writes).
 	ext    scsi.Extent
 	hasExt bool
@@ -61,6 +61,11 @@ type task struct {
 	mu       sync.Mutex
 	state    taskState
 	execDone chan struct{}
+	// sent is closed once the task's response has been written (or the
+	// task ended without one); later tasks ordered behind it wait for it,
+	// so responses keep the order of execution too.
+	sent     chan struct{}
+	sentOnce sync.Once
 	once     sync.Once
 }
 
@@ -144,7 +149,7 @@ func (c *conn) releaseFn(immediate bool) func() {
 func (c *conn) startTask(m *pdu.SCSICommand, hdr *pdu.Header, cdb, imm []byte) {
 	t := &task{c: c, ss: c.sess, itt: m.ITT, lun: m.LUN, cmdSN: m.CmdSN, immediate: m.Immediate,
 		attr: m.Attr, cdb: cdb, read: m.Read, write: m.Write, edtl: m.ExpectedDataTransferLength,
-		execDone: make(chan struct{})}
+		execDone: make(chan struct{}), sent: make(chan struct{})}
 	t.ext, t.hasExt = scsi.CommandExtent(cdb)
 	if !c.sess.addTask(t) {
 		c.badInput("SCSI command reuses a task tag in use", "itt", m.ITT)
@@ -326,7 +331,10 @@ func (t *task) execute() {
 		t.c.executing.Add(1)
 		go func() {
 			for _, d := range t.deps {
-				<-d
+				select {
+				case <-d:
+				case <-t.ss.done:
+				}
 			}
 			t.deps = nil
 			t.mu.Lock()
@@ -416,6 +424,7 @@ func (t *task) respond(res scsi.Result) {
 	if t.state == taskAborted {
 		t.mu.Unlock()
 		t.complete()
+		t.markSent()
 		return
 	}
 	t.state = taskDone
@@ -423,11 +432,25 @@ func (t *task) respond(res scsi.Result) {
 	// The tag is free for reuse once the initiator sees the response, so
 	// it leaves the table first.
 	t.complete()
+	it := t.response(res)
+	if j := it.dataIn; j != nil {
+		prev := j.release
+		j.release = func() {
+			if prev != nil {
+				prev()
+			}
+			t.markSent()
+		}
+	} else {
+		it.after = t.markSent
+	}
 	if t.inline {
-		t.c.sendDeferred(t.response(res))
+		t.c.sendDeferred(it)
 		return
 	}
-	t.c.send(t.response(res))
+	if !t.c.send(it) {
+		t.markSent()
+	}
 }
 
 // complete does the bookkeeping of a finished or aborted task, once.
@@ -440,6 +463,9 @@ func (t *task) complete() {
 		close(t.execDone)
 	})
 }
+
+// markSent releases the tasks ordered behind this one.
+func (t *task) markSent() { t.sentOnce.Do(func() { close(t.sent) }) }
 
 // abort marks the task aborted and waits until it is out of the SCSI layer.
 // It reports false if the response was already queued.
@@ -459,6 +485,7 @@ func (t *task) abort() bool {
 	t.mu.Unlock()
 	if prev == taskGathering {
 		t.complete()
+		t.markSent()
 	}
 	<-t.execDone
 	return true
