@@ -180,7 +180,8 @@ with that tag) on every target reachable through it. STATE is one of
 active-optimized, active-nonoptimized, standby, unavailable, transitioning.
 Initiators see it in REPORT TARGET PORT GROUPS; in standby and unavailable
 media access is refused with NOT READY, while INQUIRY, REPORT LUNS and
-REPORT TARGET PORT GROUPS still work.`,
+REPORT TARGET PORT GROUPS still work. The state is written to the config
+(portal_groups[].alua.state), so a restart keeps it.`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("group") || state == "" {
