@@ -1,7 +1,6 @@
 package iscsi
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -118,7 +117,7 @@ func (c *conn) windowSNs() (uint32, uint32) {
 // serve runs the connection to its end.
 func (c *conn) serve() {
 	defer c.close(nil)
-	in := bufio.NewReaderSize(c.nc, 16<<10)
+	in := newConnReader(c.nc)
 	rd := pdu.NewReader(in)
 	ok := c.loginPhase(rd)
 	if !ok {

@@ -1,7 +1,6 @@
 package iscsi
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"time"
@@ -11,7 +10,7 @@ import (
 
 // readLoop reads and dispatches PDUs in full feature phase until the
 // connection ends; the returned error says why.
-func (c *conn) readLoop(rd *pdu.Reader, in *bufio.Reader) error {
+func (c *conn) readLoop(rd *pdu.Reader, in *connReader) error {
 	for {
 		if in.Buffered() < pdu.HeaderLen {
 			c.flushIfIdle()
