@@ -219,7 +219,9 @@ func (c *conn) solicit(t *task) {
 		t.r2tSN++
 		it := &outItem{fillSN: true}
 		m.Encode(&it.hdr)
-		c.enqueue(it)
+		// The reader writes the R2T itself with its next flush: no
+		// hand-off to the writer goroutine on every burst of a write.
+		c.sendDeferred(it)
 	}
 }
 
