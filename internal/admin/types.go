@@ -138,17 +138,18 @@ type Result struct {
 }
 
 // ALUA states as the CLI and API spell them (SPC-4 6.37 asymmetric access
-// states).
+// states): the config's spelling, so a state set through the API is written
+// back verbatim.
 const (
-	ALUAActiveOptimized    = "active-optimized"
-	ALUAActiveNonOptimized = "active-nonoptimized"
-	ALUAStandby            = "standby"
-	ALUAUnavailable        = "unavailable"
-	ALUATransitioning      = "transitioning"
+	ALUAActiveOptimized    = config.ALUAActiveOptimized
+	ALUAActiveNonOptimized = config.ALUAActiveNonOptimized
+	ALUAStandby            = config.ALUAStandby
+	ALUAUnavailable        = config.ALUAUnavailable
+	ALUATransitioning      = config.ALUATransitioning
 )
 
 // ALUAStates lists the states SetALUA accepts.
-var ALUAStates = []string{ALUAActiveOptimized, ALUAActiveNonOptimized, ALUAStandby, ALUAUnavailable, ALUATransitioning}
+var ALUAStates = config.ALUAStates
 
 // Requests.
 

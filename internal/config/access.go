@@ -324,12 +324,7 @@ func checkProductID(s string) error {
 // validateAccess checks each target's initiator entries: unique names, and
 // LUN maps whose numbers are unique and whose volumes exist.
 func (d *decoder) validateAccess(c *Config, volumes map[string]string) {
-	line := func(path string) string {
-		if n := d.at[path]; n != nil && n.Line > 0 {
-			return fmt.Sprintf(" (line %d)", n.Line)
-		}
-		return ""
-	}
+	line := d.lineOf
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		p := join(index("targets", i), "access")
@@ -343,28 +338,7 @@ func (d *decoder) validateAccess(c *Config, volumes map[string]string) {
 					names[ia.IQN] = pi
 				}
 			}
-			luns := map[uint16]string{}
-			vols := map[string]string{}
-			for k, l := range ia.LUNs {
-				pl := index(join(pi, "luns"), k)
-				if l.LUN <= MaxLUN {
-					if prev, dup := luns[l.LUN]; dup {
-						d.errField(join(pl, "lun"), "LUN %d is already mapped at %s%s", l.LUN, prev, line(prev))
-					} else {
-						luns[l.LUN] = pl
-					}
-				}
-				if l.Volume == "" {
-					continue
-				}
-				if volumes[l.Volume] == "" {
-					d.errField(join(pl, "volume"), "volume %q is not defined in volumes", l.Volume)
-				} else if prev, dup := vols[l.Volume]; dup {
-					d.errField(join(pl, "volume"), "volume %q is already mapped at %s%s", l.Volume, prev, line(prev))
-				} else {
-					vols[l.Volume] = pl
-				}
-			}
+			d.checkLUNMap(join(pi, "luns"), ia.LUNs, volumes)
 		}
 	}
 }

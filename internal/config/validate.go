@@ -9,12 +9,7 @@ import (
 // and LUNs, and that references resolve. Entries that already failed to
 // decode are skipped so one mistake is reported once.
 func (d *decoder) validate(c *Config) {
-	line := func(path string) string {
-		if n := d.at[path]; n != nil && n.Line > 0 {
-			return fmt.Sprintf(" (line %d)", n.Line)
-		}
-		return ""
-	}
+	line := d.lineOf
 
 	tags := map[uint16]string{}
 	portals := map[Portal]string{}
@@ -95,28 +90,44 @@ func (d *decoder) validate(c *Config) {
 				t.PortalGroups = append(t.PortalGroups, pg.Tag)
 			}
 		}
-		luns := map[uint16]string{}
-		vols := map[string]string{}
-		for j, l := range t.LUNs {
-			pl := index(join(p, "luns"), j)
-			if l.LUN <= MaxLUN {
-				if prev, dup := luns[l.LUN]; dup {
-					d.errField(join(pl, "lun"), "LUN %d is already mapped at %s%s", l.LUN, prev, line(prev))
-				} else {
-					luns[l.LUN] = pl
-				}
-			}
-			if l.Volume == "" {
-				continue
-			}
-			if names[l.Volume] == "" {
-				d.errField(join(pl, "volume"), "volume %q is not defined in volumes", l.Volume)
-			} else if prev, dup := vols[l.Volume]; dup {
-				d.errField(join(pl, "volume"), "volume %q is already mapped at %s%s", l.Volume, prev, line(prev))
-			} else {
-				vols[l.Volume] = pl
-			}
-		}
+		d.checkLUNMap(join(p, "luns"), t.LUNs, names)
 	}
 	d.validateAccess(c, names)
+}
+
+// lineOf returns " (line N)" for the config entry at path, for messages
+// that point at an earlier entry; "" when its line is unknown.
+func (d *decoder) lineOf(path string) string {
+	if n := d.at[path]; n != nil && n.Line > 0 {
+		return fmt.Sprintf(" (line %d)", n.Line)
+	}
+	return ""
+}
+
+// checkLUNMap checks one LUN map (a target's, or an initiator's own): LUN
+// numbers and volumes each appear once, and every volume is defined
+// (volumes maps defined volume names to their field paths).
+func (d *decoder) checkLUNMap(path string, lunMap []LUN, volumes map[string]string) {
+	luns := map[uint16]string{}
+	vols := map[string]string{}
+	for j, l := range lunMap {
+		pl := index(path, j)
+		if l.LUN <= MaxLUN {
+			if prev, dup := luns[l.LUN]; dup {
+				d.errField(join(pl, "lun"), "LUN %d is already mapped at %s%s", l.LUN, prev, d.lineOf(prev))
+			} else {
+				luns[l.LUN] = pl
+			}
+		}
+		if l.Volume == "" {
+			continue
+		}
+		if volumes[l.Volume] == "" {
+			d.errField(join(pl, "volume"), "volume %q is not defined in volumes", l.Volume)
+		} else if prev, dup := vols[l.Volume]; dup {
+			d.errField(join(pl, "volume"), "volume %q is already mapped at %s%s", l.Volume, prev, d.lineOf(prev))
+		} else {
+			vols[l.Volume] = pl
+		}
+	}
 }
