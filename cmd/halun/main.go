@@ -1,6 +1,8 @@
 // Command halun is the halun iSCSI target: `halun serve` runs a node,
-// `halun config check` validates a config, `halun version` says which build
-// this is.
+// `halun config check` validates a config, `halun import` converts IET, SCST
+// and LIO configs, the management commands (target, volume, lun, acl,
+// session, portal, alua, reload) talk to a running node over its admin
+// socket, and `halun version` says which build this is.
 package main
 
 import (
