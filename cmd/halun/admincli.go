@@ -78,6 +78,9 @@ func printResult(w io.Writer, res *admin.Result) {
 	if res.SessionsEnded > 0 {
 		fmt.Fprintf(w, "%d session(s) ended\n", res.SessionsEnded)
 	}
+	if res.ConnectionsClosed > 0 {
+		fmt.Fprintf(w, "%d connection(s) through removed or moved portals closed\n", res.ConnectionsClosed)
+	}
 	if !res.Persisted && res.Config != "" && len(res.Changes) > 0 && res.Config == config.DefaultName {
 		fmt.Fprintln(w, "note: halun serves the embedded default; the change lasts until it stops (serve --config FILE to keep changes)")
 	}

@@ -131,6 +131,9 @@ type Result struct {
 	// SessionsEnded counts sessions ended because their initiator lost
 	// access or their target went away.
 	SessionsEnded int `json:"sessions_ended"`
+	// ConnectionsClosed counts connections closed because the portal
+	// they came through was removed or moved to another portal group.
+	ConnectionsClosed int `json:"connections_closed,omitempty"`
 	// Persisted says the change was written to the config file.
 	Persisted bool `json:"persisted"`
 	// Config is the file written or reread.

@@ -142,8 +142,9 @@ func (s *Server) checkTarget(t *Target) error {
 	if t.LUNs == nil {
 		return fmt.Errorf("iscsi: target %s has no logical units", t.Name)
 	}
+	groups := s.PortalGroups()
 	for _, g := range t.PortalGroups {
-		if !slices.ContainsFunc(s.cfg.PortalGroups, func(pg PortalGroup) bool { return pg.Tag == g }) {
+		if !slices.ContainsFunc(groups, func(pg PortalGroup) bool { return pg.Tag == g }) {
 			return fmt.Errorf("iscsi: target %s uses undefined portal group %d", t.Name, g)
 		}
 	}
@@ -211,13 +212,4 @@ func (s *Server) EndInitiatorSessions(target, initiator, reason string) int {
 	return s.EndSessions(func(si SessionInfo) bool {
 		return !si.Discovery && (target == "" || si.Target == target) && strings.EqualFold(si.Initiator, initiator)
 	}, reason)
-}
-
-// PortalGroups returns the configured portal groups.
-func (s *Server) PortalGroups() []PortalGroup {
-	out := make([]PortalGroup, len(s.cfg.PortalGroups))
-	for i, pg := range s.cfg.PortalGroups {
-		out[i] = PortalGroup{Tag: pg.Tag, Addrs: slices.Clone(pg.Addrs)}
-	}
-	return out
 }

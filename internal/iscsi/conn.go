@@ -26,7 +26,10 @@ type conn struct {
 	srv  *Server
 	nc   net.Conn
 	tpgt uint16
-	log  *slog.Logger
+	// portal is the listener that accepted the connection; s.mu guards
+	// reading it together with the listener table.
+	portal *portal
+	log    *slog.Logger
 
 	sess   *session
 	cid    uint16

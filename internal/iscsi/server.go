@@ -67,19 +67,30 @@ type Server struct {
 	// authFail paces repeated authentication failures (access.go).
 	authFail authFailures
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// groups are the portal groups now served and listeners their bound
+	// addresses; both change live (portals.go).
+	groups    []PortalGroup
 	listeners []*portal
-	sessions  map[sessionKey]*session
-	byTSIH    map[uint16]*session
-	conns     map[*conn]struct{}
-	nextTSIH  uint16
-	closing   bool
-	wg        sync.WaitGroup
+	// serving is set once Serve runs: listeners added later get their
+	// accept loop at once; acceptWG counts the loops.
+	serving  bool
+	acceptWG sync.WaitGroup
+	sessions map[sessionKey]*session
+	byTSIH   map[uint16]*session
+	conns    map[*conn]struct{}
+	nextTSIH uint16
+	closing  bool
+	wg       sync.WaitGroup
 }
 
+// portal is one bound listener: the configured address (as written, for
+// comparing configs) and its portal group tag, which a reconfiguration may
+// change (s.mu guards it).
 type portal struct {
-	tag uint16
-	ln  net.Listener
+	addr string
+	tag  uint16
+	ln   net.Listener
 }
 
 // NewServer checks cfg and returns a server that has not bound anything yet.
@@ -105,11 +116,12 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, targets: map[string]*Target{},
 		sessions: map[sessionKey]*session{}, byTSIH: map[uint16]*session{},
 		conns: map[*conn]struct{}{}}
+	if err := checkGroups(cfg.PortalGroups); err != nil {
+		return nil, err
+	}
+	s.groups = cloneGroups(cfg.PortalGroups)
 	groups := map[uint16]bool{}
 	for _, pg := range cfg.PortalGroups {
-		if groups[pg.Tag] {
-			return nil, fmt.Errorf("iscsi: portal group %d defined twice", pg.Tag)
-		}
 		groups[pg.Tag] = true
 	}
 	for i := range cfg.Targets {
@@ -130,71 +142,39 @@ func NewServer(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Listen binds every portal. On error nothing stays bound.
-func (s *Server) Listen() error {
-	var lns []*portal
-	for _, pg := range s.cfg.PortalGroups {
-		for _, a := range pg.Addrs {
-			ln, err := net.Listen("tcp", a)
-			if err != nil {
-				for _, p := range lns {
-					p.ln.Close()
-				}
-				return fmt.Errorf("iscsi: listen on portal %s (group %d): %w", a, pg.Tag, err)
-			}
-			lns = append(lns, &portal{tag: pg.Tag, ln: ln})
-		}
-	}
-	s.mu.Lock()
-	s.listeners = lns
-	s.mu.Unlock()
-	return nil
-}
-
-// Addrs returns the bound portal addresses with their group tags.
-func (s *Server) Addrs() []PortalAddr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]PortalAddr, 0, len(s.listeners))
-	for _, p := range s.listeners {
-		out = append(out, PortalAddr{Tag: p.tag, Addr: p.ln.Addr().String()})
-	}
-	return out
-}
-
-// PortalAddr is one bound portal.
-type PortalAddr struct {
-	Tag  uint16
-	Addr string
-}
-
 // Serve accepts connections on every bound portal until ctx ends, then shuts
 // down gracefully: listeners close, in-flight commands finish (bounded by
 // grace), connections close. Listen must have been called.
 func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
-	lns := s.listeners
-	s.mu.Unlock()
-	if len(lns) == 0 {
+	if len(s.listeners) == 0 {
+		s.mu.Unlock()
 		return errors.New("iscsi: Serve without bound portals")
 	}
-	var acceptWG sync.WaitGroup
-	for _, p := range lns {
-		acceptWG.Add(1)
-		go func(p *portal) {
-			defer acceptWG.Done()
-			s.acceptLoop(p)
-		}(p)
+	s.serving = true
+	for _, p := range s.listeners {
+		s.startAccept(p)
 	}
+	s.mu.Unlock()
 	<-ctx.Done()
 	s.Shutdown(10 * time.Second)
-	acceptWG.Wait()
+	s.acceptWG.Wait()
 	return nil
 }
 
+// startAccept runs p's accept loop; s.mu must be held.
+func (s *Server) startAccept(p *portal) {
+	s.acceptWG.Add(1)
+	go func() {
+		defer s.acceptWG.Done()
+		s.acceptLoop(p)
+	}()
+}
+
 func (s *Server) acceptLoop(p *portal) {
+	ln := p.ln
 	for {
-		nc, err := p.ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			s.mu.Lock()
 			closing := s.closing
@@ -202,7 +182,7 @@ func (s *Server) acceptLoop(p *portal) {
 			if closing || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.log.Warn("accept failed", "portal", p.ln.Addr().String(), "err", err)
+			s.log.Warn("accept failed", "portal", ln.Addr().String(), "err", err)
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
@@ -210,13 +190,17 @@ func (s *Server) acceptLoop(p *portal) {
 			tc.SetNoDelay(true)
 			tc.SetKeepAlive(true)
 		}
-		c := newConn(s, nc, p.tag)
 		s.mu.Lock()
-		if s.closing {
+		// The listener's portal now: a reconfiguration may have moved it
+		// to another group or removed it since the loop started.
+		p = s.portalOf(ln)
+		if s.closing || p == nil {
 			s.mu.Unlock()
 			nc.Close()
 			return
 		}
+		c := newConn(s, nc, p.tag)
+		c.portal = p
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
@@ -228,6 +212,16 @@ func (s *Server) acceptLoop(p *portal) {
 			s.mu.Unlock()
 		}()
 	}
+}
+
+// portalOf returns the portal listening on ln, or nil; s.mu must be held.
+func (s *Server) portalOf(ln net.Listener) *portal {
+	for _, p := range s.listeners {
+		if p.ln == ln {
+			return p
+		}
+	}
+	return nil
 }
 
 // Shutdown stops accepting, lets in-flight commands finish for up to grace,

@@ -113,19 +113,15 @@ func (n *Node) Portals() []admin.Portal {
 		states[pg.Tag] = n.groupState(pg.Tag)
 	}
 	n.mu.Unlock()
-	bound := map[uint16][]string{}
+	bound := map[string]string{}
 	for _, pa := range n.Server.Addrs() {
-		bound[pa.Tag] = append(bound[pa.Tag], pa.Addr)
+		bound[pa.Configured] = pa.Addr
 	}
 	var out []admin.Portal
 	for _, pg := range cfg.PortalGroups {
 		state := states[pg.Tag]
-		for i, p := range pg.Portals {
-			ap := admin.Portal{Group: pg.Tag, Addr: p.String(), ALUA: state}
-			if i < len(bound[pg.Tag]) {
-				ap.Bound = bound[pg.Tag][i]
-			}
-			out = append(out, ap)
+		for _, p := range pg.Portals {
+			out = append(out, admin.Portal{Group: pg.Tag, Addr: p.String(), ALUA: state, Bound: bound[p.String()]})
 		}
 	}
 	return out

@@ -20,8 +20,10 @@ import (
 // change. It happens in two phases so that nothing is half-applied:
 // prepare opens new volumes and builds every new object, and may fail,
 // leaving the node as it was; commit swaps them in and cannot fail.
-// Sessions are ended only where access went away: a removed target's, or
-// an initiator's whose access entry was removed.
+// Sessions are ended only where access went away: a removed target's, an
+// initiator's whose access entry was removed, or a connection's whose
+// portal was removed or moved to another portal group. New portals are
+// bound in prepare, so an address in use refuses the whole change.
 
 // plan is a prepared reconfiguration.
 type plan struct {
@@ -29,10 +31,11 @@ type plan struct {
 	cfg *config.Config
 	res admin.Result
 
-	opened   map[string]*volume // new volumes and replacements, by name
-	replaced map[string]bool    // names among opened that replace a running volume
-	reused   map[string]bool    // replacements on the running volume's store
-	removed  []string           // volumes that go away
+	portals  *iscsi.PortalChange // new listeners bound, not yet accepting
+	opened   map[string]*volume  // new volumes and replacements, by name
+	replaced map[string]bool     // names among opened that replace a running volume
+	reused   map[string]bool     // replacements on the running volume's store
+	removed  []string            // volumes that go away
 	resized  []resize
 
 	add    []iscsi.Target // new targets (LUNs not yet wrapped)
@@ -71,8 +74,18 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 		}
 	}()
 	old := n.cfg
-	if !reflect.DeepEqual(portalSet(old), portalSet(cfg)) {
-		return nil, fmt.Errorf("%s: portal_groups changed; portals are bound at start, restart halun to change them", cfg.Source)
+	// Portals first: binding a new address is what most often fails.
+	if p.portals, err = n.Server.PreparePortals(portalGroups(cfg)); err != nil {
+		return nil, fmt.Errorf("%s: portal_groups: %w", cfg.Source, err)
+	}
+	for _, a := range p.portals.Added {
+		p.note("portal %s added", a)
+	}
+	for _, a := range p.portals.Moved {
+		p.note("portal %s moved", a)
+	}
+	for _, a := range p.portals.Removed {
+		p.note("portal %s removed", a)
 	}
 	// Volumes.
 	for i := range cfg.Volumes {
@@ -210,6 +223,9 @@ func (p *plan) note(format string, args ...any) {
 
 // abort closes what prepare opened.
 func (p *plan) abort() {
+	if p.portals != nil {
+		p.portals.Abort()
+	}
 	for name, v := range p.opened {
 		if !p.reused[name] {
 			v.store.Close()
@@ -221,6 +237,9 @@ func (p *plan) abort() {
 // commit swaps the prepared objects in. n.mu must be held.
 func (p *plan) commit() *admin.Result {
 	n, srv := p.n, p.n.Server
+	// Portal groups first: targets added or updated below may name a new
+	// group.
+	p.res.ConnectionsClosed = p.portals.Commit()
 	for _, r := range p.resized {
 		r.vol.cfg.Size = r.to
 	}
@@ -294,19 +313,6 @@ func resizeVolume(v *volume, to int64) error {
 		return errors.New("this build cannot resize a logical unit live")
 	}
 	return r.Resize(to) // grows the store too
-}
-
-// portalSet is what of the portal groups must not change live.
-func portalSet(c *config.Config) map[uint16][]string {
-	m := map[uint16][]string{}
-	for _, pg := range c.PortalGroups {
-		var ps []string
-		for _, p := range pg.Portals {
-			ps = append(ps, p.String())
-		}
-		m[pg.Tag] = ps
-	}
-	return m
 }
 
 // sameVolume reports whether b describes the same logical unit on the same
@@ -581,5 +587,8 @@ func (n *Node) logResult(what string, res *admin.Result) {
 	}
 	if res.SessionsEnded > 0 {
 		n.log.Info(what, "sessions_ended", res.SessionsEnded)
+	}
+	if res.ConnectionsClosed > 0 {
+		n.log.Info(what, "connections_closed", res.ConnectionsClosed)
 	}
 }

@@ -29,7 +29,10 @@ func buildFrom(t *testing.T, text string) (*Node, string) {
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path)
+	// The daemon's state (reservations) goes to a scratch data dir, not
+	// the package directory.
+	o := config.Overrides{DataDir: t.TempDir()}
+	cfg, err := config.LoadWith(path, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +40,7 @@ func buildFrom(t *testing.T, text string) (*Node, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.SetSource(path, config.Overrides{})
+	n.SetSource(path, o)
 	t.Cleanup(func() { n.Close() })
 	return n, path
 }
@@ -71,7 +74,14 @@ func TestReloadDiff(t *testing.T) {
 		{"shrink refused", func(s string) string {
 			return strings.Replace(s, "{ name: a, backend: memory, size: 1MiB", "{ name: a, backend: memory, size: 512KiB", 1)
 		}, nil, "does not shrink"},
-		{"portal change refused", func(s string) string { return strings.Replace(s, "3260", "3261", 1) }, nil, "restart halun"},
+		{"portal moved to another port", func(s string) string { return strings.Replace(s, "3260", "3261", 1) },
+			[]string{"portal 127.0.0.1:3261 (group 1) added", "portal 127.0.0.1:3260 (group 1) removed"}, ""},
+		{"portal group added", func(s string) string {
+			return strings.Replace(s, "volumes:", "  - { tag: 2, portals: [\"[::1]:3260\"] }\nvolumes:", 1)
+		}, []string{"portal [::1]:3260 (group 2) added", "target iqn.2026-11.io.halun.test:t: portal groups [1 2]"}, ""},
+		{"portal in two groups refused", func(s string) string {
+			return strings.Replace(s, "volumes:", "  - { tag: 2, portals: [\"127.0.0.1:3260\"] }\nvolumes:", 1)
+		}, nil, "halun.yaml"},
 		{"invalid", func(s string) string { return strings.Replace(s, "volume: a", "volume: nope", 1) }, nil, "halun.yaml:"},
 		{"map and params", func(s string) string {
 			return strings.Replace(s, "    access: { all: true }\n",

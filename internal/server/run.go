@@ -96,13 +96,7 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 	}
 	icfg := iscsi.Config{Logger: log, DiscoveryCHAP: chapCredentials(cfg.Discovery.CHAP),
 		NopInterval: cfg.Node.NopInInterval, NopTimeout: cfg.Node.NopInTimeout}
-	for _, pg := range cfg.PortalGroups {
-		g := iscsi.PortalGroup{Tag: pg.Tag}
-		for _, p := range pg.Portals {
-			g.Addrs = append(g.Addrs, p.String())
-		}
-		icfg.PortalGroups = append(icfg.PortalGroups, g)
-	}
+	icfg.PortalGroups = portalGroups(cfg)
 	n.luns = map[string]*liveLUNs{}
 	for i := range cfg.Targets {
 		t, err := buildTarget(&cfg.Targets[i], lus, newALUAGroups(cfg, &cfg.Targets[i]))
@@ -121,6 +115,20 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 	n.Server = srv
 	n.cfg = cfg
 	return n, nil
+}
+
+// portalGroups are the portal groups cfg describes, as the server takes
+// them.
+func portalGroups(cfg *config.Config) []iscsi.PortalGroup {
+	var out []iscsi.PortalGroup
+	for _, pg := range cfg.PortalGroups {
+		g := iscsi.PortalGroup{Tag: pg.Tag}
+		for _, p := range pg.Portals {
+			g.Addrs = append(g.Addrs, p.String())
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 // openVolume opens a volume's store and builds its logical unit.

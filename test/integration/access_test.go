@@ -45,7 +45,8 @@ func freeAddr(t *testing.T, host string) string {
 // the test ends.
 func startConfig(t *testing.T, yaml string) *server.Node {
 	t.Helper()
-	cfg, err := config.Parse(t.Name()+".yaml", []byte(yaml))
+	// State the daemon keeps (reservations) goes to a scratch data dir.
+	cfg, err := config.ParseWith(t.Name()+".yaml", []byte(yaml), config.Overrides{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("config:\n%s\n%v", yaml, err)
 	}
