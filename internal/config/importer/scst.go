@@ -52,7 +52,7 @@ func convertSCST(name string, data []byte, o Options, fs *findings) (*model, err
 		case "TARGET_DRIVER":
 			scstDriver(n, m, devs, fs)
 		case "DEVICE_GROUP":
-			fs.warn(n.line, "DEVICE_GROUP %s (ALUA target port groups) not carried: halun's ALUA groups are not configurable yet; initiators lose the ALUA states it reported", n.arg(1))
+			fs.warn(n.line, "DEVICE_GROUP %s (ALUA target port groups) not carried: halun keeps one ALUA state per portal group (portal_groups[].alua), not per device group; set the states there, until then every portal group reports active/optimized", n.arg(1))
 		default:
 			if n.block {
 				fs.warn(n.line, "%s block not carried", n.words[0])

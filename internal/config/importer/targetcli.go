@@ -175,7 +175,7 @@ func lioVolume(so *jsonNode, plugin, soName string, o Options, fs *findings, nam
 	}
 	for _, g := range so.list("alua_tpgs") {
 		if n, _ := g.text("name"); n != "default_tg_pt_gp" {
-			fs.warn(g.line, "%s: ALUA target port group %s not carried: halun's ALUA groups are not configurable yet", who, n)
+			fs.warn(g.line, "%s: ALUA target port group %s not carried: halun keeps one ALUA state per portal group (portal_groups[].alua), not per storage object; set the states there", who, n)
 		}
 	}
 	return v
