@@ -143,7 +143,7 @@ changes nothing; its problems are printed as file:line: field: message.`
 	return cmd
 }
 
-// ---- halun portal list ----
+// ---- halun portal list|add|remove ----
 
 func newPortalCmd() *cobra.Command {
 	list := &cobra.Command{
@@ -167,7 +167,35 @@ func newPortalCmd() *cobra.Command {
 		}
 		return tw.Flush()
 	}
-	return adminGroup("portal", "Network portals and portal groups", list)
+
+	var group uint16
+	add := changeCmd("add ADDR [--group N]", "Listen on an address in a portal group", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, c *admin.Client, args []string) (*admin.Result, error) {
+			if group == 0 {
+				return nil, usageError{fmt.Errorf("portal add: --group %d: a tag is 1..65535", group)}
+			}
+			return c.AddPortal(ctxOf(cmd), group, args[0])
+		})
+	add.Long = `Make the running daemon listen on ADDR (host:port; IPv6 in brackets,
+e.g. [fd00::1]:3260; :3260 for every address) in portal group N, at once:
+SendTargets lists it and initiators can log in through it. A group that
+does not exist yet is created, and serves every target that does not list
+its portal groups. An address already in another group is refused; one
+another program holds refuses the change. The portal is written to the
+config (portal_groups[].portals), so a restart keeps it. A daemon started
+with --listen takes its portals from the command line and refuses this.`
+	add.Flags().Uint16Var(&group, "group", 1, "portal group `tag` (created if new)")
+
+	remove := changeCmd("remove ADDR", "Stop listening on an address; only its connections close", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, c *admin.Client, args []string) (*admin.Result, error) {
+			return c.RemovePortal(ctxOf(cmd), args[0])
+		})
+	remove.Long = `Stop listening on ADDR and remove it from the config. Only the connections
+that came through it are closed (their initiators log in again through
+another portal); every other session goes on. A group left without
+portals is removed too, unless a target lists it in its portal_groups:
+change that target first. The config's last portal cannot be removed.`
+	return adminGroup("portal", "List, add and remove portals of the running daemon", list, add, remove)
 }
 
 // ---- halun alua set ----

@@ -86,7 +86,7 @@ func newRootCmd() *cobra.Command {
 Managing a running daemon (over its admin socket, --socket):
   halun target|volume|lun|acl|portal list, halun session list -v
   halun volume add|remove|resize, halun target add|remove
-  halun lun map|unmap, halun acl add|remove
+  halun lun map|unmap, halun acl add|remove, halun portal add|remove
   halun alua set --group N --state STATE, halun reload`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -122,6 +123,14 @@ func (f *fakeNode) SetALUA(group uint16, state string) (*Result, error) {
 	return &Result{Changes: []string{state}}, nil
 }
 
+func (f *fakeNode) AddPortal(group uint16, addr string) (*Result, error) {
+	return f.Change("add portal "+addr, func(d *config.Document) error { return d.AddPortal(group, addr) })
+}
+
+func (f *fakeNode) RemovePortal(addr string) (*Result, error) {
+	return f.Change("remove portal "+addr, func(d *config.Document) error { return d.RemovePortal(addr) })
+}
+
 func start(t *testing.T) (*fakeNode, *Client, string) {
 	t.Helper()
 	n := &fakeNode{doc: []byte(fakeConfig), alua: map[uint16]string{}}
@@ -192,6 +201,11 @@ func TestChanges(t *testing.T) {
 		func() (*Result, error) { return c.UnmapLUN(ctx, iqn, 1, "") },
 		func() (*Result, error) { return c.RemoveTarget(ctx, "iqn.2026-11.io.halun:t1") },
 		func() (*Result, error) { return c.SetALUA(ctx, 1, ALUAStandby) },
+		// The address travels path-escaped: brackets, colons, a zone's %.
+		func() (*Result, error) { return c.AddPortal(ctx, 2, "[fe80::1%eth0]:3260") },
+		func() (*Result, error) { return c.AddPortal(ctx, 1, "[::1]:3260") },
+		func() (*Result, error) { return c.AddPortal(ctx, 1, ":3261") },
+		func() (*Result, error) { return c.RemovePortal(ctx, "127.0.0.1:3260") },
 	}
 	for i, s := range steps {
 		if res, err := s(); err != nil || len(res.Changes) != 1 {
@@ -208,6 +222,15 @@ func TestChanges(t *testing.T) {
 	}
 	if n.alua[1] != ALUAStandby {
 		t.Errorf("alua %v", n.alua)
+	}
+	var portals []string
+	for _, pg := range cfg.PortalGroups {
+		for _, p := range pg.Portals {
+			portals = append(portals, fmt.Sprintf("%d %s", pg.Tag, p))
+		}
+	}
+	if want := "1 [::1]:3260, 1 :3261, 2 [fe80::1%eth0]:3260"; strings.Join(portals, ", ") != want {
+		t.Errorf("portals %q, want %s", portals, want)
 	}
 	if !strings.HasPrefix(string(n.doc), "# fake node\n") {
 		t.Errorf("comment lost:\n%s", n.doc)
@@ -249,6 +272,23 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := c.SetALUA(ctx, 9, ALUAStandby); status(err) != http.StatusNotFound {
 		t.Errorf("alua on a missing group: %v", err)
+	}
+	if _, err := c.AddPortal(ctx, 2, "127.0.0.1:3260"); status(err) != http.StatusConflict ||
+		!strings.Contains(err.Error(), "in portal group 1") {
+		t.Errorf("add a portal another group has: %v", err)
+	}
+	if _, err := c.AddPortal(ctx, 1, "::1:3260"); status(err) != http.StatusBadRequest {
+		t.Errorf("add an IPv6 portal without brackets: %v", err)
+	}
+	if _, err := c.AddPortal(ctx, 0, "127.0.0.2:3260"); status(err) != http.StatusBadRequest {
+		t.Errorf("add a portal to group 0: %v", err)
+	}
+	if _, err := c.RemovePortal(ctx, "[::2]:3260"); status(err) != http.StatusNotFound {
+		t.Errorf("remove a missing portal: %v", err)
+	}
+	if _, err := c.RemovePortal(ctx, "127.0.0.1:3260"); status(err) != http.StatusUnprocessableEntity ||
+		!strings.Contains(err.Error(), "only portal") {
+		t.Errorf("remove the last portal: %v", err)
 	}
 	if err := c.do(ctx, "GET", "/v1/nothing", nil, nil); status(err) != http.StatusNotFound {
 		t.Errorf("unknown route: %v", err)

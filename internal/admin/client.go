@@ -190,3 +190,15 @@ func (c *Client) RemoveACL(ctx context.Context, iqn, initiator string) (*Result,
 func (c *Client) SetALUA(ctx context.Context, group uint16, state string) (*Result, error) {
 	return c.change(ctx, "PUT", "/v1/alua/"+strconv.Itoa(int(group)), ALUASet{State: state})
 }
+
+// AddPortal makes the daemon listen on addr (host:port, IPv6 in brackets)
+// in portal group group, which is created if it is new.
+func (c *Client) AddPortal(ctx context.Context, group uint16, addr string) (*Result, error) {
+	return c.change(ctx, "PUT", "/v1/portals/"+esc(addr), PortalAdd{Group: group})
+}
+
+// RemovePortal stops listening on addr, closing the connections that came
+// through it; a group left without portals goes too.
+func (c *Client) RemovePortal(ctx context.Context, addr string) (*Result, error) {
+	return c.change(ctx, "DELETE", "/v1/portals/"+esc(addr), nil)
+}

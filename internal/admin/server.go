@@ -33,6 +33,7 @@ const SocketName = "halun.sock"
 //	PUT    /v1/targets/{iqn}/acls/{initiator} (ACLAdd)
 //	DELETE /v1/targets/{iqn}/acls/{initiator}
 //	GET    /v1/portals                      PUT /v1/alua/{group} (ALUASet)
+//	PUT    /v1/portals/{addr} (PortalAdd)   DELETE /v1/portals/{addr}
 //	GET    /v1/sessions
 //	POST   /v1/reload
 func Handler(n Node, log *slog.Logger) http.Handler {
@@ -57,6 +58,8 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 	mux.HandleFunc("PUT /v1/targets/{iqn}/acls/{initiator}", h.addACL)
 	mux.HandleFunc("DELETE /v1/targets/{iqn}/acls/{initiator}", h.removeACL)
 	mux.HandleFunc("PUT /v1/alua/{group}", h.setALUA)
+	mux.HandleFunc("PUT /v1/portals/{addr}", h.addPortal)
+	mux.HandleFunc("DELETE /v1/portals/{addr}", h.removePortal)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, fmt.Errorf("no API route %s %s", r.Method, r.URL.Path))
 	})
@@ -274,6 +277,43 @@ func (h *handler) setALUA(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := h.n.SetALUA(uint16(g), req.State)
 	if err != nil {
+		fail(w, statusOf(err), err)
+		return
+	}
+	reply(w, res)
+}
+
+// addPortal and removePortal take the address from the path, where the
+// client escaped it (IPv6 brackets, a zone's %).
+func (h *handler) addPortal(w http.ResponseWriter, r *http.Request) {
+	addr := r.PathValue("addr")
+	if _, err := config.ParsePortal(addr); err != nil {
+		fail(w, http.StatusBadRequest, badRequest("portal: %v", err))
+		return
+	}
+	var req PortalAdd
+	if err := decode(r, &req); err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	if req.Group == 0 {
+		fail(w, http.StatusBadRequest, badRequest("portal %s: a portal group tag 1..65535 is required", addr))
+		return
+	}
+	res, err := h.n.AddPortal(req.Group, addr)
+	h.respond(w, "add portal "+addr, res, err)
+}
+
+func (h *handler) removePortal(w http.ResponseWriter, r *http.Request) {
+	addr := r.PathValue("addr")
+	res, err := h.n.RemovePortal(addr)
+	h.respond(w, "remove portal "+addr, res, err)
+}
+
+// respond answers with a change's Result, or its error.
+func (h *handler) respond(w http.ResponseWriter, what string, res *Result, err error) {
+	if err != nil {
+		h.log.Info("management change refused", "change", what, "err", err)
 		fail(w, statusOf(err), err)
 		return
 	}

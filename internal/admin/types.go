@@ -25,6 +25,11 @@ type Node interface {
 	// SetALUA sets the ALUA state of a target port group (portal group
 	// tag) on every target reachable through it.
 	SetALUA(group uint16, state string) (*Result, error)
+	// AddPortal adds a listening address to portal group group, creating
+	// the group if it is new; RemovePortal removes one (and its group,
+	// if it was the last). Both are written to the config and applied live.
+	AddPortal(group uint16, addr string) (*Result, error)
+	RemovePortal(addr string) (*Result, error)
 }
 
 // Status describes the daemon.
@@ -195,6 +200,12 @@ type LUNMap struct {
 type ACLAdd struct {
 	Initiator string `json:"initiator"`
 	LUNs      []LUN  `json:"luns,omitempty"`
+}
+
+// PortalAdd asks to listen on an address (in the path) in portal group
+// Group.
+type PortalAdd struct {
+	Group uint16 `json:"group"`
 }
 
 // ALUASet asks for a target port group state.
