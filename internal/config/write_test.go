@@ -91,26 +91,32 @@ func TestDocumentEditsKeepComments(t *testing.T) {
 		}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			d := loadCommented(t)
-			if err := c.edit(d); err != nil {
-				t.Fatal(err)
-			}
-			out := d.Bytes()
-			if d.Reencoded {
-				t.Errorf("the edit fell back to re-encoding the whole file")
-			}
-			if _, err := Parse("edited.yaml", out); err != nil {
-				t.Errorf("edited config is invalid: %v\n%s", err, out)
-			}
-			for _, comment := range []string{"# halun config of the test rig.", "# end of file", "# the front network"} {
-				if !strings.Contains(string(out), comment) {
-					t.Errorf("comment %q lost", comment)
-				}
-			}
-			golden(t, c.name+".yaml", out)
-		})
+		t.Run(c.name, func(t *testing.T) { checkEdit(t, c.name, c.edit) })
 	}
+}
+
+// checkEdit makes edit on the commented config and checks the result: made
+// as a text patch, valid, with the comments kept, and equal to the golden
+// file name.yaml.
+func checkEdit(t *testing.T, name string, edit func(*Document) error, comments ...string) {
+	t.Helper()
+	d := loadCommented(t)
+	if err := edit(d); err != nil {
+		t.Fatal(err)
+	}
+	out := d.Bytes()
+	if d.Reencoded {
+		t.Errorf("the edit fell back to re-encoding the whole file")
+	}
+	if _, err := Parse("edited.yaml", out); err != nil {
+		t.Errorf("edited config is invalid: %v\n%s", err, out)
+	}
+	for _, comment := range append([]string{"# halun config of the test rig.", "# end of file", "# the front network"}, comments...) {
+		if !strings.Contains(string(out), comment) {
+			t.Errorf("comment %q lost", comment)
+		}
+	}
+	golden(t, name+".yaml", out)
 }
 
 func TestDocumentEditErrors(t *testing.T) {
