@@ -213,8 +213,13 @@ func (ch *PortalChange) Commit() int {
 		}
 	}
 	for _, p := range ch.bound {
+		if s.closing {
+			// Shut down meanwhile: nothing may listen any more.
+			p.ln.Close()
+			continue
+		}
 		keep = append(keep, p)
-		if s.serving && !s.closing {
+		if s.serving {
 			s.startAccept(p)
 		}
 	}
