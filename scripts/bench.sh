@@ -84,53 +84,71 @@ PID_tgt=$TPID
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-# run_one WORKLOAD TARGET -> prints "value cpu_seconds units_moved"
+# client CMD... runs the load generator and records the CPU seconds it (and
+# its children) used in $work/client-cpu: the client shares the machine's
+# cores with the target, so its cost bounds what any target can reach.
+client() {
+  "$@"
+  local rc=$?
+  times > "$work/client-times"  # not in a pipeline: that would time a subshell
+  tail -1 "$work/client-times" | awk '{ t=0; for (i=1; i<=2; i++) { split($i, p, /[ms]/); t += p[1]*60 + p[2] } printf "%.2f\n", t }' > "$work/client-cpu"
+  return $rc
+}
+
+# run_one WORKLOAD TARGET -> prints "value cpu_seconds units_moved client_cpu_seconds"
 run_one() {
   local w=$1 t=$2 url pid out before after val units
   url=$(eval echo "\$URL_$t"); pid=$(eval echo "\$PID_$t")
   before=$(ticks "$pid")
+  echo 0 > "$work/client-cpu"
   case $w in
-    rr4k)   out=$(timeout $((DURATION+30)) iscsi-perf -r -m 32 -b 8 -t "$DURATION" "$url" 2>&1 | tr '\r' '\n')
+    rr4k)   out=$(client timeout $((DURATION+30)) iscsi-perf -r -m 32 -b 8 -t "$DURATION" "$url" 2>&1 | tr '\r' '\n')
             val=$(echo "$out" | grep -o 'iops average [0-9]*' | tail -1 | awk '{print $3}')
             units=$((val*DURATION)) ;;
-    lat4k)  out=$(timeout $((DURATION+30)) iscsi-perf -r -m 1 -b 8 -t "$DURATION" "$url" 2>&1 | tr '\r' '\n')
+    lat4k)  out=$(client timeout $((DURATION+30)) iscsi-perf -r -m 1 -b 8 -t "$DURATION" "$url" 2>&1 | tr '\r' '\n')
             iops=$(echo "$out" | grep -o 'iops average [0-9]*' | tail -1 | awk '{print $3}')
             val=$(awk -v i="$iops" 'BEGIN{ if (i>0) printf "%.1f", 1e6/i; else print 0 }')
             units=$((iops*DURATION)) ;;
-    seqr1m) out=$(timeout $((DURATION+30)) iscsi-perf -m 8 -b 2048 -t "$DURATION" "$url" 2>&1 | tr '\r' '\n')
+    seqr1m) out=$(client timeout $((DURATION+30)) iscsi-perf -m 8 -b 2048 -t "$DURATION" "$url" 2>&1 | tr '\r' '\n')
             iops=$(echo "$out" | grep -o 'iops average [0-9]*' | tail -1 | awk '{print $3}')
             val=$iops  # MiB/s: one I/O is 1 MiB
             units=$((iops*DURATION)) ;;
     seqw1m) count=$((DURATION*400))
-            out=$(timeout $((DURATION*6+30)) qemu-img bench -w -d 8 -s 1M -c "$count" -f raw "$url" 2>&1)
+            out=$(client timeout $((DURATION*6+30)) qemu-img bench -w -d 8 -s 1M -c "$count" -f raw "$url" 2>&1)
             secs=$(echo "$out" | grep -o 'completed in [0-9.]*' | awk '{print $3}')
             val=$(awk -v c="$count" -v s="$secs" 'BEGIN{ if (s>0) printf "%.0f", c/s; else print 0 }')
             units=$count ;;
     w4k)    count=$((DURATION*20000))
-            out=$(timeout $((DURATION*6+30)) qemu-img bench -w -d 32 -s 4k -c "$count" -f raw "$url" 2>&1)
+            out=$(client timeout $((DURATION*6+30)) qemu-img bench -w -d 32 -s 4k -c "$count" -f raw "$url" 2>&1)
             secs=$(echo "$out" | grep -o 'completed in [0-9.]*' | awk '{print $3}')
             val=$(awk -v c="$count" -v s="$secs" 'BEGIN{ if (s>0) printf "%.0f", c/s; else print 0 }')
             units=$count ;;
   esac
   after=$(ticks "$pid")
-  echo "${val:-0} $(awk -v a="$after" -v b="$before" -v h="$hz" 'BEGIN{printf "%.2f", (a-b)/h}') ${units:-0}"
+  echo "${val:-0} $(awk -v a="$after" -v b="$before" -v h="$hz" 'BEGIN{printf "%.2f", (a-b)/h}') ${units:-0} $(cat "$work/client-cpu")"
+}
+
+# per_unit CPU_SECONDS UNITS WORKLOAD -> CPU s per GiB (1 MiB workloads) or
+# µs per I/O (4 KiB ones)
+per_unit() {
+  case $3 in
+    seqr1m|seqw1m) awk -v c="$1" -v u="$2" 'BEGIN{ if (u>0) printf "%.3f", c/(u/1024); else print 0 }' ;;
+    *)             awk -v c="$1" -v u="$2" 'BEGIN{ if (u>0) printf "%.1f", c*1e6/u; else print 0 }' ;;
+  esac
 }
 
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
 
-declare -A vals cpu
+declare -A vals cpu ccpu
 workloads=(rr4k lat4k seqr1m seqw1m w4k)
 for r in $(seq "$ROUNDS"); do
   for w in "${workloads[@]}"; do
     for t in halun tgt; do
-      read -r v c u < <(run_one "$w" "$t")
+      read -r v c u cc < <(run_one "$w" "$t")
       vals[$w,$t]+="$v "
-      # CPU per unit: per GiB for 1 MiB workloads, µs per I/O for 4 KiB ones
-      case $w in
-        seqr1m|seqw1m) cpu[$w,$t]+="$(awk -v c="$c" -v u="$u" 'BEGIN{ if (u>0) printf "%.3f", c/(u/1024); else print 0 }') " ;;
-        *)             cpu[$w,$t]+="$(awk -v c="$c" -v u="$u" 'BEGIN{ if (u>0) printf "%.1f", c*1e6/u; else print 0 }') " ;;
-      esac
-      echo "round $r $w $t: $v (cpu ${c}s)" >&2
+      cpu[$w,$t]+="$(per_unit "$c" "$u" "$w") "
+      ccpu[$w,$t]+="$(per_unit "$cc" "$u" "$w") "
+      echo "round $r $w $t: $v (cpu ${c}s, client ${cc}s)" >&2
     done
   done
 done
@@ -158,18 +176,27 @@ mkdir -p "$(dirname "$OUT")"
   echo "Medians of $ROUNDS alternating rounds of ${DURATION}s; 1 GiB volumes of 512-byte blocks on /dev/shm."
   echo "halun $(git describe --always --dirty 2>/dev/null), tgt $(tgtd --version 2>/dev/null | head -1 || echo '?'). Loopback ceiling (iperf3, one stream): ${ceil} MiB/s."
   echo
-  echo "| workload | halun | tgt | halun/tgt | halun CPU | tgt CPU | CPU ratio |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| workload | halun | tgt | halun/tgt | halun CPU | tgt CPU | CPU ratio | client CPU (halun run) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for w in "${workloads[@]}"; do
     h=$(echo ${vals[$w,halun]} | tr ' ' '\n' | median); g=$(echo ${vals[$w,tgt]} | tr ' ' '\n' | median)
     hc=$(echo ${cpu[$w,halun]} | tr ' ' '\n' | median); gc=$(echo ${cpu[$w,tgt]} | tr ' ' '\n' | median)
-    printf "| %s | %s | %s | %s | %s %s | %s %s | %s |\n" "$(name $w)" "$h" "$g" \
+    cc=$(echo ${ccpu[$w,halun]} | tr ' ' '\n' | median)
+    printf "| %s | %s | %s | %s | %s %s | %s %s | %s | %s %s |\n" "$(name $w)" "$h" "$g" \
       "$(awk -v a="$h" -v b="$g" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-" }')" \
       "$hc" "$(cpuunit $w)" "$gc" "$(cpuunit $w)" \
-      "$(awk -v a="$hc" -v b="$gc" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-" }')"
+      "$(awk -v a="$hc" -v b="$gc" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-" }')" \
+      "$cc" "$(cpuunit $w)"
   done
   echo
   echo "Peak RSS: halun ${rss_h} MiB, tgt ${rss_t} MiB."
+  echo
+  echo "The client runs on the same $(nproc) cores. Where the cores are saturated, no target can"
+  echo "beat (client CPU + tgt CPU) / client CPU times tgt, the ratio of a target that used no CPU:"
+  for w in rr4k w4k; do
+    gc=$(echo ${cpu[$w,tgt]} | tr ' ' '\n' | median); cc=$(echo ${ccpu[$w,tgt]} | tr ' ' '\n' | median)
+    echo "$(name $w): client $cc µs/IO with tgt, tgt $gc µs/IO: bound $(awk -v c="$cc" -v g="$gc" 'BEGIN{ if (c>0) printf "%.2f", (c+g)/c; else print "?" }')× tgt."
+  done
   for w in seqr1m seqw1m; do
     h=$(echo ${vals[$w,halun]} | tr ' ' '\n' | median)
     echo "$(name $w): halun at $(awk -v a="$h" -v c="$ceil" 'BEGIN{ if (c>0) printf "%.0f", 100*a/c; else print "?" }') % of the loopback ceiling."
