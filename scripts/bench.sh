@@ -46,6 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+rev=$(git describe --always --dirty 2>/dev/null || echo "?")  # before the report file changes
 echo "building halun"
 go build -o "$work/halun" ./cmd/halun
 echo "prefilling two 1 GiB volumes on /dev/shm"
@@ -174,7 +175,7 @@ mkdir -p "$(dirname "$OUT")"
   echo "# halun vs tgt, $(date -u +%Y-%m-%d) — $(nproc) CPUs, $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ //')"
   echo
   echo "Medians of $ROUNDS alternating rounds of ${DURATION}s; 1 GiB volumes of 512-byte blocks on /dev/shm."
-  echo "halun $(git describe --always --dirty 2>/dev/null), tgt $(tgtd --version 2>/dev/null | head -1 || echo '?'). Loopback ceiling (iperf3, one stream): ${ceil} MiB/s."
+  echo "halun ${rev}, tgt $(tgtd --version 2>/dev/null | head -1 || echo '?'). Loopback ceiling (iperf3, one stream): ${ceil} MiB/s."
   echo
   echo "| workload | halun | tgt | halun/tgt | halun CPU | tgt CPU | CPU ratio | client CPU (halun run) |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
