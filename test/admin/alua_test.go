@@ -2,18 +2,14 @@ package admin_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/halun/halun/internal/admin"
-	"github.com/halun/halun/internal/config"
 	"github.com/halun/halun/internal/initiator"
-	"github.com/halun/halun/internal/server"
 )
 
 // aluaConfig has two portal groups and one target with explicit ALUA;
@@ -54,35 +50,9 @@ type aluaNode struct {
 
 func startALUANode(t *testing.T, path string) *aluaNode {
 	t.Helper()
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	level := slog.LevelError
-	if os.Getenv("HALUN_TEST_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	n, err := server.Build(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.SetSource(path, config.Overrides{})
-	if err := n.Server.Listen(); err != nil {
-		n.Close()
-		t.Fatal(err)
-	}
-	sock := filepath.Join(filepath.Dir(path), admin.SocketName)
-	as, err := admin.Serve(sock, n, log)
-	if err != nil {
-		n.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Server.Serve(ctx) }()
-	an := &aluaNode{node: &node{n: n, path: path, sock: sock, client: admin.NewClient(sock)}}
-	for _, a := range n.Server.Addrs() {
+	nd, stop := serveConfig(t, path)
+	an := &aluaNode{node: nd, stop: stop}
+	for _, a := range nd.n.Server.Addrs() {
 		switch a.Tag {
 		case 1:
 			an.addr = a.Addr
@@ -90,18 +60,6 @@ func startALUANode(t *testing.T, path string) *aluaNode {
 			an.addr2 = a.Addr
 		}
 	}
-	stopped := false
-	an.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		as.Close()
-		cancel()
-		<-done
-		n.Close()
-	}
-	t.Cleanup(an.stop)
 	return an
 }
 

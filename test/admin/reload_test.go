@@ -104,9 +104,17 @@ func writeConfig(t *testing.T, path, text string) {
 func startNode(t *testing.T) *node {
 	t.Helper()
 	dir := t.TempDir()
-	addr := freeAddr(t)
 	path := filepath.Join(dir, "halun.yaml")
-	writeConfig(t, path, fmt.Sprintf(configTemplate, dir, addr, targetBText))
+	writeConfig(t, path, fmt.Sprintf(configTemplate, dir, freeAddr(t), targetBText))
+	nd, _ := serveConfig(t, path)
+	return nd
+}
+
+// serveConfig builds a node from the config file at path and serves it,
+// iSCSI and the admin socket beside the file, until stop is called or the
+// test ends. nd.addr is the first bound portal.
+func serveConfig(t *testing.T, path string) (nd *node, stop func()) {
+	t.Helper()
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -125,21 +133,28 @@ func startNode(t *testing.T) *node {
 		n.Close()
 		t.Fatal(err)
 	}
-	sock := filepath.Join(dir, admin.SocketName)
+	sock := filepath.Join(filepath.Dir(path), admin.SocketName)
 	as, err := admin.Serve(sock, n, log)
 	if err != nil {
+		n.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Server.Serve(ctx) }()
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		as.Close()
 		cancel()
 		<-done
 		n.Close()
-	})
-	return &node{n: n, addr: n.Server.Addrs()[0].Addr, path: path, sock: sock, client: admin.NewClient(sock)}
+	}
+	t.Cleanup(stop)
+	return &node{n: n, addr: n.Server.Addrs()[0].Addr, path: path, sock: sock, client: admin.NewClient(sock)}, stop
 }
 
 func ctxT(t *testing.T) context.Context {
