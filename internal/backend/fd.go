@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -14,6 +15,8 @@ type fdStore struct {
 	f    *os.File
 	size atomicSize
 	path string
+	// noDSync: pwritev2 with RWF_DSYNC was refused once (durable.go).
+	noDSync atomic.Bool
 }
 
 // checkRange reports an error if [off, off+n) is not inside the store.
