@@ -15,7 +15,7 @@ var errTargetReset = errors.New("target cold reset")
 func (c *conn) handleLogout(p *pdu.PDU) {
 	var m pdu.LogoutReq
 	m.Decode(&p.Header)
-	c.sess.order(m.CmdSN, m.Immediate, func() {
+	c.sess.order(m.CmdSN, m.Immediate, deliverFunc(func() {
 		resp := pdu.LogoutRespOK
 		closeAfter := true
 		switch m.Reason {
@@ -48,5 +48,5 @@ func (c *conn) handleLogout(p *pdu.PDU) {
 				c.log.Info("logout", "reason", m.Reason)
 			}
 		}()
-	})
+	}))
 }

@@ -172,11 +172,11 @@ func (c *conn) dataDigestError(p *pdu.PDU) {
 		// consumed so later commands are not stuck behind it.
 		var m pdu.SCSICommand
 		m.Decode(&p.Header)
-		c.sess.order(m.CmdSN, m.Immediate, func() {
+		c.sess.order(m.CmdSN, m.Immediate, deliverFunc(func() {
 			if !m.Immediate {
 				c.sess.release()
 			}
-		})
+		}))
 	}
 }
 
@@ -194,7 +194,7 @@ func (c *conn) handleNOPOut(p *pdu.PDU) {
 	if mrdsl := c.params.MaxRecvDataSegmentLength; mrdsl > 0 && len(data) > mrdsl {
 		data = data[:mrdsl]
 	}
-	c.sess.order(m.CmdSN, m.Immediate, func() {
+	c.sess.order(m.CmdSN, m.Immediate, deliverFunc(func() {
 		in := pdu.NOPIn{LUN: m.LUN, ITT: m.ITT, TTT: pdu.ReservedTag}
 		it := &outItem{fillSN: true, advance: true, data: data}
 		in.Encode(&it.hdr)
@@ -202,5 +202,5 @@ func (c *conn) handleNOPOut(p *pdu.PDU) {
 		if !m.Immediate {
 			c.sess.release()
 		}
-	})
+	}))
 }

@@ -36,7 +36,7 @@ type session struct {
 	maxCmdSN uint32
 	// pending holds non-immediate PDUs that arrived ahead of ExpCmdSN, by
 	// CmdSN, until the gap fills.
-	pending map[uint32]func()
+	pending map[uint32]deliverer
 	tasks   map[uint32]*task // by ITT
 	// active lists the session's tasks in delivery (CmdSN) order, for the
 	// ordering rules of task attributes and overlapping writes.
@@ -56,7 +56,7 @@ func newSession(srv *Server, key sessionKey, r *login.Result, cmdSN uint32) *ses
 	ss := &session{srv: srv, key: key, discovery: r.SessionType == login.SessionDiscovery,
 		targetName: r.TargetName, params: r.Params,
 		expCmdSN: cmdSN, maxCmdSN: cmdSN + uint32(srv.cfg.QueueDepth) - 1,
-		pending: map[uint32]func(){}, tasks: map[uint32]*task{}, done: make(chan struct{})}
+		pending: map[uint32]deliverer{}, tasks: map[uint32]*task{}, done: make(chan struct{})}
 	ss.nexus = scsi.Nexus{InitiatorName: r.InitiatorName, ISID: r.ISID, TargetName: r.TargetName, TPGT: key.tpgt}
 	return ss
 }
@@ -74,9 +74,9 @@ func (ss *session) windowSNs() (exp, max uint32) {
 // ExpCmdSN within the window, silently dropped when outside it or
 // duplicated. deliver runs on the caller's goroutine (the connection reader)
 // and reports whether it consumed a window slot that finish must release.
-func (ss *session) order(cmdSN uint32, immediate bool, deliver func()) {
+func (ss *session) order(cmdSN uint32, immediate bool, d deliverer) {
 	if immediate {
-		deliver()
+		d.deliver()
 		return
 	}
 	ss.mu.Lock()
@@ -88,7 +88,7 @@ func (ss *session) order(cmdSN uint32, immediate bool, deliver func()) {
 	if cmdSN != ss.expCmdSN {
 		if snLess(ss.expCmdSN, cmdSN) && snLessEq(cmdSN, ss.maxCmdSN) {
 			if _, dup := ss.pending[cmdSN]; !dup {
-				ss.pending[cmdSN] = deliver
+				ss.pending[cmdSN] = d
 			}
 		}
 		ss.mu.Unlock()
@@ -96,7 +96,7 @@ func (ss *session) order(cmdSN uint32, immediate bool, deliver func()) {
 	}
 	ss.expCmdSN++
 	ss.mu.Unlock()
-	deliver()
+	d.deliver()
 	for {
 		ss.mu.Lock()
 		next, ok := ss.pending[ss.expCmdSN]
@@ -107,9 +107,18 @@ func (ss *session) order(cmdSN uint32, immediate bool, deliver func()) {
 		delete(ss.pending, ss.expCmdSN)
 		ss.expCmdSN++
 		ss.mu.Unlock()
-		next()
+		next.deliver()
 	}
 }
+
+// deliverer is a PDU waiting for its turn in CmdSN order: a task, or a
+// deliverFunc for the other commands.
+type deliverer interface{ deliver() }
+
+// deliverFunc delivers by calling itself.
+type deliverFunc func()
+
+func (f deliverFunc) deliver() { f() }
 
 // release opens one slot of the CmdSN window when a non-immediate PDU has
 // been fully handled.

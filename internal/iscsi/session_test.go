@@ -56,7 +56,7 @@ func TestRFC7143_3_2_2_1_Ordering(t *testing.T) {
 			var got []uint32
 			for i, sn := range c.in {
 				sn := sn
-				ss.order(sn, c.immediate[i], func() { got = append(got, sn) })
+				ss.order(sn, c.immediate[i], deliverFunc(func() { got = append(got, sn) }))
 			}
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("delivered %v, want %v", got, c.want)
@@ -75,13 +75,13 @@ func TestCmdSNWindowSlides(t *testing.T) {
 	ss := newSession(srv, sessionKey{}, &login.Result{}, 1)
 	n := 0
 	for sn := uint32(1); sn <= 3; sn++ {
-		ss.order(sn, false, func() { n++ })
+		ss.order(sn, false, deliverFunc(func() { n++ }))
 	}
 	if n != 2 {
 		t.Fatalf("delivered %d with a window of 2, want 2", n)
 	}
 	ss.release()
-	ss.order(3, false, func() { n++ })
+	ss.order(3, false, deliverFunc(func() { n++ }))
 	if exp, max := ss.windowSNs(); n != 3 || exp != 4 || max != 3 {
 		t.Fatalf("after one release: delivered %d, ExpCmdSN %d, MaxCmdSN %d", n, exp, max)
 	}

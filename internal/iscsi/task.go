@@ -67,6 +67,18 @@ type task struct {
 	sent     chan struct{}
 	sentOnce sync.Once
 	once     sync.Once
+
+	// Room for the command's own objects, so that a command costs one
+	// allocation instead of one per object: the CDB when it fits 16
+	// bytes, the header (for a Reject), the immediate data until
+	// startTask takes it, the command handed to the SCSI layer, and the
+	// response queued to the writer. A task responds at most once.
+	cdbBuf [16]byte
+	hdr    pdu.Header
+	imm    []byte
+	cmd    scsi.Command
+	out    outItem
+	din    dataInJob
 }
 
 type span struct{ off, n uint32 }
@@ -106,8 +118,10 @@ func fixedSense(key, asc, ascq uint8) []byte {
 func (c *conn) handleSCSICommand(p *pdu.PDU) {
 	var m pdu.SCSICommand
 	m.Decode(&p.Header)
-	cdb := make([]byte, 16, 16+len(p.AHS))
-	copy(cdb, m.CDB[:])
+	t := &task{c: c, ss: c.sess, itt: m.ITT, lun: m.LUN, cmdSN: m.CmdSN, immediate: m.Immediate,
+		attr: m.Attr, read: m.Read, write: m.Write, edtl: m.ExpectedDataTransferLength, hdr: p.Header}
+	t.cdbBuf = m.CDB
+	t.cdb = t.cdbBuf[:]
 	if len(p.AHS) > 0 {
 		ext, _, _, err := pdu.CommandAHS(p.AHS)
 		if err != nil {
@@ -116,7 +130,8 @@ func (c *conn) handleSCSICommand(p *pdu.PDU) {
 			c.sess.order(m.CmdSN, m.Immediate, c.releaseFn(m.Immediate))
 			return
 		}
-		cdb = append(cdb, ext...)
+		t.cdb = append(make([]byte, 0, 16+len(ext)), m.CDB[:]...)
+		t.cdb = append(t.cdb, ext...)
 	}
 	imm := p.Data
 	if len(imm) > 0 {
@@ -132,29 +147,32 @@ func (c *conn) handleSCSICommand(p *pdu.PDU) {
 			return
 		}
 	}
-	hdr := p.Header
-	c.sess.order(m.CmdSN, m.Immediate, func() { c.startTask(&m, &hdr, cdb, imm) })
+	t.imm = imm
+	c.sess.order(m.CmdSN, m.Immediate, t)
 }
+
+// deliver starts the task when CmdSN ordering reaches it.
+func (t *task) deliver() { t.c.startTask(t) }
 
 // releaseFn returns a delivery function that only frees the CmdSN slot of a
 // PDU that was rejected.
-func (c *conn) releaseFn(immediate bool) func() {
-	return func() {
+func (c *conn) releaseFn(immediate bool) deliverer {
+	return deliverFunc(func() {
 		if !immediate {
 			c.sess.release()
 		}
-	}
+	})
 }
 
-func (c *conn) startTask(m *pdu.SCSICommand, hdr *pdu.Header, cdb, imm []byte) {
-	t := &task{c: c, ss: c.sess, itt: m.ITT, lun: m.LUN, cmdSN: m.CmdSN, immediate: m.Immediate,
-		attr: m.Attr, cdb: cdb, read: m.Read, write: m.Write, edtl: m.ExpectedDataTransferLength,
-		execDone: make(chan struct{}), sent: make(chan struct{})}
-	t.ext, t.hasExt = scsi.CommandExtent(cdb)
+func (c *conn) startTask(t *task) {
+	t.execDone, t.sent = make(chan struct{}), make(chan struct{})
+	t.ext, t.hasExt = scsi.CommandExtent(t.cdb)
+	imm := t.imm
+	t.imm = nil
 	if !c.sess.addTask(t) {
-		c.badInput("SCSI command reuses a task tag in use", "itt", m.ITT)
-		c.reject(hdr, pdu.RejectTaskInProgress, false)
-		if !m.Immediate {
+		c.badInput("SCSI command reuses a task tag in use", "itt", t.itt)
+		c.reject(&t.hdr, pdu.RejectTaskInProgress, false)
+		if !t.immediate {
 			c.sess.release()
 		}
 		return
@@ -364,8 +382,9 @@ func (t *task) execute() {
 }
 
 func (t *task) run() {
-	cmd := scsi.Command{Nexus: t.ss.nexus, LUN: t.lun, CDB: t.cdb, Attr: t.attr,
+	t.cmd = scsi.Command{Nexus: t.ss.nexus, LUN: t.lun, CDB: t.cdb, Attr: t.attr,
 		ExpectedDataLength: t.edtl}
+	cmd := &t.cmd
 	if t.write {
 		cmd.DataOut = t.buf[:t.received]
 	}
@@ -387,7 +406,7 @@ func (t *task) run() {
 		cmd.DataInBuf = inBuf
 	}
 	start := time.Now()
-	res := t.ss.target.LUNs.Execute(&cmd)
+	res := t.ss.target.LUNs.Execute(cmd)
 	t.c.noteExec(time.Since(start))
 	// The buffer goes back to its pool after the writer has sent it when
 	// the result uses it, else now.
@@ -436,15 +455,9 @@ func (t *task) respond(res scsi.Result) {
 	t.complete()
 	it := t.response(res)
 	if j := it.dataIn; j != nil {
-		prev := j.release
-		j.release = func() {
-			if prev != nil {
-				prev()
-			}
-			t.markSent()
-		}
+		j.task = t
 	} else {
-		it.after = t.markSent
+		it.task = t
 	}
 	if t.inline {
 		t.c.sendDeferred(it)
@@ -530,24 +543,24 @@ func (t *task) response(res scsi.Result) *outItem {
 		data = data[:t.edtl]
 	}
 	if len(data) > 0 {
-		j := &dataInJob{lun: t.lun, itt: t.itt, data: data, status: res.Status,
-			overflow: overflow, underflow: underflow, residual: residual}
-		if b := t.dataInBuf; b != nil {
-			t.dataInBuf = nil
-			j.release = func() { putBuf(b) }
-		}
+		j := &t.din
+		*j = dataInJob{lun: t.lun, itt: t.itt, data: data, status: res.Status,
+			overflow: overflow, underflow: underflow, residual: residual, buf: t.dataInBuf}
+		t.dataInBuf = nil
 		if res.Status != scsi.StatusGood || sense != nil {
 			j.resp = &pdu.SCSIResponse{Status: res.Status, ITT: t.itt,
 				Overflow: overflow, Underflow: underflow, ResidualCount: residual}
 			j.sense = sense
 		}
-		return &outItem{dataIn: j}
+		t.out = outItem{dataIn: j}
+		return &t.out
 	}
 	// ExpDataSN counts the R2T and Data-In PDUs sent for the command
 	// (RFC 7143 §11.4.6).
 	m := pdu.SCSIResponse{Status: res.Status, ITT: t.itt, Overflow: overflow,
 		Underflow: underflow, ResidualCount: residual, ExpDataSN: t.r2tSN}
-	it := &outItem{fillSN: true, advance: true, data: sense}
+	it := &t.out
+	*it = outItem{fillSN: true, advance: true, data: sense}
 	m.Encode(&it.hdr)
 	return it
 }

@@ -24,7 +24,7 @@ func (c *conn) handleText(p *pdu.PDU) {
 	var m pdu.TextReq
 	m.Decode(&p.Header)
 	data := p.Data
-	c.sess.order(m.CmdSN, m.Immediate, func() {
+	c.sess.order(m.CmdSN, m.Immediate, deliverFunc(func() {
 		defer func() {
 			if !m.Immediate {
 				c.sess.release()
@@ -69,7 +69,7 @@ func (c *conn) handleText(p *pdu.PDU) {
 		ts.resp = pdu.AppendText(nil, out)
 		ts.pending = true
 		c.sendTextPart(m.ITT)
-	})
+	}))
 }
 
 func (c *conn) sendTextPart(itt uint32) {

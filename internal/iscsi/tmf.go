@@ -10,7 +10,7 @@ import (
 func (c *conn) handleTMF(p *pdu.PDU) {
 	var m pdu.TaskMgmtReq
 	m.Decode(&p.Header)
-	c.sess.order(m.CmdSN, m.Immediate, func() {
+	c.sess.order(m.CmdSN, m.Immediate, deliverFunc(func() {
 		c.sess.running.Add(1)
 		go func() {
 			defer c.sess.running.Done()
@@ -30,7 +30,7 @@ func (c *conn) handleTMF(p *pdu.PDU) {
 				c.sess.release()
 			}
 		}()
-	})
+	}))
 }
 
 func (c *conn) runTMF(m *pdu.TaskMgmtReq) uint8 {

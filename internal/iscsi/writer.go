@@ -20,6 +20,9 @@ type outItem struct {
 	dataIn *dataInJob
 	// after runs on the writer goroutine once the PDU is written.
 	after func()
+	// task, for a command's status, is marked sent once the PDU is
+	// written.
+	task *task
 	// closeAfter ends the connection once the PDU is written.
 	closeAfter bool
 }
@@ -36,9 +39,12 @@ type dataInJob struct {
 	underflow bool
 	residual  uint32
 	// resp, if set, is sent after the data (status with sense).
-	resp    *pdu.SCSIResponse
-	sense   []byte
-	release func()
+	resp  *pdu.SCSIResponse
+	sense []byte
+	// Once the data is written, buf (the pooled buffer it lives in, if
+	// any) goes back to its pool and task is marked sent.
+	buf  []byte
+	task *task
 }
 
 // enqueue hands an item to the writer; false if the connection is gone.
@@ -188,8 +194,12 @@ const (
 // batchWriter adds PDUs to a batch, flushing when its arena is full, and
 // runs the deferred callbacks after each flush.
 type batchWriter struct {
-	b     *pdu.Batch
-	conn  *conn
+	b    *pdu.Batch
+	conn *conn
+	// What the PDUs in the batch hold until they are written: buffers
+	// to give back to their pools, tasks to mark sent, functions to run.
+	bufs  [][]byte
+	tasks []*task
 	after []func()
 }
 
@@ -210,6 +220,16 @@ func (w *batchWriter) defer_(fn func()) { w.after = append(w.after, fn) }
 
 func (w *batchWriter) flush() error {
 	err := w.b.Flush(w.conn.nc)
+	for i, b := range w.bufs {
+		putBuf(b)
+		w.bufs[i] = nil
+	}
+	w.bufs = w.bufs[:0]
+	for i, t := range w.tasks {
+		t.markSent()
+		w.tasks[i] = nil
+	}
+	w.tasks = w.tasks[:0]
 	for i, fn := range w.after {
 		fn()
 		w.after[i] = nil
@@ -231,6 +251,9 @@ func (c *conn) writeItem(w *batchWriter, it *outItem) error {
 	if it.after != nil {
 		w.defer_(it.after)
 	}
+	if it.task != nil {
+		w.tasks = append(w.tasks, it.task)
+	}
 	return nil
 }
 
@@ -249,8 +272,11 @@ func (c *conn) stampSN(h *pdu.Header, advance bool) {
 // initiator's MaxRecvDataSegmentLength, with F set at the end of every
 // MaxBurstLength sequence, and the status in the last PDU when allowed.
 func (c *conn) writeDataIn(w *batchWriter, j *dataInJob) error {
-	if j.release != nil {
-		w.defer_(j.release)
+	if j.buf != nil {
+		w.bufs = append(w.bufs, j.buf)
+	}
+	if j.task != nil {
+		w.tasks = append(w.tasks, j.task)
 	}
 	mrdsl := c.params.MaxRecvDataSegmentLength
 	if mrdsl <= 0 {
