@@ -4,7 +4,6 @@ go 1.26.8
 
 require (
 	github.com/spf13/cobra v1.10.2
-	golang.org/x/sys v0.49.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

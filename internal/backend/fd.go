@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync/atomic"
 	"syscall"
 )
 
@@ -15,8 +14,6 @@ type fdStore struct {
 	f    *os.File
 	size atomicSize
 	path string
-	// noDSync: pwritev2 with RWF_DSYNC was refused once (durable.go).
-	noDSync atomic.Bool
 }
 
 // checkRange reports an error if [off, off+n) is not inside the store.

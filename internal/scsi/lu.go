@@ -60,14 +60,11 @@ const (
 // LU is an emulated SBC-3 direct-access logical unit on a backend store.
 // It is safe for concurrent use.
 type LU struct {
-	cfg   LUConfig
-	store backend.Store
-	// durable is store's one-call durable write, or nil: write-through
-	// and FUA writes then take WriteAt and Sync.
-	durable backend.DurableWriter
-	bs      uint32        // logical block size
-	shift   uint          // log2(bs)
-	blocks  atomic.Uint64 // number of logical blocks; Resize changes it
+	cfg    LUConfig
+	store  backend.Store
+	bs     uint32        // logical block size
+	shift  uint          // log2(bs)
+	blocks atomic.Uint64 // number of logical blocks; Resize changes it
 
 	// Precomputed at construction: they never change.
 	stdInquiry []byte // standard INQUIRY data (PQ 0)
@@ -152,7 +149,6 @@ func NewLU(cfg LUConfig, store backend.Store) (*LU, error) {
 		shift:   uint(bits.TrailingZeros32(cfg.BlockSize)),
 		nexuses: make(map[Nexus]*nexusState),
 	}
-	lu.durable, _ = store.(backend.DurableWriter)
 	lu.blocks.Store(blocks)
 	lu.mode = defaultMode(cfg)
 	lu.wce.Store(lu.mode.wce)

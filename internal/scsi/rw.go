@@ -104,16 +104,9 @@ func (k *task) fua() bool { return cdbLength(k.cdb[0]) != 6 && k.cdb[1]&0x08 != 
 // durable when the cache mode or FUA requires (SBC-3 4.15).
 func (k *task) store(p []byte, lba uint64, durable bool) *Result {
 	lu := k.lu
-	durable = durable || !lu.wce.Load()
 	if len(p) > 0 {
-		var err error
 		lu.rmw.RLock()
-		if durable && lu.durable != nil {
-			_, err = lu.durable.WriteAtDurable(p, int64(lba<<lu.shift))
-			durable = false // done by the write itself
-		} else {
-			_, err = lu.store.WriteAt(p, int64(lba<<lu.shift))
-		}
+		_, err := lu.store.WriteAt(p, int64(lba<<lu.shift))
 		lu.rmw.RUnlock()
 		if err != nil {
 			slog.Error("scsi: write failed", "lu", lu.cfg.Serial, "lba", lba, "bytes", len(p), "err", err)
@@ -121,7 +114,7 @@ func (k *task) store(p []byte, lba uint64, durable bool) *Result {
 			return &r
 		}
 	}
-	return k.syncIf(durable, lba)
+	return k.syncIf(durable || !lu.wce.Load(), lba)
 }
 
 // syncIf syncs the store when cond holds.

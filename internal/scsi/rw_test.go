@@ -2,10 +2,7 @@ package scsi
 
 import (
 	"bytes"
-	"sync/atomic"
 	"testing"
-
-	"github.com/halun/halun/internal/backend"
 )
 
 func TestSBC3_5_11_ReadWriteRoundTrip(t *testing.T) {
@@ -247,52 +244,5 @@ func TestSBC3_MaximumTransferLength(t *testing.T) {
 	s := wantCheck(t, tl.do(cdb16(opRead16, 0, 0, max+1), nil), keyIllegalRequest, ascInvalidFieldInCDB)
 	if s.sks != fieldPointer(true, 10, -1) {
 		t.Errorf("field pointer % x, want byte 10", s.sks)
-	}
-}
-
-// durableStore is a countingStore that can make one write durable by
-// itself, as files and block devices can (backend.DurableWriter).
-type durableStore struct {
-	*countingStore
-	durables atomic.Int64
-}
-
-func (s *durableStore) WriteAtDurable(p []byte, off int64) (int, error) {
-	s.durables.Add(1)
-	return s.Store.WriteAt(p, off)
-}
-
-// TestSBC3_4_15_DurableWrites: on a store with one-call durable writes,
-// write-through and FUA writes use them instead of a write and a sync;
-// cached writes and SYNCHRONIZE CACHE are unchanged.
-func TestSBC3_4_15_DurableWrites(t *testing.T) {
-	cases := []struct {
-		name                  string
-		cache                 bool
-		cdb                   []byte
-		wantDurable, wantSync int64
-	}{
-		{"write-back, no FUA", true, cdb10(opWrite10, 0, 0, 1), 0, 0},
-		{"write-back, FUA", true, cdb10(opWrite10, 0x08, 0, 1), 1, 0},
-		{"write-through", false, cdb16(opWrite16, 0, 0, 1), 1, 0},
-		{"write and verify", true, cdb10(opWriteVerify10, 0, 0, 1), 1, 0},
-		{"write same, write-through", false, cdb10(opWriteSame10, 0, 0, 1), 1, 0},
-		{"synchronize cache", false, cdb10(opSyncCache10, 0, 0, 0), 0, 1},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			st := &durableStore{countingStore: &countingStore{Store: backend.NewMemory(100 * 512)}}
-			lu, err := NewLU(LUConfig{Serial: "6001405a1b2c3d4e5f60718293a4b5c6", BlockSize: 512, WriteCache: c.cache}, st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tgt := NewTarget(testTargetName, map[uint64]*LU{0: lu})
-			tgt.execute(&Command{Nexus: nexusA, CDB: make([]byte, 16)}) // POWER ON
-			data := fill(512, 'd')
-			wantGood(t, tgt.execute(&Command{Nexus: nexusA, CDB: pad16(c.cdb), DataOut: data, ExpectedDataLength: uint32(len(data))}))
-			if d, s := st.durables.Load(), st.syncs.Load(); d != c.wantDurable || s != c.wantSync {
-				t.Errorf("%d durable writes and %d syncs, want %d and %d", d, s, c.wantDurable, c.wantSync)
-			}
-		})
 	}
 }
