@@ -85,8 +85,9 @@ type Server struct {
 }
 
 // portal is one bound listener: the configured address (as written, for
-// comparing configs) and its portal group tag, which a reconfiguration may
-// change (s.mu guards it).
+// comparing configs) and its portal group tag. A reconfiguration that moves
+// the address to another group replaces the portal (same listener, new
+// tag), so connections remember the portal they came through.
 type portal struct {
 	addr string
 	tag  uint16
