@@ -48,7 +48,9 @@ func TestLivePortals(t *testing.T) {
 	if grown == base {
 		t.Fatal("config edit did nothing")
 	}
-	reload := func(text string) (changes []string, closed int) {
+	// reload applies text and checks that it closed wantClosed connections,
+	// ended no session, and reported each of wantChanges.
+	reload := func(text string, wantClosed int, wantChanges ...string) {
 		t.Helper()
 		writeConfig(t, nd.path, text)
 		res, err := nd.client.Reload(ctx)
@@ -59,20 +61,19 @@ func TestLivePortals(t *testing.T) {
 		if res.SessionsEnded != 0 {
 			t.Errorf("reload ended %d sessions", res.SessionsEnded)
 		}
-		return res.Changes, res.ConnectionsClosed
+		if res.ConnectionsClosed != wantClosed {
+			t.Errorf("reload closed %d connections, want %d", res.ConnectionsClosed, wantClosed)
+		}
+		for _, want := range wantChanges {
+			if !slices.ContainsFunc(res.Changes, func(c string) bool { return strings.Contains(c, want) }) {
+				t.Errorf("changes %q lack %q", res.Changes, want)
+			}
+		}
 	}
 
 	// Add a portal to group 1 and a new group 2: both listen at once, and
 	// target A (which names no groups, so is on all) is served on both.
-	changes, closed := reload(grown)
-	for _, want := range []string{"portal " + addrC + " (group 1) added", "portal " + addrB + " (group 2) added", "portal groups [1 2]"} {
-		if !slices.ContainsFunc(changes, func(c string) bool { return strings.Contains(c, want) }) {
-			t.Errorf("changes %q lack %q", changes, want)
-		}
-	}
-	if closed != 0 {
-		t.Errorf("adding portals closed %d connections", closed)
-	}
+	reload(grown, 0, "portal "+addrC+" (group 1) added", "portal "+addrB+" (group 2) added", "portal groups [1 2]")
 	ds, err := initiator.Discover(ctx, addrB, ini1)
 	if err != nil {
 		t.Fatalf("discovery through the new portal: %v", err)
@@ -110,13 +111,7 @@ func TestLivePortals(t *testing.T) {
 	// Remove portal C: it stops listening, its one connection is closed,
 	// every other session goes on.
 	shrunk := strings.Replace(grown, `, "`+addrC+`"`, "", 1)
-	changes, closed = reload(shrunk)
-	if !slices.ContainsFunc(changes, func(c string) bool { return strings.Contains(c, "portal "+addrC+" (group 1) removed") }) {
-		t.Errorf("changes %q lack the removal of %s", changes, addrC)
-	}
-	if closed != 1 {
-		t.Errorf("removing portal C closed %d connections, want 1", closed)
-	}
+	reload(shrunk, 1, "portal "+addrC+" (group 1) removed")
 	if err := viaC.TestUnitReady(ctx, 0); err == nil {
 		t.Errorf("the session through the removed portal still works")
 	}
@@ -134,13 +129,7 @@ func TestLivePortals(t *testing.T) {
 	addrD := freeAddr(t)
 	moved := strings.Replace(shrunk, `portals: ["`+nd.addr+`"]`, `portals: ["`+nd.addr+`", "`+addrB+`"]`, 1)
 	moved = strings.Replace(moved, `portals: ["`+addrB+`"]`, `portals: ["`+addrD+`"]`, 1)
-	changes, closed = reload(moved)
-	if !slices.ContainsFunc(changes, func(c string) bool { return strings.Contains(c, "portal "+addrB+" (group 1, was 2) moved") }) {
-		t.Errorf("changes %q lack the move of %s", changes, addrB)
-	}
-	if closed != 1 {
-		t.Errorf("moving portal B closed %d connections, want 1", closed)
-	}
+	reload(moved, 1, "portal "+addrB+" (group 1, was 2) moved")
 	if err := viaB.TestUnitReady(ctx, 0); err == nil {
 		t.Errorf("the group 2 session through the moved portal still works")
 	}
