@@ -257,3 +257,31 @@ func TestSPC4_6_6_NoLogicalUnit(t *testing.T) {
 	r = tl.tgt.execute(&Command{Nexus: nexusA, LUN: lun5, CDB: pad16([]byte{opReportLUNs, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0})})
 	wantGood(t, r)
 }
+
+// TestSBC3_6_6_3_OptimalUnmapGranularity: thin 512-byte LUs report 4 KiB,
+// LUs with larger blocks report none (0, UGAVALID clear), so QEMU keeps no
+// allocation map it would query with GET LBA STATUS lengths that are not
+// whole blocks (see optimalUnmapGranularity).
+func TestSBC3_6_6_3_OptimalUnmapGranularity(t *testing.T) {
+	for _, tc := range []struct {
+		bs, phys uint32
+		want     uint32
+		ugavalid bool
+	}{
+		{512, 0, 8, true},
+		{512, 4096, 8, true},
+		{4096, 0, 0, false},
+	} {
+		tl := newTestLU(t, LUConfig{Thin: true, BlockSize: tc.bs, PhysicalBlockSize: tc.phys}, 1000)
+		d := tl.do(inquiryCDB(true, 0xb0, 64), nil).Data
+		if got := binary.BigEndian.Uint32(d[28:]); got != tc.want {
+			t.Errorf("block size %d: OPTIMAL UNMAP GRANULARITY %d, want %d", tc.bs, got, tc.want)
+		}
+		if got := d[32]&0x80 != 0; got != tc.ugavalid {
+			t.Errorf("block size %d: UGAVALID %v, want %v", tc.bs, got, tc.ugavalid)
+		}
+		if binary.BigEndian.Uint32(d[20:]) == 0 {
+			t.Errorf("block size %d: UNMAP not offered", tc.bs)
+		}
+	}
+}

@@ -223,16 +223,35 @@ func vpdBlockLimits(k *task) []byte {
 	put32(b[8:], uint32(lu.maxTransferBlocks())) // MAXIMUM TRANSFER LENGTH
 	put32(b[12:], uint32((1<<20)>>lu.shift))     // OPTIMAL TRANSFER LENGTH
 	if lu.cfg.Thin {
-		put32(b[20:], 0xffffffff)          // MAXIMUM UNMAP LBA COUNT: no limit
-		put32(b[24:], maxUnmapDescs)       // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
-		put32(b[28:], uint32(granularity)) // OPTIMAL UNMAP GRANULARITY
-		put32(b[32:], 0x80000000)          // UGAVALID, alignment 0
+		put32(b[20:], 0xffffffff)    // MAXIMUM UNMAP LBA COUNT: no limit
+		put32(b[24:], maxUnmapDescs) // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
+		if g := optimalUnmapGranularity(lu); g != 0 {
+			put32(b[28:], g)          // OPTIMAL UNMAP GRANULARITY
+			put32(b[32:], 0x80000000) // UGAVALID, alignment 0
+		}
 	}
 	put64(b[36:], maxWriteSameBlocks) // MAXIMUM WRITE SAME LENGTH
 	// Atomic writes (SBC-4 6.6.4): any length up to MAXIMUM ATOMIC
 	// TRANSFER LENGTH, no alignment or granularity, no atomic boundary.
 	put32(b[44:], uint32(lu.maxAtomicBlocks()))
 	return b
+}
+
+// optimalUnmapGranularity is the OPTIMAL UNMAP GRANULARITY a thin LU
+// reports, in blocks: 4 KiB worth on 512-byte LUs, and 0 ("not reported",
+// SBC-3 6.6.3) on LUs with larger blocks. QEMU up to at least 7.2 treats a
+// reported granularity of 4 KiB–16 MiB with LBPRZ as its allocation-map
+// cluster size and then, on reads of 32 KiB or more, asks GET LBA STATUS
+// for 2 GiB − 512 bytes, which is not a whole number of 4096-byte blocks:
+// block/iscsi.c asserts on it and aborts the hypervisor. Without the hint
+// QEMU keeps no allocation map; UNMAP, WRITE SAME with UNMAP, LBPRZ and GET
+// LBA STATUS still work, and Linux takes its discard granularity from the
+// physical block size, which is the same 4 KiB.
+func optimalUnmapGranularity(lu *LU) uint32 {
+	if lu.bs > 512 {
+		return 0
+	}
+	return 4096 / lu.bs
 }
 
 // Block Device Characteristics (SBC-3 6.6.2): a non-rotating medium.
