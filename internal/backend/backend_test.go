@@ -3,6 +3,7 @@ package backend
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -155,28 +156,66 @@ func TestMemoryThinAllocation(t *testing.T) {
 	}
 }
 
+// TestMemoryConcurrent writes, reads and unmaps from eight goroutines at
+// once, each on its own 64 KiB slots that straddle chunk boundaries: every
+// read must return what that goroutine last left there, so a lost or
+// misplaced write fails the test with or without -race.
 func TestMemoryConcurrent(t *testing.T) {
+	const (
+		workers = 8
+		slot    = 64 << 10
+		slots   = 4 * memChunk / slot / workers
+	)
 	m := NewMemory(4 * memChunk)
 	var wg sync.WaitGroup
-	for g := range 8 {
+	errs := make(chan error, workers)
+	for g := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 64<<10)
-			for i := range 50 {
-				off := int64((g*131+i*977)%60) * (64 << 10)
-				switch i % 3 {
-				case 0:
-					m.WriteAt(buf, off)
-				case 1:
-					m.ReadAt(buf, off)
-				default:
-					m.Unmap(off, int64(len(buf)))
+			errs <- func() error {
+				shadow := make([][]byte, slots)
+				buf := make([]byte, slot)
+				for i := range 200 {
+					k := (i * 7) % slots
+					// Slots interleave across workers so neighbours share chunks.
+					off := int64(k*workers+g) * slot
+					switch i % 3 {
+					case 0:
+						w := bytes.Repeat([]byte{byte(g<<4 | i&15)}, slot)
+						if _, err := m.WriteAt(w, off); err != nil {
+							return err
+						}
+						shadow[k] = w
+					case 1:
+						if _, err := m.ReadAt(buf, off); err != nil {
+							return err
+						}
+						want := shadow[k]
+						if want == nil {
+							want = make([]byte, slot)
+						}
+						if !bytes.Equal(buf, want) {
+							return fmt.Errorf("worker %d: slot at %d reads back data it did not leave there", g, off)
+						}
+					default:
+						if err := m.Unmap(off, slot); err != nil {
+							return err
+						}
+						shadow[k] = nil
+					}
 				}
-			}
+				return nil
+			}()
 		}()
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 func TestOpenFile(t *testing.T) {

@@ -2,6 +2,7 @@ package scsi
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -260,35 +261,89 @@ func TestSBC3_ReadDefectDataAndTMF(t *testing.T) {
 
 // TestSAM5_ConcurrentExecute runs readers and writers of overlapping
 // ranges from several nexuses with the race detector.
+// TestSAM5_ConcurrentExecute runs writes, reads, COMPARE AND WRITE and
+// WRITE SAME with UNMAP from eight nexuses at once, each on its own range
+// of the LU: every command must succeed and every read must return what
+// that nexus last wrote there (a shadow copy says what), so a lost,
+// misplaced or torn write fails the test with or without -race.
 func TestSAM5_ConcurrentExecute(t *testing.T) {
-	tl := newTestLU(t, LUConfig{Thin: true}, 4096)
+	const (
+		workers = 8
+		span    = 500 // blocks per worker
+	)
+	tl := newTestLU(t, LUConfig{Thin: true}, workers*span)
 	var wg sync.WaitGroup
-	for g := range 8 {
+	errs := make(chan error, workers)
+	for g := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n := Nexus{InitiatorName: "iqn.c", ISID: [6]byte{byte(g)}}
-			for i := range 200 {
-				lba := uint32((g*37 + i*11) % 4000)
-				var cdb []byte
-				var d []byte
-				switch i % 5 {
-				case 0, 1:
-					cdb, d = cdb10(opWrite10, 0, lba, 8), make([]byte, 4096)
-				case 2:
-					cdb = cdb10(opRead10, 0, lba, 8)
-				case 3:
-					c := cdb16(opCompareAndWrite, 0, uint64(lba), 0)
-					c[13] = 1
-					cdb, d = c, make([]byte, 1024)
-				default:
-					cdb, d = cdb10(opWriteSame10, 0x08, lba, 8), make([]byte, 512)
-				}
-				tl.tgt.Execute(&Command{Nexus: n, CDB: pad16(cdb), DataOut: d})
-			}
+			errs <- concurrentWorker(tl, g, span)
 		}()
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// concurrentWorker drives one nexus over blocks [g*span, (g+1)*span) and
+// checks every result against its shadow of that range.
+func concurrentWorker(tl *testLU, g, span int) error {
+	const bs = 512
+	n := Nexus{InitiatorName: "iqn.c", ISID: [6]byte{byte(g)}, TargetName: testTargetName, TPGT: 1}
+	shadow := make([]byte, span*bs)
+	base := g * span
+	run := func(cdb, d []byte) (Result, error) {
+		r := tl.tgt.Execute(&Command{Nexus: n, CDB: pad16(cdb), DataOut: d, ExpectedDataLength: uint32(len(d))})
+		if r.Status == StatusCheckCondition && len(r.Sense) > 13 && r.Sense[12] == 0x29 {
+			// The first command of a new nexus reports POWER ON.
+			r = tl.tgt.Execute(&Command{Nexus: n, CDB: pad16(cdb), DataOut: d, ExpectedDataLength: uint32(len(d))})
+		}
+		if r.Status != StatusGood {
+			return r, fmt.Errorf("nexus %d: % x: status %#x sense % x", g, cdb[:10], r.Status, r.Sense)
+		}
+		return r, nil
+	}
+	for i := range 300 {
+		rel := (i * 37) % (span - 8)
+		lba := uint32(base + rel)
+		at := shadow[rel*bs:]
+		switch i % 5 {
+		case 0, 1:
+			d := bytes.Repeat([]byte{byte(g*31 + i)}, 8*bs)
+			if _, err := run(cdb10(opWrite10, 0, lba, 8), d); err != nil {
+				return err
+			}
+			copy(at, d)
+		case 2:
+			c := cdb10(opRead10, 0, lba, 8)
+			r := tl.tgt.Execute(&Command{Nexus: n, CDB: pad16(c), ExpectedDataLength: 8 * bs})
+			if r.Status != StatusGood {
+				return fmt.Errorf("nexus %d: READ(10) LBA %d: status %#x", g, lba, r.Status)
+			}
+			if !bytes.Equal(r.Data[:8*bs], at[:8*bs]) {
+				return fmt.Errorf("nexus %d: READ(10) LBA %d returned data this nexus did not write", g, lba)
+			}
+		case 3:
+			c := cdb16(opCompareAndWrite, 0, uint64(lba), 0)
+			c[13] = 1
+			d := append(append([]byte(nil), at[:bs]...), bytes.Repeat([]byte{byte(0x80 | i)}, bs)...)
+			if _, err := run(c, d); err != nil {
+				return err
+			}
+			copy(at, d[bs:])
+		default:
+			if _, err := run(cdb10(opWriteSame10, 0x08, lba, 8), make([]byte, bs)); err != nil {
+				return err
+			}
+			clear(at[:8*bs])
+		}
+	}
+	return nil
 }
 
 func TestSAM5_5_10_NACANotSupported(t *testing.T) {
