@@ -120,6 +120,9 @@ type Volume struct {
 	// before its status is sent. True acknowledges writes once in the page
 	// cache; SYNCHRONIZE CACHE and FUA still force durability.
 	WriteCache bool
+	// SanitizeRate bounds SANITIZE OVERWRITE to this many bytes per
+	// second; 0 means halun's default (scsi.DefaultSanitizeRate).
+	SanitizeRate int64
 }
 
 // Blocks is the volume's capacity in logical blocks (0 for block volumes,

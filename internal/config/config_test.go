@@ -26,6 +26,7 @@ volumes:
     read_only: true
     removable: true
     write_cache: true
+    sanitize_rate: 48MiB
   - {name: raw, backend: block, path: /dev/sdb}
   - {name: ram, backend: memory, size: 123456512, serial: 0012a, thin: false}
 targets:
@@ -63,7 +64,7 @@ targets:
 	}
 	v := c.Volume("vol1")
 	want := Volume{Pos: Pos{"h.yaml", 7, "volumes[0]"}, Name: "vol1", Backend: BackendFile, Path: "/var/lib/halun/vol1.img",
-		Size: 20 << 30, BlockSize: 4096, Serial: "0012", Thin: true, ReadOnly: true, Removable: true, WriteCache: true}
+		Size: 20 << 30, BlockSize: 4096, Serial: "0012", Thin: true, ReadOnly: true, Removable: true, WriteCache: true, SanitizeRate: 48 << 20}
 	if !reflect.DeepEqual(*v, want) {
 		t.Errorf("vol1\n got %+v\nwant %+v", *v, want)
 	}

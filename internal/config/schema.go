@@ -298,6 +298,17 @@ func (d *decoder) volume(n *yaml.Node, path, dataDir string) Volume {
 	flag("read_only", &v.ReadOnly)
 	flag("removable", &v.Removable)
 	flag("write_cache", &v.WriteCache)
+	if x := m.get("sanitize_rate"); x != nil {
+		if s, ok := d.scalar(x, join(path, "sanitize_rate"), "a rate in bytes per second such as 128MiB"); ok {
+			if r, err := ParseSize(s); err != nil {
+				d.errAt(x, join(path, "sanitize_rate"), "%v", err)
+			} else if r < 1<<20 {
+				d.errAt(x, join(path, "sanitize_rate"), "%s: at least 1MiB (per second)", s)
+			} else {
+				v.SanitizeRate = r
+			}
+		}
+	}
 	if x := m.get("product_id"); x != nil {
 		if s, ok := d.str(x, join(path, "product_id")); ok {
 			if err := checkProductID(s); err != nil {

@@ -53,6 +53,8 @@ func TestInvalid(t *testing.T) {
 		// Typo protection.
 		{"unknown top-level field", "volumes:", "volume:", "4: volume: unknown field; did you mean volumes?"},
 		{"unknown node field", "data_dir: /d", "dta_dir: /d", "1: node.dta_dir: unknown field; did you mean data_dir?"},
+		{"sanitize_rate too low", "size: 1MiB}", "size: 1MiB, sanitize_rate: 64KiB}", "5: volumes[0].sanitize_rate: 64KiB: at least 1MiB (per second)"},
+		{"sanitize_rate not a size", "size: 1MiB}", "size: 1MiB, sanitize_rate: fast}", "5: volumes[0].sanitize_rate:"},
 		{"unknown volume field", "size: 1MiB}", "size: 1MiB, thni: true}", "5: volumes[0].thni: unknown field; did you mean thin?"},
 		{"unknown lun field", "{lun: 0, volume: v1}", "{lun: 0, volume: v1, vol: v1}", "8: targets[0].luns[0].vol: unknown field; did you mean volume?"},
 		{"unknown param", "access: {all: true}", "access: {all: true}\n    params: {MaxBurst: 4096}", "10: targets[0].params.MaxBurst: unknown field; did you mean MaxBurstLength?"},

@@ -148,7 +148,8 @@ func openVolume(v *config.Volume) (*volume, error) {
 // luConfig is the logical unit a volume's config describes.
 func luConfig(v *config.Volume) scsi.LUConfig {
 	return scsi.LUConfig{Serial: v.Serial, ProductID: v.ProductID, BlockSize: uint32(v.BlockSize), PhysicalBlockSize: uint32(v.PhysicalBlockSize),
-		ReadOnly: v.ReadOnly, Removable: v.Removable, Thin: v.Thin, WriteCache: v.WriteCache}
+		ReadOnly: v.ReadOnly, Removable: v.Removable, Thin: v.Thin, WriteCache: v.WriteCache,
+		SanitizeRate: v.SanitizeRate}
 }
 
 // buildTarget assembles one target over the logical units of the volumes
