@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 FUZZTIME ?= 100000x
 
-.PHONY: all build test deps lint unit race fuzz integration conformance clean
+.PHONY: all build test deps lint unit race fuzz integration crash conformance soak clean
 
 all: build
 
@@ -30,10 +30,18 @@ integration: deps
 	$(GO) test -race -timeout 20m ./test/clients/... ./test/integration/... ./test/admin/...
 	$(GO) test -v -timeout 10m ./test/scale/
 
+# A few SIGKILLs under a verified write load; `make soak` runs 60.
+crash:
+	$(GO) test -timeout 10m -v ./test/crash/
+
 conformance: deps
 	$(GO) test -timeout 60m -v ./test/conformance/
 
-test: deps lint race fuzz integration conformance
+test: deps lint race fuzz integration crash conformance
+
+# Soak-sized versions of the robustness tests; results go to docs/robustness.md.
+soak: deps
+	HALUN_CRASH_KILLS=60 $(GO) test -timeout 60m -v ./test/crash/
 
 clean:
 	rm -rf halun-data

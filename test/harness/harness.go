@@ -203,6 +203,25 @@ func (d *Daemon) Stop(t testing.TB) {
 	}
 }
 
+// Kill ends the daemon with SIGKILL, as a crash would, and waits for it.
+func (d *Daemon) Kill(t testing.TB) {
+	t.Helper()
+	if d.stopped {
+		return
+	}
+	d.stopped = true
+	d.cmd.Process.Kill()
+	select {
+	case err := <-d.done:
+		d.done <- err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("halun pid %d did not die within 30s of SIGKILL", d.cmd.Process.Pid)
+	}
+}
+
+// Tail is the last n bytes of s, for a log in a failure message.
+func Tail(s string, n int) string { return tail(s, n) }
+
 func tail(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]
