@@ -1,8 +1,8 @@
 // Package scsi owns SCSI semantics: CDB decoding, SPC-4/SBC-3 command
-// emulation on logical units, sense data, VPD and mode pages, unit attentions
-// and reservations. It is pure with respect to transport: the iSCSI layer hands
-// it a Command with the data already gathered and sends the Result back. It
-// knows nothing of iSCSI or sockets.
+// emulation on logical units, sense data, VPD and mode pages, unit attentions,
+// reservations and each logical unit's task set. It is pure with respect to
+// transport: the iSCSI layer hands it a Command with the data already
+// gathered and sends the Result back. It knows nothing of iSCSI or sockets.
 package scsi
 
 // Status codes (SAM-5).
