@@ -189,19 +189,6 @@ func (ss *session) findTask(itt uint32) *task {
 	return ss.tasks[itt]
 }
 
-// tasksMatching returns the session's tasks for which keep is true.
-func (ss *session) tasksMatching(keep func(*task) bool) []*task {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	var out []*task
-	for _, t := range ss.tasks {
-		if keep(t) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 // drain waits up to d for the session's tasks to finish.
 func (ss *session) drain(d time.Duration) {
 	done := make(chan struct{})
@@ -232,7 +219,7 @@ func (ss *session) end(reason error) {
 	c := ss.conn
 	ss.mu.Unlock()
 	for _, t := range tasks {
-		t.abort()
+		t.abort(false)
 	}
 	ss.srv.removeSession(ss)
 	if c != nil {

@@ -46,6 +46,12 @@ type task struct {
 
 	// cancel is closed when a long-running command is aborted (t.mu).
 	cancel chan struct{}
+	// entry is the task in its logical unit's task set, through which
+	// task management aborts it; nil for a LUN without logical unit.
+	entry *scsi.TaskEntry
+	// abortStatus: the task was aborted by another I_T nexus and
+	// completes with TASK ABORTED status (set with state, t.mu).
+	abortStatus bool
 	// inline: executing on the reader goroutine.
 	inline bool
 	// ext is the LBA range the command touches (hasExt false for commands
@@ -176,6 +182,12 @@ func (c *conn) startTask(t *task) {
 			c.sess.release()
 		}
 		return
+	}
+	// The task enters its logical unit's task set now, before any
+	// data-out, so that task management reaches it while it waits for
+	// data as well as while it executes.
+	if lu := c.sess.target.LUNs.LogicalUnit(c.sess.nexus, t.lun); lu != nil {
+		t.entry = lu.Tasks().Add(c.sess.nexus, uint64(t.itt), t.abort)
 	}
 	if !t.write || t.edtl == 0 {
 		t.execute()
@@ -362,7 +374,7 @@ func (t *task) execute() {
 			t.mu.Unlock()
 			if aborted {
 				t.c.executing.Add(-1)
-				t.complete()
+				t.endAborted()
 				return
 			}
 			t.run()
@@ -438,14 +450,13 @@ func (c *conn) failTask(t *task, sense []byte) {
 	t.respond(scsi.Result{Status: scsi.StatusCheckCondition, Sense: sense})
 }
 
-// respond queues the task's response unless it was aborted, then releases
-// the task's tag and CmdSN slot.
+// respond queues the task's response (TASK ABORTED, or none, if it was
+// aborted), then releases the task's tag and CmdSN slot.
 func (t *task) respond(res scsi.Result) {
 	t.mu.Lock()
 	if t.state == taskAborted {
 		t.mu.Unlock()
-		t.complete()
-		t.markSent()
+		t.endAborted()
 		return
 	}
 	t.state = taskDone
@@ -459,6 +470,12 @@ func (t *task) respond(res scsi.Result) {
 	} else {
 		it.task = t
 	}
+	t.queue(it)
+}
+
+// queue hands the task's response to the writer: on the reader goroutine
+// with its next flush when the task ran there.
+func (t *task) queue(it *outItem) {
 	if t.inline {
 		t.c.sendDeferred(it)
 		return
@@ -468,10 +485,29 @@ func (t *task) respond(res scsi.Result) {
 	}
 }
 
+// endAborted ends an aborted task: with TASK ABORTED status when another
+// I_T nexus aborted it (SAM-5 5.6, TAS set), else without a response
+// (RFC 7143 §4.2.3.3). t.state is taskAborted.
+func (t *task) endAborted() {
+	t.complete()
+	if !t.abortStatus {
+		t.markSent()
+		return
+	}
+	m := pdu.SCSIResponse{Status: scsi.StatusTaskAborted, ITT: t.itt}
+	it := &t.out
+	*it = outItem{fillSN: true, advance: true, task: t}
+	m.Encode(&it.hdr)
+	t.queue(it)
+}
+
 // complete does the bookkeeping of a finished or aborted task, once.
 func (t *task) complete() {
 	t.once.Do(func() {
 		t.ss.removeTask(t)
+		if t.entry != nil {
+			t.entry.Remove()
+		}
 		if !t.immediate {
 			t.ss.release()
 		}
@@ -482,9 +518,11 @@ func (t *task) complete() {
 // markSent releases the tasks ordered behind this one.
 func (t *task) markSent() { t.sentOnce.Do(func() { close(t.sent) }) }
 
-// abort marks the task aborted and waits until it is out of the SCSI layer.
-// It reports false if the response was already queued.
-func (t *task) abort() bool {
+// abort marks the task aborted and waits until it is out of the SCSI layer;
+// it is the task's scsi.AbortFunc. With status the task completes with
+// TASK ABORTED status, else without a response. It reports false if the
+// response was already queued.
+func (t *task) abort(status bool) bool {
 	t.mu.Lock()
 	prev := t.state
 	if prev == taskDone || prev == taskAborted {
@@ -493,14 +531,14 @@ func (t *task) abort() bool {
 		return prev == taskAborted
 	}
 	t.state = taskAborted
+	t.abortStatus = status
 	if t.cancel != nil {
 		close(t.cancel)
 		t.cancel = nil
 	}
 	t.mu.Unlock()
 	if prev == taskGathering {
-		t.complete()
-		t.markSent()
+		t.endAborted()
 	}
 	<-t.execDone
 	return true

@@ -2,6 +2,7 @@ package iscsi
 
 import (
 	"github.com/halun/halun/internal/iscsi/pdu"
+	"github.com/halun/halun/internal/scsi"
 )
 
 // handleTMF runs a Task Management Function Request (RFC 7143 §11.5) in
@@ -33,37 +34,40 @@ func (c *conn) handleTMF(p *pdu.PDU) {
 	}))
 }
 
+// runTMF performs one task management function. The LUN-scoped ones act
+// on the logical unit the LUN addresses in the session's view, not on the
+// LUN number: the task set belongs to the logical unit (SAM-5 4.6.2), so
+// ABORT TASK and ABORT TASK SET reach this nexus' tasks on it, and CLEAR
+// TASK SET and LOGICAL UNIT RESET the tasks of every nexus on it, whichever
+// target and LUN number they came through.
 func (c *conn) runTMF(m *pdu.TaskMgmtReq) uint8 {
 	ss := c.sess
 	luns := ss.target.LUNs
 	lunScoped := m.Function >= pdu.TMFAbortTask && m.Function <= pdu.TMFLogicalUnitReset
-	if lunScoped && !luns.HasLUN(ss.nexus, m.LUN) {
-		return pdu.TMFRespNoLUN
+	var lu *scsi.LU
+	if lunScoped {
+		if lu = luns.LogicalUnit(ss.nexus, m.LUN); lu == nil {
+			return pdu.TMFRespNoLUN
+		}
 	}
 	switch m.Function {
 	case pdu.TMFAbortTask:
-		t := ss.findTask(m.RTT)
-		if t == nil || t.lun != m.LUN {
-			return pdu.TMFRespNoTask
-		}
-		if !t.abort() {
+		if !lu.Tasks().AbortTask(ss.nexus, uint64(m.RTT)) {
 			return pdu.TMFRespNoTask
 		}
 		c.log.Info("task aborted", "itt", m.RTT)
 		return pdu.TMFRespComplete
 	case pdu.TMFAbortTaskSet:
-		abortAll(ss.tasksMatching(func(t *task) bool { return t.lun == m.LUN }))
+		lu.Tasks().AbortNexus(ss.nexus)
 		return pdu.TMFRespComplete
 	case pdu.TMFClearTaskSet:
-		c.abortTargetTasks(func(t *task) bool { return t.lun == m.LUN })
+		lu.Tasks().Clear(ss.nexus)
 		return pdu.TMFRespComplete
 	case pdu.TMFLogicalUnitReset:
-		c.abortTargetTasks(func(t *task) bool { return t.lun == m.LUN })
 		luns.LogicalUnitReset(ss.nexus, m.LUN)
 		c.log.Info("logical unit reset", "lun", m.LUN)
 		return pdu.TMFRespComplete
 	case pdu.TMFTargetWarmReset, pdu.TMFTargetColdReset:
-		c.abortTargetTasks(func(*task) bool { return true })
 		luns.TargetReset(ss.nexus)
 		c.log.Info("target reset", "cold", m.Function == pdu.TMFTargetColdReset)
 		return pdu.TMFRespComplete
@@ -72,20 +76,6 @@ func (c *conn) runTMF(m *pdu.TaskMgmtReq) uint8 {
 		return pdu.TMFRespReassignNoSupport
 	default:
 		return pdu.TMFRespNotSupported
-	}
-}
-
-func abortAll(ts []*task) {
-	for _, t := range ts {
-		t.abort()
-	}
-}
-
-// abortTargetTasks aborts matching tasks of every session of this target:
-// a logical unit or target reset affects all I_T nexuses.
-func (c *conn) abortTargetTasks(match func(*task) bool) {
-	for _, ss := range c.srv.sessionsOf(c.sess.targetName) {
-		abortAll(ss.tasksMatching(match))
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package scsi owns SCSI semantics: CDB decoding, SPC-4/SBC-3 command
-// emulation on logical units, sense data, VPD and mode pages, unit attentions
-// and reservations. It is pure with respect to transport: the iSCSI layer hands
-// it a Command with the data already gathered and sends the Result back. It
-// knows nothing of iSCSI or sockets.
+// emulation on logical units, sense data, VPD and mode pages, unit attentions,
+// reservations and each logical unit's task set. It is pure with respect to
+// transport: the iSCSI layer hands it a Command with the data already
+// gathered and sends the Result back. It knows nothing of iSCSI or sockets.
 package scsi
 
 // Status codes (SAM-5).
@@ -89,16 +89,20 @@ type Target interface {
 	// any CDB or data.
 	Execute(cmd *Command) Result
 	// LogicalUnitReset resets the LU addressed by lun as a LOGICAL UNIT
-	// RESET task management function from nexus does. It returns false if
+	// RESET task management function from nexus does, aborting the
+	// commands of its task set from every I_T nexus. It returns false if
 	// the LUN does not exist.
 	LogicalUnitReset(nexus Nexus, lun uint64) bool
-	// TargetReset resets every LU of the target (TARGET WARM/COLD RESET).
+	// TargetReset resets every LU of the target (TARGET WARM/COLD RESET)
+	// as LogicalUnitReset does.
 	TargetReset(nexus Nexus)
 	// NexusLost is called when an I_T nexus ends (session closed), so its
 	// per-nexus state is dropped.
 	NexusLost(nexus Nexus)
-	// HasLUN reports whether lun addresses an existing LU for nexus.
-	HasLUN(nexus Nexus, lun uint64) bool
+	// LogicalUnit returns the LU lun addresses for nexus, nil if there is
+	// none nexus may access. Task management is scoped by it: the
+	// transport enters each command into the LU's task set on arrival.
+	LogicalUnit(nexus Nexus, lun uint64) *LU
 }
 
 // LongRunning reports whether a command may take long (seconds or more)

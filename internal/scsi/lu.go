@@ -79,6 +79,9 @@ type LU struct {
 	// atomicSeq is odd while a WRITE ATOMIC is storing (writeatomic.go).
 	atomicSeq atomic.Uint64
 
+	// tasks is the task set: the commands of every I_T nexus in the LU.
+	tasks TaskSet
+
 	mu       sync.RWMutex // guards everything below
 	mode     modeState
 	nexuses  map[Nexus]*nexusState
@@ -236,12 +239,19 @@ func (s *nexusState) addUA(asc uint16) {
 	s.ua = append(s.ua, asc)
 }
 
-// reset performs a LOGICAL UNIT RESET (SAM-5 6.3.3): mode parameters
-// return to their defaults, SPC-2 reservations and medium removal
-// prevention are cleared, and every I_T nexus, including the one the reset
-// came from, gets BUS DEVICE RESET FUNCTION OCCURRED (libiscsi
-// MultipathIO.Reset checks every path). Persistent reservations survive.
-func (lu *LU) reset() {
+// Tasks returns the LU's task set, which the transport enters its commands
+// into and aborts them through.
+func (lu *LU) Tasks() *TaskSet { return &lu.tasks }
+
+// reset performs a LOGICAL UNIT RESET from nexus from (SAM-5 6.3.3): every
+// command in the task set is aborted, whichever I_T nexus, target or LUN
+// number it came through; mode parameters return to their defaults, SPC-2
+// reservations and medium removal prevention are cleared, and every I_T
+// nexus, including the one the reset came from, gets BUS DEVICE RESET
+// FUNCTION OCCURRED (libiscsi MultipathIO.Reset checks every path).
+// Persistent reservations survive.
+func (lu *LU) reset(from Nexus) {
+	lu.tasks.Clear(from)
 	lu.mu.Lock()
 	defer lu.mu.Unlock()
 	lu.mode = defaultMode(lu.cfg)

@@ -215,6 +215,16 @@ func opPROut(k *task) Result {
 
 	n := k.cmd.Nexus
 	self := PRRegistration{Nexus: n, AllTargetPorts: allTgPt}
+	// PREEMPT AND ABORT aborts the preempted nexuses' commands once the
+	// preemption is in effect and the LU's lock is released (deferred
+	// before the unlock, so it runs after it): the aborts wait for those
+	// commands to leave the LU, and they may be waiting for the lock.
+	var preempted []PRRegistration
+	defer func() {
+		if len(preempted) > 0 {
+			lu.abortPreempted(n, preempted)
+		}
+	}()
 	lu.mu.Lock()
 	defer lu.mu.Unlock()
 	old := lu.pr
@@ -281,9 +291,13 @@ func opPROut(k *task) Result {
 		st.Registrations, st.Type, st.Holder = nil, 0, PRRegistration{}
 		st.Generation++
 	case prOutPreempt, prOutPreemptAbort:
-		res = lu.preemptLocked(k, n, saKey, typ)
+		var removed []PRRegistration
+		res, removed = lu.preemptLocked(k, n, saKey, typ)
 		if res.Status != StatusGood {
 			return res
+		}
+		if sa == prOutPreemptAbort {
+			preempted = removed
 		}
 		st.Generation++
 	case prOutRegisterMove:
@@ -295,6 +309,7 @@ func opPROut(k *task) Result {
 		if err := lu.prStore.SavePR(lu.cfg.Serial, *st); err != nil {
 			slog.Error("scsi: saving persistent reservations failed", "lu", lu.cfg.Serial, "err", err)
 			lu.pr = old
+			preempted = nil
 			return k.fail(keyAbortedCommand, ascInsufficientRegResources)
 		}
 	}
@@ -423,20 +438,24 @@ func (lu *LU) unregisterLocked(i int) {
 	}
 }
 
-// preemptLocked is PREEMPT (SPC-4 5.12.11.4).
-func (lu *LU) preemptLocked(k *task, n Nexus, saKey uint64, typ uint8) Result {
+// preemptLocked is PREEMPT (SPC-4 5.12.11.4), and the part of PREEMPT AND
+// ABORT that changes registrations and reservation; it returns the
+// registrations it removed. The registration of n itself is never
+// removed.
+func (lu *LU) preemptLocked(k *task, n Nexus, saKey uint64, typ uint8) (Result, []PRRegistration) {
 	st := &lu.pr
+	var removed []PRRegistration
 	removeKey := func(match func(PRRegistration) bool) int {
-		removed := 0
+		before := len(removed)
 		st.Registrations = slices.DeleteFunc(st.Registrations, func(r PRRegistration) bool {
 			if !r.matches(n) && match(r) {
 				lu.uaForRegLocked(r, n, ascRegistrationsPreempted)
-				removed++
+				removed = append(removed, r)
 				return true
 			}
 			return false
 		})
-		return removed
+		return len(removed) - before
 	}
 	holderKey, holderFound := uint64(0), false
 	if i := st.findSame(st.Holder); i >= 0 {
@@ -451,13 +470,26 @@ func (lu *LU) preemptLocked(k *task, n Nexus, saKey uint64, typ uint8) Result {
 		st.Type, st.Holder = typ, st.Registrations[st.find(n)]
 	default:
 		if saKey == 0 {
-			return k.invalidParam(8, -1)
+			return k.invalidParam(8, -1), nil
 		}
 		if removeKey(func(r PRRegistration) bool { return r.Key == saKey }) == 0 {
-			return conflict
+			return conflict, nil
 		}
 	}
-	return Good
+	return Good, removed
+}
+
+// abortPreempted is the abort of PREEMPT AND ABORT (SPC-4 5.12.11.2.6):
+// every command from an I_T nexus of a preempted registration is aborted
+// as ABORT TASK SET would, on behalf of n. With TAS set (mode.go) those
+// commands complete with TASK ABORTED status, and no COMMANDS CLEARED BY
+// ANOTHER INITIATOR unit attention is established. The PREEMPT AND ABORT
+// command itself is not among them: the registration of its own nexus is
+// never preempted. lu.mu must not be held.
+func (lu *LU) abortPreempted(n Nexus, preempted []PRRegistration) {
+	lu.tasks.abortNexuses(n, func(x Nexus) bool {
+		return slices.ContainsFunc(preempted, func(r PRRegistration) bool { return r.matches(x) })
+	})
 }
 
 func opPRIn(k *task) Result {

@@ -114,8 +114,9 @@ func (t *LUNTarget) lu(nexus Nexus, l uint64) *LU {
 	return lu
 }
 
-// HasLUN reports whether lun addresses an existing LU nexus may access.
-func (t *LUNTarget) HasLUN(nexus Nexus, lun uint64) bool { return t.lu(nexus, lun) != nil }
+// LogicalUnit returns the LU lun addresses for nexus, nil if there is none
+// nexus may access.
+func (t *LUNTarget) LogicalUnit(nexus Nexus, lun uint64) *LU { return t.lu(nexus, lun) }
 
 // LogicalUnitReset resets the LU lun addresses (LOGICAL UNIT RESET from
 // nexus).
@@ -124,14 +125,14 @@ func (t *LUNTarget) LogicalUnitReset(nexus Nexus, lun uint64) bool {
 	if lu == nil {
 		return false
 	}
-	lu.reset()
+	lu.reset(nexus)
 	return true
 }
 
 // TargetReset resets every LU (TARGET WARM/COLD RESET from nexus).
 func (t *LUNTarget) TargetReset(nexus Nexus) {
 	for _, lu := range t.luns {
-		lu.reset()
+		lu.reset(nexus)
 	}
 }
 

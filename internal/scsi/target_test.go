@@ -374,11 +374,11 @@ func TestSPC4_6_33_AccessControl(t *testing.T) {
 	if r := exec(nexusB, 1, inquiryCDB(false, 0, 36)); r.Data[0] != 0x7f {
 		t.Fatalf("INQUIRY of hidden LUN: %#x", r.Data[0])
 	}
-	if tgt.HasLUN(nexusB, encodeLUN(1)) || !tgt.HasLUN(nexusA, encodeLUN(1)) {
-		t.Fatal("HasLUN ignores access")
+	if tgt.LogicalUnit(nexusB, encodeLUN(1)) != nil || tgt.LogicalUnit(nexusA, encodeLUN(1)) == nil {
+		t.Fatal("LogicalUnit ignores access")
 	}
 	tgt.SetAccess(nil)
-	if !tgt.HasLUN(nexusB, encodeLUN(1)) {
+	if tgt.LogicalUnit(nexusB, encodeLUN(1)) == nil {
 		t.Fatal("SetAccess(nil) did not open access")
 	}
 }

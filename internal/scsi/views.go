@@ -91,9 +91,9 @@ func (v *Views) TargetReset(nexus Nexus) {
 	v.View(nexus.InitiatorName).TargetReset(nexus)
 }
 
-// HasLUN reports whether lun addresses an LU in nexus' view.
-func (v *Views) HasLUN(nexus Nexus, lun uint64) bool {
-	return v.View(nexus.InitiatorName).HasLUN(nexus, lun)
+// LogicalUnit returns the LU lun addresses in nexus' view, nil if none.
+func (v *Views) LogicalUnit(nexus Nexus, lun uint64) *LU {
+	return v.View(nexus.InitiatorName).LogicalUnit(nexus, lun)
 }
 
 // NexusLost drops the nexus' state from every LU of every view, so that

@@ -50,8 +50,8 @@ func TestViewsByInitiatorName(t *testing.T) {
 		t.Errorf("unknown initiator sees %v", got)
 	}
 	wantCheck(t, views.Execute(&Command{Nexus: stranger, CDB: pad16([]byte{opTestUnitReady})}), keyIllegalRequest, ascLUNotSupported)
-	if views.HasLUN(stranger, 0) || !views.HasLUN(nexusA, encodeLUN(5)) || views.HasLUN(nexusB, encodeLUN(5)) {
-		t.Error("HasLUN ignores the views")
+	if views.LogicalUnit(stranger, 0) != nil || views.LogicalUnit(nexusA, encodeLUN(5)) == nil || views.LogicalUnit(nexusB, encodeLUN(5)) != nil {
+		t.Error("LogicalUnit ignores the views")
 	}
 	// B's LUN 0 is A's LUN 5: the same LU, so the same serial.
 	serial := func(n Nexus, lun uint64) string {

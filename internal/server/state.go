@@ -69,7 +69,7 @@ func (l *liveLUNs) TargetReset(n scsi.Nexus) { l.get().TargetReset(n) }
 
 func (l *liveLUNs) NexusLost(n scsi.Nexus) { l.get().NexusLost(n) }
 
-func (l *liveLUNs) HasLUN(n scsi.Nexus, lun uint64) bool { return l.get().HasLUN(n, lun) }
+func (l *liveLUNs) LogicalUnit(n scsi.Nexus, lun uint64) *scsi.LU { return l.get().LogicalUnit(n, lun) }
 
 // retireGrace is how long a removed volume's store stays open for commands
 // that were already running on it.

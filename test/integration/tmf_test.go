@@ -31,6 +31,15 @@ func tmfResponse(t *testing.T, rc *initiator.RawConn, itt uint32) uint8 {
 	return r.Response
 }
 
+// wantTaskAborted waits for the SCSI Response of itt and fails unless it
+// is TASK ABORTED.
+func wantTaskAborted(t *testing.T, rc *initiator.RawConn, itt uint32) {
+	t.Helper()
+	if st, _ := status(t, rc, itt); st != initiator.StatusTaskAborted {
+		t.Fatalf("task %#x ended with status %#x, want TASK ABORTED", itt, st)
+	}
+}
+
 var r2tOnly = initiator.Options{InitialR2T: true, ImmediateData: false}
 
 // TestRFC7143_11_5_AbortTask: ABORT TASK of a task waiting for data
@@ -71,17 +80,20 @@ func TestRFC7143_11_5_AbortTaskSet(t *testing.T) {
 }
 
 // TestSAM5_LogicalUnitReset: a LOGICAL UNIT RESET from one nexus aborts the
-// tasks of every nexus on the LU and gives every nexus a unit attention.
+// tasks of every nexus on the LU — those of another nexus end with TASK
+// ABORTED status, as the control mode page's TAS bit says (SAM-5 5.6) —
+// and gives every nexus a unit attention.
 func TestSAM5_LogicalUnitReset(t *testing.T) {
 	tt := startTarget(t, targetOpts{})
 	victim := rawLogin(t, tt, initiator.Options{InitialR2T: true, InitiatorName: "iqn.2026-11.io.halun.test:victim"})
 	goodTUR(t, victim)
-	pendingWrite(t, victim)
+	w := pendingWrite(t, victim)
 	s := dial(t, tt, initiator.Options{})
 	resp, err := s.LUNReset(ctxT(t), 0)
 	if err != nil || resp != pdu.TMFRespComplete {
 		t.Fatalf("LOGICAL UNIT RESET: response %d, %v", resp, err)
 	}
+	wantTaskAborted(t, victim, w)
 	itt := sendCmd(t, victim, tur(), 0, false, false, nil)
 	st, key := status(t, victim, itt)
 	if st != 0x02 || key != 0x06 {
