@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func taskSetConfig(addr string) string {
 	return fmt.Sprintf(`portal_groups:
   - {tag: 1, portals: [%q]}
 volumes:
-  - {name: v1, backend: memory, size: 4MiB, serial: tasks-v1-0001}
+  - {name: v1, backend: memory, size: 4MiB, serial: tasks-v1-0001, sanitize_rate: 1MiB}
   - {name: v2, backend: memory, size: 4MiB, serial: tasks-v2-0002}
 targets:
   - iqn: %s
@@ -181,6 +182,57 @@ func TestSAM5_LogicalUnitReset_ReachesTheVolumeUnderEveryNumber(t *testing.T) {
 		if st != 2 || key != 6 || asc != 0x29 || ascq != 0x03 {
 			t.Fatalf("%s: after the reset status %#x sense %x/%02x/%02x, want BUS DEVICE RESET FUNCTION OCCURRED", v.name, st, key, asc, ascq)
 		}
+	}
+}
+
+// TestSAM5_LogicalUnitReset_AbortsACommandRunningInTheLU: B's SANITIZE
+// without IMMED is executing in the logical unit (a paced overwrite of
+// v1 that lasts about 4 s) when A resets v1 under its own LUN number: B's
+// command ends with TASK ABORTED rather than GOOD when the overwrite ends,
+// and the overwrite itself goes on (SBC-4 4.11: a sanitize survives
+// resets).
+func TestSAM5_LogicalUnitReset_AbortsACommandRunningInTheLU(t *testing.T) {
+	addr := freeAddr(t, "127.0.0.1")
+	startConfig(t, taskSetConfig(addr))
+	b := rawAs(t, addr, tsB, tsTarget)
+	readyLUN(t, b, 5)
+	param := []byte{0x01, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef} // one pass, 4-byte pattern
+	cdb := []byte{0x48, 0x01, 0, 0, 0, 0, 0, 0, byte(len(param)), 0}
+	san := sendLUN(t, b, 5, cdb, uint32(len(param)), true, param)
+
+	ctx := ctxT(t)
+	a, err := initiator.Dial(ctx, addr, initiator.Options{InitiatorName: tsA, TargetName: tsTarget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for {
+		var se *initiator.SCSIError
+		err := a.TestUnitReady(ctx, 0)
+		if errors.As(err, &se) && se.SenseKey == 2 && se.ASC == 0x04 && se.ASCQ == 0x1b {
+			break // SANITIZE IN PROGRESS: B's command is in the LU
+		}
+		if err == nil {
+			t.Fatal("TEST UNIT READY is GOOD: the sanitize never started or already ended")
+		}
+		if !errors.As(err, &se) || se.SenseKey != 6 {
+			t.Fatalf("TEST UNIT READY: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if resp, err := a.LUNReset(ctx, 0); err != nil || resp != pdu.TMFRespComplete {
+		t.Fatalf("A's LOGICAL UNIT RESET: response %d, %v", resp, err)
+	}
+	if st, key, asc, _ := senseOf(t, b, san); st != initiator.StatusTaskAborted {
+		t.Fatalf("B's SANITIZE ended with status %#x (sense %x/%02x), want TASK ABORTED", st, key, asc)
+	}
+	var se *initiator.SCSIError
+	err = a.TestUnitReady(ctx, 0)
+	for i := 0; i < 4 && errors.As(err, &se) && se.SenseKey == 6; i++ {
+		err = a.TestUnitReady(ctx, 0)
+	}
+	if !errors.As(err, &se) || se.SenseKey != 2 || se.ASC != 0x04 || se.ASCQ != 0x1b {
+		t.Fatalf("after the reset TEST UNIT READY says %v, want the sanitize still in progress", err)
 	}
 }
 
