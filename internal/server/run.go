@@ -35,19 +35,21 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 // RunWith is Run with the management side: the admin socket and reload
 // requests (daemon.go).
 func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	n, err := Build(cfg, log)
 	if err != nil {
 		return err
 	}
 	stopAdmin, err := n.startManagement(ctx, o)
 	if err != nil {
-		n.Close()
-		return err
+		return errors.Join(err, n.Close())
 	}
 	defer stopAdmin()
 	if err := n.Server.Listen(); err != nil {
-		n.Close()
-		return err
+		stopAdmin()
+		return errors.Join(err, n.Close())
 	}
 	for _, pa := range n.Server.Addrs() {
 		log.Info("portal listening", "addr", pa.Addr, "tpgt", pa.Tag)
@@ -64,15 +66,19 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Option
 
 // Build opens every volume and assembles logical units, targets and the
 // iSCSI server. Nothing is half-built: on error everything opened is closed.
-func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
+func Build(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n = &Node{log: log}
+	n := &Node{log: log}
+	// The cleanup holds its own reference: a named result would already
+	// be nil when an error return runs it.
+	built := false
 	defer func() {
-		if err != nil {
-			n.Close()
-			n = nil
+		if !built {
+			if err := n.Close(); err != nil {
+				log.Warn("closing what was opened before the failure", "err", err)
+			}
 		}
 	}()
 	n.vols = map[string]*volume{}
@@ -114,6 +120,7 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 	}
 	n.Server = srv
 	n.cfg = cfg
+	built = true
 	return n, nil
 }
 
