@@ -90,7 +90,7 @@ func Build(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	}
 	n.prs = prs
 	for i := range cfg.Volumes {
-		v, err := openVolume(&cfg.Volumes[i])
+		v, err := openVolume(&cfg.Volumes[i], log)
 		if err != nil {
 			return nil, err
 		}
@@ -138,13 +138,14 @@ func portalGroups(cfg *config.Config) []iscsi.PortalGroup {
 	return out
 }
 
-// openVolume opens a volume's store and builds its logical unit.
-func openVolume(v *config.Volume) (*volume, error) {
+// openVolume opens a volume's store and builds its logical unit, which
+// reports storage failures to log.
+func openVolume(v *config.Volume, log *slog.Logger) (*volume, error) {
 	store, err := openStore(v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
 	}
-	lu, err := scsi.NewLU(luConfig(v), store)
+	lu, err := scsi.NewLU(luConfig(v, log), store)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
@@ -152,10 +153,11 @@ func openVolume(v *config.Volume) (*volume, error) {
 	return &volume{cfg: *v, store: store, lu: lu}, nil
 }
 
-// luConfig is the logical unit a volume's config describes.
-func luConfig(v *config.Volume) scsi.LUConfig {
+// luConfig is the logical unit a volume's config describes, logging to
+// log.
+func luConfig(v *config.Volume, log *slog.Logger) scsi.LUConfig {
 	return scsi.LUConfig{Serial: v.Serial, ProductID: v.ProductID, BlockSize: uint32(v.BlockSize), PhysicalBlockSize: uint32(v.PhysicalBlockSize),
-		ReadOnly: v.ReadOnly, Removable: v.Removable, Thin: v.Thin, WriteCache: v.WriteCache}
+		ReadOnly: v.ReadOnly, Removable: v.Removable, Thin: v.Thin, WriteCache: v.WriteCache, Logger: log}
 }
 
 // buildTarget assembles one target over the logical units of the volumes
