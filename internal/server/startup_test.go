@@ -68,37 +68,40 @@ func openFDs(t *testing.T) int {
 func TestStartupErrors(t *testing.T) {
 	cases := []struct {
 		name string
-		// edit breaks cfg; path is the config file, o the options RunWith
-		// gets. It returns a cleanup-free setup: resources go to t.
-		edit func(t *testing.T, cfg *config.Config, path string, o *Options)
+		// edit breaks cfg or o, the options RunWith gets; what it sets
+		// up is cleaned up by t.
+		edit func(t *testing.T, cfg *config.Config, o *Options)
 		run  bool   // through RunWith rather than Build
 		want string // substring of the error; "@f" and "@m" stand for the volumes' file:line
 	}{
-		{"reservation directory cannot be created", func(t *testing.T, cfg *config.Config, _ string, _ *Options) {
+		{"reservation directory cannot be created", func(t *testing.T, cfg *config.Config, _ *Options) {
 			file := filepath.Join(t.TempDir(), "plain")
 			if err := os.WriteFile(file, nil, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			cfg.Node.DataDir = filepath.Join(file, "data")
 		}, false, "persistent reservation store"},
-		{"file volume directory cannot be created", func(t *testing.T, cfg *config.Config, _ string, _ *Options) {
+		{"file volume directory cannot be created", func(t *testing.T, cfg *config.Config, _ *Options) {
 			file := filepath.Join(t.TempDir(), "plain")
 			if err := os.WriteFile(file, nil, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			cfg.Volumes[0].Path = filepath.Join(file, "f.img")
 		}, false, "@f: volume f: create directory"},
-		{"file volume larger than its file system allows", func(t *testing.T, cfg *config.Config, _ string, _ *Options) {
+		{"file volume larger than its file system allows", func(t *testing.T, cfg *config.Config, _ *Options) {
 			cfg.Volumes[0].Size = 1 << 62
 		}, false, "@f: volume f: backend: open file"},
-		{"block volume device missing", func(t *testing.T, cfg *config.Config, _ string, _ *Options) {
+		{"block volume device missing", func(t *testing.T, cfg *config.Config, _ *Options) {
 			cfg.Volumes[1].Backend = config.BackendBlock
 			cfg.Volumes[1].Path = filepath.Join(t.TempDir(), "no-such-device")
 		}, false, "@m: volume m: "},
-		{"logical unit refused", func(t *testing.T, cfg *config.Config, _ string, _ *Options) {
+		{"unknown backend", func(t *testing.T, cfg *config.Config, _ *Options) {
+			cfg.Volumes[1].Backend = "tape"
+		}, false, "@m: volume m: unknown backend"},
+		{"logical unit refused", func(t *testing.T, cfg *config.Config, _ *Options) {
 			cfg.Volumes[1].Serial = "not printable"
 		}, false, "@m: volume m: scsi: new LU"},
-		{"kept reservations unreadable", func(t *testing.T, cfg *config.Config, _ string, _ *Options) {
+		{"kept reservations unreadable", func(t *testing.T, cfg *config.Config, _ *Options) {
 			dir := filepath.Join(cfg.Node.DataDir, "reservations")
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				t.Fatal(err)
@@ -107,20 +110,20 @@ func TestStartupErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, false, "@m: volume m: scsi: load persistent reservations"},
-		{"target settings invalid", func(t *testing.T, cfg *config.Config, _ string, _ *Options) {
+		{"target settings invalid", func(t *testing.T, cfg *config.Config, _ *Options) {
 			v := uint32(1)
 			cfg.Targets[0].Params.MaxRecvDataSegmentLength = &v
 		}, false, "target iqn.2026-11.io.halun.test:t params"},
-		{"server refuses the targets", func(t *testing.T, cfg *config.Config, _ string, _ *Options) {
+		{"server refuses the targets", func(t *testing.T, cfg *config.Config, _ *Options) {
 			cfg.Targets = append(cfg.Targets, cfg.Targets[0])
 		}, false, "defined twice"},
-		{"admin socket cannot be bound", func(t *testing.T, cfg *config.Config, _ string, o *Options) {
+		{"admin socket cannot be bound", func(t *testing.T, cfg *config.Config, o *Options) {
 			o.AdminSocket = filepath.Join(t.TempDir(), "missing", "halun.sock")
 		}, true, "halun.sock"},
-		{"admin socket path too long", func(t *testing.T, cfg *config.Config, _ string, o *Options) {
+		{"admin socket path too long", func(t *testing.T, cfg *config.Config, o *Options) {
 			o.AdminSocket = "/tmp/" + strings.Repeat("x", maxSocketPath)
 		}, true, "longer than"},
-		{"portal address taken", func(t *testing.T, cfg *config.Config, _ string, _ *Options) {
+		{"portal address taken", func(t *testing.T, cfg *config.Config, _ *Options) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -136,7 +139,7 @@ func TestStartupErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, path := loadStartup(t)
 			o := Options{ConfigPath: path, AdminSocket: "off"}
-			c.edit(t, cfg, path, &o)
+			c.edit(t, cfg, &o)
 			want := strings.NewReplacer("@f", path+":5: volumes[0]", "@m", path+":6: volumes[1]").Replace(c.want)
 			before := openFDs(t)
 			var err error
