@@ -1,8 +1,6 @@
 package scsi
 
-import (
-	"bytes"
-)
+import "bytes"
 
 // This file holds the data path: READ, WRITE, WRITE AND VERIFY and VERIFY
 // in their 6/10/12/16-byte forms (SBC-3 5.8-5.11, 5.29-5.34, 5.39-5.42).
