@@ -50,10 +50,10 @@ func opCompareAndWriteRun(k *task) Result {
 	if _, err := lu.store.WriteAt(write, off); err != nil {
 		return k.storeFailed(err, "write", lba, true)
 	}
-	lu.wrote()
 	if r := k.syncIf(k.fua() || !lu.wce.Load(), lba); r != nil {
 		return *r
 	}
+	lu.wrote()
 	return Good
 }
 
@@ -91,9 +91,9 @@ func opOrWrite(k *task) Result {
 	if _, err := lu.store.WriteAt(cur, off); err != nil {
 		return k.storeFailed(err, "write", lba, true)
 	}
-	lu.wrote()
 	if r := k.syncIf(k.fua() || !lu.wce.Load(), lba); r != nil {
 		return *r
 	}
+	lu.wrote()
 	return Good
 }

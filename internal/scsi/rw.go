@@ -103,9 +103,14 @@ func (k *task) store(p []byte, lba uint64, durable bool) *Result {
 			r := k.storeFailed(err, "write", lba, true)
 			return &r
 		}
+	}
+	if r := k.syncIf(durable || !lu.wce.Load(), lba); r != nil {
+		return r
+	}
+	if len(p) > 0 {
 		lu.wrote()
 	}
-	return k.syncIf(durable || !lu.wce.Load(), lba)
+	return nil
 }
 
 // syncIf syncs the store when cond holds.

@@ -60,8 +60,10 @@ func (k *task) storeFailed(err error, what string, lba uint64, write bool) Resul
 	return checkCondition(storeErrorSense(err, lba, write), k.desc)
 }
 
-// wrote notes a successful write: if writes had been failing for want of
-// space, space has returned.
+// wrote notes a write that succeeded, made durable when it had to be: if
+// writes had been failing for want of space, space has returned. (A write
+// whose data the store took but whose sync failed does not count, or a
+// file system that reports ENOSPC only at fsync would log every command.)
 func (lu *LU) wrote() {
 	if lu.noSpace.Load() && lu.noSpace.CompareAndSwap(true, false) {
 		lu.log.Info("scsi: volume writable again: space is available", "lu", lu.cfg.Serial)

@@ -214,6 +214,19 @@ func TestSBC3_NoSpaceRecovers(t *testing.T) {
 		t.Errorf("log when space ran out again: %q, want one line", m)
 	}
 
+	// A file system that takes the data and reports ENOSPC only when
+	// syncing it (NFS) is no different.
+	st.set(nil, nil, nil)
+	wantGood(t, exec(0, cdb10(opWrite10, 0, 4, 1), fill(512, 0x66)))
+	logs.take()
+	st.set(nil, nil, errNoSpace)
+	for i := 0; i < 3; i++ {
+		wantCheck(t, exec(0, cdb10(opWrite10, 0, 4, 1), fill(512, 0x77)), keyDataProtect, ascSpaceAllocFailedWP)
+	}
+	if m := logs.take(); len(m) != 1 {
+		t.Errorf("log of three writes whose sync found no space: %q, want one line", m)
+	}
+
 	// EIO, unlike a full volume, is logged per command: each names
 	// another failing LBA.
 	st.set(errEIO, nil, nil)

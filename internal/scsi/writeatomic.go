@@ -57,10 +57,10 @@ func opWriteAtomic(k *task) Result {
 	if err != nil {
 		return k.storeFailed(err, "atomic write", lba, true)
 	}
-	lu.wrote()
 	if r := k.syncIf(k.fua() || !lu.wce.Load(), lba); r != nil {
 		return *r
 	}
+	lu.wrote()
 	return Good
 }
 
