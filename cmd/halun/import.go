@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/halun/halun/internal/atomicfile"
 	"github.com/halun/halun/internal/config"
 	"github.com/halun/halun/internal/config/importer"
 )
@@ -73,8 +73,8 @@ be read as its format.`,
 				if _, err := cmd.OutOrStdout().Write(res.YAML); err != nil {
 					return fmt.Errorf("writing the config: %w", err)
 				}
-			} else if err := writeFileAtomic(out, res.YAML); err != nil {
-				return err
+			} else if err := atomicfile.Write(out, res.YAML, 0o600); err != nil {
+				return fmt.Errorf("import: %w", err)
 			}
 			if err := importer.WriteReport(cmd.ErrOrStderr(), res.Findings); err != nil {
 				return err
@@ -107,41 +107,4 @@ func readImportFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("import: %s is larger than %d bytes; not a target config", path, maxImportSize)
 	}
 	return data, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, synced and renamed over path, so a reader sees the old file or
-// the whole new one. The config holds CHAP secrets: mode 0600.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("import: writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("import: writing %s: %w", path, err)
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("import: writing %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("import: syncing %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("import: writing %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("import: renaming into %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync() // make the rename durable; best effort
-		d.Close()
-	}
-	return nil
 }

@@ -7,6 +7,8 @@ import "io"
 
 // Store is a byte-addressed block store. Implementations are safe for
 // concurrent use; ReadAt and WriteAt follow io.ReaderAt/io.WriterAt.
+// A failed transfer's error wraps ErrNoSpace or ErrIO when it is of that
+// kind (errors.go).
 type Store interface {
 	io.ReaderAt
 	io.WriterAt

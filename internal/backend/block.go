@@ -106,7 +106,7 @@ func unmapChain(path string, off, n int64, steps []unmapStep, last func() error)
 			return nil
 		}
 		if !notSupported(err) {
-			return fmt.Errorf("backend %s: %s [%d,+%d): %w", path, st.name, off, n, err)
+			return fmt.Errorf("backend %s: %s [%d,+%d): %w", path, st.name, off, n, ioError(err))
 		}
 		st.unsupported.Store(true)
 	}

@@ -39,7 +39,7 @@ func (s *fdStore) ReadAt(p []byte, off int64) (int, error) {
 		return len(p), nil
 	}
 	if err != nil {
-		return n, fmt.Errorf("backend %s: read at %d: %w", s.path, off, err)
+		return n, fmt.Errorf("backend %s: read at %d: %w", s.path, off, ioError(err))
 	}
 	return n, nil
 }
@@ -50,7 +50,7 @@ func (s *fdStore) WriteAt(p []byte, off int64) (int, error) {
 	}
 	n, err := s.f.WriteAt(p, off)
 	if err != nil {
-		return n, fmt.Errorf("backend %s: write at %d: %w", s.path, off, err)
+		return n, fmt.Errorf("backend %s: write at %d: %w", s.path, off, ioError(err))
 	}
 	return n, nil
 }
@@ -60,7 +60,7 @@ func (s *fdStore) Size() int64 { return s.size.Load() }
 // Sync flushes completed writes to stable storage with fdatasync.
 func (s *fdStore) Sync() error {
 	if err := s.control(func(fd int) error { return ignoreEINTR(func() error { return syscall.Fdatasync(fd) }) }); err != nil {
-		return fmt.Errorf("backend %s: fdatasync: %w", s.path, err)
+		return fmt.Errorf("backend %s: fdatasync: %w", s.path, ioError(err))
 	}
 	return nil
 }
@@ -93,7 +93,7 @@ func (s *fdStore) writeZeros(off, n int64) error {
 	for n > 0 {
 		m := min(n, int64(len(buf)))
 		if _, err := s.f.WriteAt(buf[:m], off); err != nil {
-			return fmt.Errorf("backend %s: write zeros at %d: %w", s.path, off, err)
+			return fmt.Errorf("backend %s: write zeros at %d: %w", s.path, off, ioError(err))
 		}
 		off += m
 		n -= m

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/halun/halun/internal/atomicfile"
 )
 
 // Document is a config file's text being edited by management commands
@@ -736,49 +737,12 @@ func (d *Document) findItem(key, field, value string, eq func(a, b string) bool)
 }
 
 // WriteFileAtomic replaces the file at path with data so that a reader (or
-// a crash) sees either the old or the new content: it writes a temporary
-// file in the same directory, syncs it, renames it over path and syncs the
-// directory. The file keeps its permissions; a symbolic link is followed,
-// so the link stays and its target is replaced.
+// a crash) sees either the old or the new content (package atomicfile). The
+// file keeps its permissions (0600 if new); a symbolic link is followed, so
+// the link stays and its target is replaced.
 func WriteFileAtomic(path string, data []byte) error {
-	if p, err := filepath.EvalSymlinks(path); err == nil {
-		path = p
-	}
-	mode := os.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("config: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("config: write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("config: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("config: write %s: %w", path, err)
-	}
-	if df, err := os.Open(dir); err == nil {
-		df.Sync()
-		df.Close()
+	if err := atomicfile.WriteKeepMode(path, data, 0o600); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	return nil
 }

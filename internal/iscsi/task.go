@@ -94,30 +94,22 @@ type r2tSeq struct {
 	ttt, off, n, next, dataSN uint32
 }
 
-// Sense data the transport itself produces (fixed format, SPC-4 §4.5.3).
+// Sense data the transport itself produces (fixed format, SPC-4 §4.5.3),
+// encoded by package scsi like every other.
 var (
 	// ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR (47h/05h).
-	senseProtocolCRC = fixedSense(0x0b, 0x47, 0x05)
+	senseProtocolCRC = scsi.TransportSense(0x0b, 0x47, 0x05)
 	// ABORTED COMMAND, DATA PHASE ERROR (4Bh/00h): DataSN out of order.
-	senseDataPhase = fixedSense(0x0b, 0x4b, 0x00)
+	senseDataPhase = scsi.TransportSense(0x0b, 0x4b, 0x00)
 	// ABORTED COMMAND, DATA OFFSET ERROR (4Bh/05h).
-	senseDataOffset = fixedSense(0x0b, 0x4b, 0x05)
+	senseDataOffset = scsi.TransportSense(0x0b, 0x4b, 0x05)
 	// ABORTED COMMAND, INVALID TARGET PORT TRANSFER TAG RECEIVED (4Bh/01h).
-	senseBadTTT = fixedSense(0x0b, 0x4b, 0x01)
+	senseBadTTT = scsi.TransportSense(0x0b, 0x4b, 0x01)
 	// ABORTED COMMAND, TOO MUCH WRITE DATA (4Bh/02h).
-	senseTooMuchData = fixedSense(0x0b, 0x4b, 0x02)
+	senseTooMuchData = scsi.TransportSense(0x0b, 0x4b, 0x02)
 	// ILLEGAL REQUEST, INVALID FIELD IN CDB (24h/00h).
-	senseInvalidCDB = fixedSense(0x05, 0x24, 0x00)
+	senseInvalidCDB = scsi.TransportSense(0x05, 0x24, 0x00)
 )
-
-func fixedSense(key, asc, ascq uint8) []byte {
-	b := make([]byte, 18)
-	b[0] = 0x70
-	b[2] = key
-	b[7] = 10
-	b[12], b[13] = asc, ascq
-	return b
-}
 
 // handleSCSICommand takes a SCSI Command PDU through CmdSN ordering and
 // starts its task.

@@ -42,17 +42,18 @@ func opCompareAndWriteRun(k *task) Result {
 	lu.rmw.Lock()
 	defer lu.rmw.Unlock()
 	if _, err := lu.store.ReadAt(cur, off); err != nil {
-		return k.mediumError(lba, ascUnrecoveredReadError)
+		return k.storeFailed(err, "read", lba, false)
 	}
 	if i := mismatch(cur, verify); i >= 0 {
 		return k.miscompare(uint64(i))
 	}
 	if _, err := lu.store.WriteAt(write, off); err != nil {
-		return k.mediumError(lba, ascWriteError)
+		return k.storeFailed(err, "write", lba, true)
 	}
 	if r := k.syncIf(k.fua() || !lu.wce.Load(), lba); r != nil {
 		return *r
 	}
+	lu.wrote()
 	return Good
 }
 
@@ -82,16 +83,17 @@ func opOrWrite(k *task) Result {
 	lu.rmw.Lock()
 	defer lu.rmw.Unlock()
 	if _, err := lu.store.ReadAt(cur, off); err != nil {
-		return k.mediumError(lba, ascUnrecoveredReadError)
+		return k.storeFailed(err, "read", lba, false)
 	}
 	for i := range cur {
 		cur[i] |= p[i]
 	}
 	if _, err := lu.store.WriteAt(cur, off); err != nil {
-		return k.mediumError(lba, ascWriteError)
+		return k.storeFailed(err, "write", lba, true)
 	}
 	if r := k.syncIf(k.fua() || !lu.wce.Load(), lba); r != nil {
 		return *r
 	}
+	lu.wrote()
 	return Good
 }

@@ -3,6 +3,7 @@ package scsi
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,9 @@ type LUConfig struct {
 	// SanitizeRate bounds how many bytes per second SANITIZE OVERWRITE
 	// writes; 0 means DefaultSanitizeRate.
 	SanitizeRate int64
+	// Logger receives the LU's reports of failed storage; nil means
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Defaults for empty LUConfig fields.
@@ -78,6 +82,10 @@ type LU struct {
 	wce atomic.Bool
 	// atomicSeq is odd while a WRITE ATOMIC is storing (writeatomic.go).
 	atomicSeq atomic.Uint64
+	// log is cfg.Logger or the default logger.
+	log *slog.Logger
+	// noSpace is set while writes fail for want of space (storeerr.go).
+	noSpace atomic.Bool
 
 	// tasks is the task set: the commands of every I_T nexus in the LU.
 	tasks TaskSet
@@ -151,6 +159,10 @@ func NewLU(cfg LUConfig, store backend.Store) (*LU, error) {
 		bs:      cfg.BlockSize,
 		shift:   uint(bits.TrailingZeros32(cfg.BlockSize)),
 		nexuses: make(map[Nexus]*nexusState),
+	}
+	lu.log = cfg.Logger
+	if lu.log == nil {
+		lu.log = slog.Default()
 	}
 	lu.blocks.Store(blocks)
 	lu.mode = defaultMode(cfg)

@@ -3,7 +3,6 @@ package scsi
 import (
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 )
@@ -307,7 +306,7 @@ func opPROut(k *task) Result {
 	}
 	if lu.prStore != nil {
 		if err := lu.prStore.SavePR(lu.cfg.Serial, *st); err != nil {
-			slog.Error("scsi: saving persistent reservations failed", "lu", lu.cfg.Serial, "err", err)
+			lu.log.Error("scsi: saving persistent reservations failed", "lu", lu.cfg.Serial, "err", err)
 			lu.pr = old
 			preempted = nil
 			return k.fail(keyAbortedCommand, ascInsufficientRegResources)

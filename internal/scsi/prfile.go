@@ -9,14 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/halun/halun/internal/atomicfile"
 )
 
 // FilePRStore keeps persistent reservations across restarts (APTPL, SPC-4
 // 5.12.5): one JSON file per LU, named after its serial, in a directory
 // of the node's data dir. A state whose last registration did not set
 // APTPL is not kept (its file is removed), as SPC-4 prescribes for a power
-// loss. Files are replaced atomically: written to a temporary file,
-// fsynced, renamed over the old one, and the directory fsynced.
+// loss. Files are replaced atomically (package atomicfile).
 type FilePRStore struct {
 	dir string
 	mu  sync.Mutex
@@ -77,10 +78,8 @@ func (s *FilePRStore) SavePR(serial string, st PRState) error {
 	defer s.mu.Unlock()
 	p := s.path(serial)
 	if !st.APTPL {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := atomicfile.Remove(p); err != nil {
 			return fmt.Errorf("remove persistent reservations: %w", err)
-		} else if err == nil {
-			return syncDir(s.dir)
 		}
 		return nil
 	}
@@ -88,43 +87,8 @@ func (s *FilePRStore) SavePR(serial string, st PRState) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(p, b)
-}
-
-// writeFileAtomic replaces path with b: temporary file, fsync, rename,
-// directory fsync.
-func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
+	if err := atomicfile.Write(p, b, 0o600); err != nil {
+		return fmt.Errorf("save persistent reservations: %w", err)
 	}
 	return nil
 }

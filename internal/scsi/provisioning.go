@@ -1,8 +1,6 @@
 package scsi
 
 import (
-	"log/slog"
-
 	"github.com/halun/halun/internal/backend"
 )
 
@@ -107,8 +105,7 @@ func (k *task) unmapRange(lba, n uint64) Result {
 	err := lu.store.Unmap(int64(lba<<lu.shift), int64(n<<lu.shift))
 	lu.rmw.RUnlock()
 	if err != nil {
-		slog.Error("scsi: unmap failed", "lu", lu.cfg.Serial, "lba", lba, "blocks", n, "err", err)
-		return k.mediumError(lba, ascWriteError)
+		return k.storeFailed(err, "unmap", lba, true)
 	}
 	if r := k.syncIf(!lu.wce.Load(), lba); r != nil {
 		return *r
@@ -189,7 +186,7 @@ func opGetLBAStatus(k *task) Result {
 		if mapper != nil {
 			mapped, run, err := mapper.MapStatus(int64(lba<<lu.shift), int64(count<<lu.shift))
 			if err != nil {
-				return k.mediumError(lba, ascUnrecoveredReadError)
+				return k.storeFailed(err, "map status", lba, false)
 			}
 			// A run ends mid-block only for mapped partial data;
 			// round so every block is reported once.

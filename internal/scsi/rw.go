@@ -1,9 +1,6 @@
 package scsi
 
-import (
-	"bytes"
-	"log/slog"
-)
+import "bytes"
 
 // This file holds the data path: READ, WRITE, WRITE AND VERIFY and VERIFY
 // in their 6/10/12/16-byte forms (SBC-3 5.8-5.11, 5.29-5.34, 5.39-5.42).
@@ -68,15 +65,9 @@ func opRead(k *task) Result {
 	}
 	buf := k.dataInBuf(uint64(n) << lu.shift)
 	if err := lu.readStable(buf, int64(lba<<lu.shift)); err != nil {
-		slog.Error("scsi: read failed", "lu", lu.cfg.Serial, "lba", lba, "blocks", n, "err", err)
-		return k.mediumError(lba, ascUnrecoveredReadError)
+		return k.storeFailed(err, "read", lba, false)
 	}
 	return Result{Status: StatusGood, Data: buf}
-}
-
-// mediumError is MEDIUM ERROR with the failing LBA in INFORMATION.
-func (k *task) mediumError(lba uint64, asc uint16) Result {
-	return checkCondition(sense{key: keyMediumError, asc: asc, info: lba, infoValid: true}, k.desc)
 }
 
 // writeData returns the bytes a write of n blocks stores: what the CDB asks
@@ -109,12 +100,17 @@ func (k *task) store(p []byte, lba uint64, durable bool) *Result {
 		_, err := lu.store.WriteAt(p, int64(lba<<lu.shift))
 		lu.rmw.RUnlock()
 		if err != nil {
-			slog.Error("scsi: write failed", "lu", lu.cfg.Serial, "lba", lba, "bytes", len(p), "err", err)
-			r := k.mediumError(lba, ascWriteError)
+			r := k.storeFailed(err, "write", lba, true)
 			return &r
 		}
 	}
-	return k.syncIf(durable || !lu.wce.Load(), lba)
+	if r := k.syncIf(durable || !lu.wce.Load(), lba); r != nil {
+		return r
+	}
+	if len(p) > 0 {
+		lu.wrote()
+	}
+	return nil
 }
 
 // syncIf syncs the store when cond holds.
@@ -123,8 +119,7 @@ func (k *task) syncIf(cond bool, lba uint64) *Result {
 		return nil
 	}
 	if err := k.lu.store.Sync(); err != nil {
-		slog.Error("scsi: sync failed", "lu", k.lu.cfg.Serial, "err", err)
-		r := k.mediumError(lba, ascWriteError)
+		r := k.storeFailed(err, "sync", lba, true)
 		return &r
 	}
 	return nil
@@ -176,7 +171,7 @@ func opWriteVerify(k *task) Result {
 	if k.cdb[1]&0x02 != 0 && len(p) > 0 {
 		back := make([]byte, len(p))
 		if _, err := lu.store.ReadAt(back, int64(lba<<lu.shift)); err != nil {
-			return k.mediumError(lba, ascUnrecoveredReadError)
+			return k.storeFailed(err, "read back", lba, false)
 		}
 		if i := mismatch(back, p); i >= 0 {
 			return k.miscompare(uint64(i))
@@ -224,7 +219,7 @@ func opVerify(k *task) Result {
 	}
 	buf := make([]byte, uint64(n)<<lu.shift)
 	if _, err := lu.store.ReadAt(buf, int64(lba<<lu.shift)); err != nil {
-		return k.mediumError(lba, ascUnrecoveredReadError)
+		return k.storeFailed(err, "verify read", lba, false)
 	}
 	d := k.cmd.DataOut
 	switch bytchk {

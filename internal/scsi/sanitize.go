@@ -2,7 +2,6 @@ package scsi
 
 import (
 	"fmt"
-	"log/slog"
 	"sync/atomic"
 	"time"
 )
@@ -162,9 +161,9 @@ func (lu *LU) runSanitize(op *sanitizeOp, sa byte, pattern []byte, passes int, i
 			err = fmt.Errorf("panic: %v", r)
 		}
 		if err != nil {
-			slog.Error("scsi: sanitize failed", "lu", lu.cfg.Serial, "err", err)
+			lu.log.Error("scsi: sanitize failed", "lu", lu.cfg.Serial, "err", err)
 		} else {
-			slog.Info("scsi: sanitize complete", "lu", lu.cfg.Serial, "service_action", sa)
+			lu.log.Info("scsi: sanitize complete", "lu", lu.cfg.Serial, "service_action", sa)
 		}
 		lu.mu.Lock()
 		lu.sanitize = nil
@@ -174,7 +173,7 @@ func (lu *LU) runSanitize(op *sanitizeOp, sa byte, pattern []byte, passes int, i
 		lu.mu.Unlock()
 		close(op.done)
 	}()
-	slog.Info("scsi: sanitize started", "lu", lu.cfg.Serial, "service_action", sa)
+	lu.log.Info("scsi: sanitize started", "lu", lu.cfg.Serial, "service_action", sa)
 	total := uint64(lu.nblocks()) << lu.shift
 	if sa != saSanitizeOverwrite {
 		err = lu.eraseAll(op, total)

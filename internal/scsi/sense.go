@@ -30,6 +30,7 @@ const (
 	ascInvalidFieldInParamList   = 0x2600
 	ascWriteProtected            = 0x2700
 	ascSoftwareWriteProtected    = 0x2702
+	ascSpaceAllocFailedWP        = 0x2707
 	ascPowerOnResetOccurred      = 0x2900
 	ascBusDeviceResetOccurred    = 0x2903
 	ascModeParametersChanged     = 0x2a01
@@ -133,4 +134,11 @@ func (s sense) encode(desc bool) []byte {
 // checkCondition is a CHECK CONDITION result carrying s.
 func checkCondition(s sense, desc bool) Result {
 	return Result{Status: StatusCheckCondition, Sense: s.encode(desc)}
+}
+
+// TransportSense is fixed format sense data for a condition the transport
+// detects itself (a digest error, a data phase error), from the encoder
+// every CHECK CONDITION uses.
+func TransportSense(key, asc, ascq uint8) []byte {
+	return sense{key: key, asc: uint16(asc)<<8 | uint16(ascq)}.encode(false)
 }

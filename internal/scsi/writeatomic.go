@@ -1,7 +1,5 @@
 package scsi
 
-import "log/slog"
-
 // WRITE ATOMIC(16) (SBC-4 5.48, atomic writes SBC-4 4.29): the blocks are
 // written as one unit. Other writers are excluded by holding lu.rmw
 // exclusively; readers see either none or all of the new data because
@@ -57,12 +55,12 @@ func opWriteAtomic(k *task) Result {
 	lu.atomicSeq.Add(1)
 	lu.rmw.Unlock()
 	if err != nil {
-		slog.Error("scsi: atomic write failed", "lu", lu.cfg.Serial, "lba", lba, "blocks", n, "err", err)
-		return k.mediumError(lba, ascWriteError)
+		return k.storeFailed(err, "atomic write", lba, true)
 	}
 	if r := k.syncIf(k.fua() || !lu.wce.Load(), lba); r != nil {
 		return *r
 	}
+	lu.wrote()
 	return Good
 }
 

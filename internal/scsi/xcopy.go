@@ -2,7 +2,6 @@ package scsi
 
 import (
 	"bytes"
-	"log/slog"
 )
 
 // EXTENDED COPY (LID1) and RECEIVE COPY RESULTS (SPC-4 6.4, 6.18): the
@@ -239,14 +238,14 @@ func (k *task) copySegment(s xcopySegment) *Result {
 		}
 		b := buf[:c*bs]
 		if err := s.src.readStable(b, int64((s.srcLBA+off)*bs)); err != nil {
-			slog.Error("scsi: extended copy read failed", "lu", s.src.cfg.Serial, "err", err)
+			s.src.log.Error("scsi: extended copy read failed", "lu", s.src.cfg.Serial, "err", err)
 			return fail(keyCopyAborted, ascCopyTargetNotRch)
 		}
 		s.dst.rmw.RLock()
 		_, err := s.dst.store.WriteAt(b, int64((s.dstLBA+off)*bs))
 		s.dst.rmw.RUnlock()
 		if err != nil {
-			slog.Error("scsi: extended copy write failed", "lu", s.dst.cfg.Serial, "err", err)
+			s.dst.log.Error("scsi: extended copy write failed", "lu", s.dst.cfg.Serial, "err", err)
 			return fail(keyCopyAborted, ascCopyTargetNotRch)
 		}
 		done += c

@@ -93,7 +93,7 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 		cur := n.vols[v.Name]
 		switch {
 		case cur == nil:
-			nv, err := openVolume(v)
+			nv, err := openVolume(v, n.log)
 			if err != nil {
 				return nil, err
 			}
@@ -107,14 +107,14 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 			var nv *volume
 			if cur.cfg.Backend == v.Backend && cur.cfg.Path == v.Path && cur.cfg.Size == v.Size && cur.cfg.BlockSize == v.BlockSize {
 				// Same data, new logical unit on it.
-				lu, err := scsi.NewLU(luConfig(v), cur.store)
+				lu, err := scsi.NewLU(luConfig(v, n.log), cur.store)
 				if err != nil {
 					return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
 				}
 				nv = &volume{cfg: *v, store: cur.store, lu: lu}
 				p.reused[v.Name] = true
 			} else {
-				nv, err = openVolume(v)
+				nv, err = openVolume(v, n.log)
 				if err != nil {
 					return nil, err
 				}

@@ -35,19 +35,21 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 // RunWith is Run with the management side: the admin socket and reload
 // requests (daemon.go).
 func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	n, err := Build(cfg, log)
 	if err != nil {
 		return err
 	}
 	stopAdmin, err := n.startManagement(ctx, o)
 	if err != nil {
-		n.Close()
-		return err
+		return errors.Join(err, n.Close())
 	}
 	defer stopAdmin()
 	if err := n.Server.Listen(); err != nil {
-		n.Close()
-		return err
+		stopAdmin()
+		return errors.Join(err, n.Close())
 	}
 	for _, pa := range n.Server.Addrs() {
 		log.Info("portal listening", "addr", pa.Addr, "tpgt", pa.Tag)
@@ -64,15 +66,19 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Option
 
 // Build opens every volume and assembles logical units, targets and the
 // iSCSI server. Nothing is half-built: on error everything opened is closed.
-func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
+func Build(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n = &Node{log: log}
+	n := &Node{log: log}
+	// The cleanup holds its own reference: a named result would already
+	// be nil when an error return runs it.
+	built := false
 	defer func() {
-		if err != nil {
-			n.Close()
-			n = nil
+		if !built {
+			if err := n.Close(); err != nil {
+				log.Warn("closing what was opened before the failure", "err", err)
+			}
 		}
 	}()
 	n.vols = map[string]*volume{}
@@ -84,7 +90,7 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 	}
 	n.prs = prs
 	for i := range cfg.Volumes {
-		v, err := openVolume(&cfg.Volumes[i])
+		v, err := openVolume(&cfg.Volumes[i], log)
 		if err != nil {
 			return nil, err
 		}
@@ -114,6 +120,7 @@ func Build(cfg *config.Config, log *slog.Logger) (n *Node, err error) {
 	}
 	n.Server = srv
 	n.cfg = cfg
+	built = true
 	return n, nil
 }
 
@@ -131,13 +138,14 @@ func portalGroups(cfg *config.Config) []iscsi.PortalGroup {
 	return out
 }
 
-// openVolume opens a volume's store and builds its logical unit.
-func openVolume(v *config.Volume) (*volume, error) {
+// openVolume opens a volume's store and builds its logical unit, which
+// reports storage failures to log.
+func openVolume(v *config.Volume, log *slog.Logger) (*volume, error) {
 	store, err := openStore(v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
 	}
-	lu, err := scsi.NewLU(luConfig(v), store)
+	lu, err := scsi.NewLU(luConfig(v, log), store)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
@@ -145,11 +153,12 @@ func openVolume(v *config.Volume) (*volume, error) {
 	return &volume{cfg: *v, store: store, lu: lu}, nil
 }
 
-// luConfig is the logical unit a volume's config describes.
-func luConfig(v *config.Volume) scsi.LUConfig {
+// luConfig is the logical unit a volume's config describes, logging to
+// log.
+func luConfig(v *config.Volume, log *slog.Logger) scsi.LUConfig {
 	return scsi.LUConfig{Serial: v.Serial, ProductID: v.ProductID, BlockSize: uint32(v.BlockSize), PhysicalBlockSize: uint32(v.PhysicalBlockSize),
 		ReadOnly: v.ReadOnly, Removable: v.Removable, Thin: v.Thin, WriteCache: v.WriteCache,
-		SanitizeRate: v.SanitizeRate}
+		SanitizeRate: v.SanitizeRate, Logger: log}
 }
 
 // buildTarget assembles one target over the logical units of the volumes

@@ -45,16 +45,22 @@ func freeAddr(t *testing.T, host string) string {
 // the test ends.
 func startConfig(t *testing.T, yaml string) *server.Node {
 	t.Helper()
+	level := slog.LevelError
+	if os.Getenv("HALUN_TEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return startConfigLog(t, yaml, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+}
+
+// startConfigLog is startConfig logging to log.
+func startConfigLog(t *testing.T, yaml string, log *slog.Logger) *server.Node {
+	t.Helper()
 	// State the daemon keeps (reservations) goes to a scratch data dir.
 	cfg, err := config.ParseWith(t.Name()+".yaml", []byte(yaml), config.Overrides{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("config:\n%s\n%v", yaml, err)
 	}
-	level := slog.LevelError
-	if os.Getenv("HALUN_TEST_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	n, err := server.Build(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	n, err := server.Build(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
