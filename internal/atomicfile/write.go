@@ -120,3 +120,44 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// tempPattern matches the temporary files replace creates for a file
+// named base.
+func tempPattern(base string) string { return "." + base + ".tmp-*" }
+
+// RemoveStale removes the temporary files a write of path left behind
+// when the process died between creating and renaming them, and returns
+// their names. Call it at start, before anything writes path.
+func RemoveStale(path string) ([]string, error) {
+	target, err := resolve(path)
+	if err != nil {
+		return nil, fmt.Errorf("remove stale temporary files of %s: %w", path, err)
+	}
+	return removeGlob(filepath.Join(filepath.Dir(target), tempPattern(filepath.Base(target))))
+}
+
+// RemoveStaleIn is RemoveStale for every file of dir, a directory only
+// halun writes.
+func RemoveStaleIn(dir string) ([]string, error) {
+	return removeGlob(filepath.Join(dir, tempPattern("*")))
+}
+
+func removeGlob(pattern string) ([]string, error) {
+	names, err := filepath.Glob(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("remove stale temporary files %s: %w", pattern, err)
+	}
+	var removed []string
+	var errs []error
+	for _, n := range names {
+		if fi, err := os.Lstat(n); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if err := os.Remove(n); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove stale temporary file: %w", err))
+			continue
+		}
+		removed = append(removed, n)
+	}
+	return removed, errors.Join(errs...)
+}

@@ -233,3 +233,33 @@ func TestRemove(t *testing.T) {
 		t.Errorf("directory fsync failure: %v", err)
 	}
 }
+
+// TestRemoveStale: the temporary files of an interrupted write go, for one
+// file or a whole directory; other files stay.
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg := mk("halun.yaml")
+	stale := mk(".halun.yaml.tmp-123")
+	other := mk(".serials.json.tmp-9")
+	keep := []string{cfg, mk("halun.yaml.tmp-1"), mk(".halun.yaml.bak")}
+	removed, err := RemoveStale(cfg)
+	if err != nil || len(removed) != 1 || removed[0] != stale {
+		t.Fatalf("RemoveStale removed %v, %v; want [%s]", removed, err, stale)
+	}
+	removed, err = RemoveStaleIn(dir)
+	if err != nil || len(removed) != 1 || removed[0] != other {
+		t.Fatalf("RemoveStaleIn removed %v, %v; want [%s]", removed, err, other)
+	}
+	for _, p := range keep {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}

@@ -48,6 +48,9 @@ func EnsureSerials(c *Config) error {
 		return nil
 	}
 	path := filepath.Join(c.Node.DataDir, SerialsFile)
+	if _, err := atomicfile.RemoveStale(path); err != nil {
+		return err
+	}
 	doc, err := readSerials(path)
 	if err != nil {
 		return err

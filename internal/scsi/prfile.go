@@ -31,6 +31,10 @@ func NewFilePRStore(dir string) (*FilePRStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("scsi: persistent reservation store: %w", err)
 	}
+	// A write the process died in left its temporary file behind.
+	if _, err := atomicfile.RemoveStaleIn(dir); err != nil {
+		return nil, fmt.Errorf("scsi: persistent reservation store: %w", err)
+	}
 	return &FilePRStore{dir: dir}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/halun/halun/internal/atomicfile"
 	"github.com/halun/halun/internal/backend"
 	"github.com/halun/halun/internal/config"
 	"github.com/halun/halun/internal/scsi"
@@ -150,6 +151,16 @@ func (n *Node) SetSource(path string, o config.Overrides) {
 	n.src = Source{Path: path, Overrides: o}
 	if path == "" {
 		n.src.text = config.DefaultYAML()
+		return
+	}
+	// Writing the config back is atomic; a write the process died in left
+	// its temporary file beside the config.
+	removed, err := atomicfile.RemoveStale(path)
+	for _, f := range removed {
+		n.log.Info("removed temporary file of an interrupted config write", "path", f)
+	}
+	if err != nil {
+		n.log.Warn("cannot remove temporary files of interrupted config writes", "err", err)
 	}
 }
 

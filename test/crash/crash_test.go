@@ -155,6 +155,13 @@ func TestSIGKILLKeepsAcknowledgedWrites(t *testing.T) {
 		if err := m.verify(t, portal, cfgPath); err != nil {
 			t.Fatalf("after %d kills: %v\n%s", round, err, harness.Tail(d.Log(), 3000))
 		}
+		// Writes the kill interrupted leave temporary files; a restart
+		// removes them.
+		for _, pat := range []string{filepath.Join(dir, ".*.tmp-*"), filepath.Join(dir, "reservations", ".*.tmp-*")} {
+			if left, _ := filepath.Glob(pat); len(left) > 0 {
+				t.Fatalf("after %d kills and a restart, temporary files remain: %v", round, left)
+			}
+		}
 		if round == kills() {
 			d.Stop(t)
 			break
