@@ -86,6 +86,8 @@ type LU struct {
 	log *slog.Logger
 	// noSpace is set while writes fail for want of space (storeerr.go).
 	noSpace atomic.Bool
+	// ioErrs paces the log lines of failed store operations (storeerr.go).
+	ioErrs errLogPacer
 
 	// tasks is the task set: the commands of every I_T nexus in the LU.
 	tasks TaskSet

@@ -2,6 +2,8 @@ package scsi
 
 import (
 	"errors"
+	"sync"
+	"time"
 
 	"github.com/halun/halun/internal/backend"
 )
@@ -54,8 +56,9 @@ func (k *task) storeFailed(err error, what string, lba uint64, write bool) Resul
 			lu.log.Error("scsi: volume out of space; writes fail with SPACE ALLOCATION FAILED WRITE PROTECT until space is freed",
 				"lu", lu.cfg.Serial, "op", what, "lba", lba, "err", err)
 		}
-	} else {
-		lu.log.Error("scsi: "+what+" failed", "lu", lu.cfg.Serial, "lba", lba, "err", err)
+	} else if suppressed, ok := lu.ioErrs.admit(); ok {
+		lu.log.Error("scsi: "+what+" failed", "lu", lu.cfg.Serial, "lba", lba, "err", err,
+			"not_logged_since_last", suppressed)
 	}
 	return checkCondition(storeErrorSense(err, lba, write), k.desc)
 }
@@ -68,4 +71,36 @@ func (lu *LU) wrote() {
 	if lu.noSpace.Load() && lu.noSpace.CompareAndSwap(true, false) {
 		lu.log.Info("scsi: volume writable again: space is available", "lu", lu.cfg.Serial)
 	}
+}
+
+// errLogEvery is the least time between two log lines of a volume's
+// failed store operations: a failing disk under load fails every command,
+// and each line names another LBA. What is not logged is counted.
+var errLogEvery = time.Second
+
+// errLogPacer admits one log line per errLogEvery and counts the rest.
+type errLogPacer struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int64
+	now        func() time.Time // time.Now; tests set it
+}
+
+// admit reports whether to log now, and how many lines were not logged
+// since the last one.
+func (p *errLogPacer) admit() (suppressed int64, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now
+	if p.now != nil {
+		now = p.now
+	}
+	t := now()
+	if !p.last.IsZero() && t.Sub(p.last) < errLogEvery {
+		p.suppressed++
+		return 0, false
+	}
+	p.last = t
+	suppressed, p.suppressed = p.suppressed, 0
+	return suppressed, true
 }

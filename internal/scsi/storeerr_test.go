@@ -7,6 +7,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/halun/halun/internal/backend"
 )
@@ -62,8 +63,9 @@ var (
 
 // logRecords is a slog handler that keeps what is logged.
 type logRecords struct {
-	mu   sync.Mutex
-	msgs []string
+	mu    sync.Mutex
+	msgs  []string
+	attrs map[string]string // of the last record
 }
 
 func (h *logRecords) Enabled(context.Context, slog.Level) bool { return true }
@@ -73,7 +75,16 @@ func (h *logRecords) Handle(_ context.Context, r slog.Record) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.msgs = append(h.msgs, r.Level.String()+" "+r.Message)
+	h.attrs = map[string]string{}
+	r.Attrs(func(a slog.Attr) bool { h.attrs[a.Key] = a.Value.String(); return true })
 	return nil
+}
+
+// lastAttr is attribute key of the last record logged.
+func (h *logRecords) lastAttr(key string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.attrs[key]
 }
 
 func (h *logRecords) take() []string {
@@ -227,12 +238,24 @@ func TestSBC3_NoSpaceRecovers(t *testing.T) {
 		t.Errorf("log of three writes whose sync found no space: %q, want one line", m)
 	}
 
-	// EIO, unlike a full volume, is logged per command: each names
-	// another failing LBA.
+	// EIO is logged with the failing LBA, at most once a second per
+	// volume: a failing disk fails every command. The next line counts
+	// what was not logged.
+	clock := time.Unix(1000, 0)
+	full.ioErrs.now = func() time.Time { return clock }
 	st.set(errEIO, nil, nil)
+	for lba := range uint32(100) {
+		wantCheck(t, exec(0, cdb10(opRead10, 0, lba, 1), nil), keyMediumError, ascUnrecoveredReadError)
+	}
+	if m := logs.take(); len(m) != 1 || m[0] != "ERROR scsi: read failed" {
+		t.Errorf("log of 100 failed reads within a second: %q, want one line", m)
+	}
+	clock = clock.Add(errLogEvery)
 	exec(0, cdb10(opRead10, 0, 5, 1), nil)
-	exec(0, cdb10(opRead10, 0, 6, 1), nil)
-	if m := logs.take(); len(m) != 2 {
-		t.Errorf("log of two failed reads: %q", m)
+	if m := logs.take(); len(m) != 1 {
+		t.Errorf("log of a failed read a second later: %q, want one line", m)
+	}
+	if n := logs.lastAttr("not_logged_since_last"); n != "99" {
+		t.Errorf("the line after 99 unlogged failures says not_logged_since_last=%q", n)
 	}
 }
