@@ -310,7 +310,9 @@ func (e *loginEnv) Admit(r *login.Result) (uint16, uint8, uint8) {
 	}
 	ss.conn = c
 	srv.mu.Lock()
-	if other := srv.sessions[key]; other != nil {
+	// Shutdown may have begun since the check above: a session it has not
+	// seen must not start.
+	if other := srv.sessions[key]; other != nil || srv.closing {
 		srv.mu.Unlock()
 		return 0, login.ClassTargetError, login.DetailServiceUnavailable
 	}
