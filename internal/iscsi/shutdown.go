@@ -140,6 +140,8 @@ func (ss *session) requestLogout(secs uint16) bool {
 	default:
 		go c.enqueue(it)
 	}
-	c.log.Debug("asked the initiator to log out", "within_seconds", secs)
+	// c.log is the connection goroutine's until its login completes.
+	ss.srv.log.Debug("shutdown: asked the initiator to log out", "initiator", ss.key.initiator,
+		"tsih", ss.tsih, "within_seconds", secs)
 	return true
 }
