@@ -211,7 +211,7 @@ func (c *conn) loginPhase(rd *pdu.Reader) bool {
 			// A Login Request has no AHS: TotalAHSLength is 0 in every PDU
 			// without one (RFC 7143 §11.2.1.5), and §11.2.2 defines AHS
 			// types for SCSI Commands only. That is a format error, which
-			// ends the connection (§7.8); the Login Response says why first,
+			// ends the connection (§7.7); the Login Response says why first,
 			// with 0200, the status this target gives every other
 			// malformed Login Request (0207 names missing text keys).
 			resp = neg.RefuseRequest(&req, login.StatusInitiatorError,

@@ -97,10 +97,10 @@ func TestLoginRequestWithAHS(t *testing.T) {
 }
 
 // TestLoginUnknownTSIH: a login with a non-zero TSIH asks to add a
-// connection to that session (RFC 7143 §6.3). When no session of this I_T
-// nexus has that TSIH — none at all, or one of another initiator, ISID or
-// target — the answer is 020A "session does not exist" (§11.13.5), the
-// connection closes, and the session the TSIH names, if any, lives on.
+// connection to that session (RFC 7143 §11.12, TSIH). When no session of
+// this I_T nexus has that TSIH — none at all, or one of another initiator,
+// ISID or target — the answer is 020A "session does not exist" (§11.13.5),
+// the connection closes, and the session the TSIH names, if any, lives on.
 func TestLoginUnknownTSIH(t *testing.T) {
 	tt := startTarget(t, targetOpts{})
 	isid := pdu.ISID{0x80, 0x42, 0, 0, 0, 1}
