@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -34,7 +31,12 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve iSCSI targets until SIGINT or SIGTERM",
 		Long: `Serve iSCSI targets until SIGINT or SIGTERM, then shut down gracefully
-(stop accepting, finish in-flight commands, flush volumes) and exit 0.
+and exit 0: the portals stop accepting, every session is asked to log out
+(an iSCSI Async Message), sessions that log out end once their commands
+have finished, those still there after node.shutdown_logout_wait (default
+5s) are closed, and the volumes are flushed and closed. A second SIGINT or
+SIGTERM exits at once with status 128+signal (130 or 143); writes already
+acknowledged stay as durable as their cache mode promised.
 
 Without --config, serves the embedded default: target
 iqn.2026-11.io.halun:default with LUN 0, a 1 GiB thin file volume
@@ -117,14 +119,8 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdownOnSignal(ctx, log)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		log.Info("shutting down")
-		// A second signal during a slow shutdown kills at once.
-		stop()
-	}()
 	err = server.RunWith(ctx, cfg, log, managementOptions(ctx, o))
 	if err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
 		return err

@@ -48,6 +48,10 @@ type Node struct {
 	// then waits for any PDU before dropping the connection. Defaults
 	// DefaultNopInInterval and DefaultNopInTimeout.
 	NopInInterval, NopInTimeout time.Duration
+	// ShutdownLogoutWait is how long a shutdown gives initiators to log
+	// out after asking them to; sessions still there are then closed.
+	// Default DefaultShutdownLogoutWait.
+	ShutdownLogoutWait time.Duration
 }
 
 // Keepalive defaults: a dead initiator is noticed within 40 s.
@@ -55,6 +59,9 @@ const (
 	DefaultNopInInterval = 10 * time.Second
 	DefaultNopInTimeout  = 30 * time.Second
 )
+
+// DefaultShutdownLogoutWait is node.shutdown_logout_wait's default.
+const DefaultShutdownLogoutWait = 5 * time.Second
 
 // PortalGroup is an iSCSI target portal group: the network portals a target
 // is reachable on, identified by its portal group tag (TPGT).

@@ -52,7 +52,8 @@ targets:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Node != (Node{Name: "san1", DataDir: "/var/lib/halun", NopInInterval: DefaultNopInInterval, NopInTimeout: DefaultNopInTimeout}) {
+	if c.Node != (Node{Name: "san1", DataDir: "/var/lib/halun", NopInInterval: DefaultNopInInterval, NopInTimeout: DefaultNopInTimeout,
+		ShutdownLogoutWait: DefaultShutdownLogoutWait}) {
 		t.Errorf("node %+v", c.Node)
 	}
 	wantPortals := []Portal{{"127.0.0.1", 3260}, {"::1", 3260}, {"", 3261}, {"storage.example.com", 3262}}
@@ -254,6 +255,37 @@ func TestExamples(t *testing.T) {
 	for _, f := range files {
 		if _, err := Load(f); err != nil {
 			t.Errorf("%v", err)
+		}
+	}
+}
+
+// TestNodeShutdownLogoutWait: node.shutdown_logout_wait is a duration of
+// 1s..1h, 5s when absent.
+func TestNodeShutdownLogoutWait(t *testing.T) {
+	base := "node: { data_dir: /tmp/x WAIT }\nportal_groups: [{tag: 1, portals: [\"127.0.0.1:3260\"]}]\nvolumes: [{name: v, backend: memory, size: 1MiB}]\ntargets: [{iqn: \"iqn.2026-11.io.halun:t\", luns: [{lun: 0, volume: v}], access: {all: true}}]\n"
+	cases := []struct {
+		name, wait string
+		want       time.Duration
+		err        string
+	}{
+		{"default", "", DefaultShutdownLogoutWait, ""},
+		{"explicit", ", shutdown_logout_wait: 30s", 30 * time.Second, ""},
+		{"too short", ", shutdown_logout_wait: 100ms", 0, "h.yaml:1: node.shutdown_logout_wait: \"100ms\" is not a duration"},
+		{"too long", ", shutdown_logout_wait: 2h", 0, "h.yaml:1: node.shutdown_logout_wait: \"2h\" is not a duration"},
+	}
+	for _, c := range cases {
+		cfg, err := Parse("h.yaml", []byte(strings.Replace(base, " WAIT", c.wait, 1)))
+		if c.err != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), c.err) {
+				t.Errorf("%s: error %v, want prefix %q", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if cfg.Node.ShutdownLogoutWait != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, cfg.Node.ShutdownLogoutWait, c.want)
 		}
 	}
 }

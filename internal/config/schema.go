@@ -104,6 +104,7 @@ func (d *decoder) node(n *yaml.Node, path string) Node {
 	}
 	nd.NopInInterval = d.duration(m.get("nop_in_interval"), join(path, "nop_in_interval"), DefaultNopInInterval)
 	nd.NopInTimeout = d.duration(m.get("nop_in_timeout"), join(path, "nop_in_timeout"), DefaultNopInTimeout)
+	nd.ShutdownLogoutWait = d.duration(m.get("shutdown_logout_wait"), join(path, "shutdown_logout_wait"), DefaultShutdownLogoutWait)
 	m.done()
 	return nd
 }

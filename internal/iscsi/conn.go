@@ -206,7 +206,19 @@ func (c *conn) loginPhase(rd *pdu.Reader) bool {
 			c.cid = req.CID
 			first = false
 		}
-		resp := neg.Step(&req, p.Data)
+		var resp login.Response
+		if len(p.AHS) > 0 {
+			// A Login Request has no AHS: TotalAHSLength is 0 in every PDU
+			// without one (RFC 7143 §11.2.1.5), and §11.2.2 defines AHS
+			// types for SCSI Commands only. That is a format error, which
+			// ends the connection (§7.7); the Login Response says why first,
+			// with 0200, the status this target gives every other
+			// malformed Login Request (0207 names missing text keys).
+			resp = neg.RefuseRequest(&req, login.StatusInitiatorError,
+				fmt.Sprintf("Login Request with %d bytes of AHS", len(p.AHS)))
+		} else {
+			resp = neg.Step(&req, p.Data)
+		}
 		h := resp.Header
 		h.StatSN = c.statSN
 		c.statSN++
@@ -298,7 +310,9 @@ func (e *loginEnv) Admit(r *login.Result) (uint16, uint8, uint8) {
 	}
 	ss.conn = c
 	srv.mu.Lock()
-	if other := srv.sessions[key]; other != nil {
+	// Shutdown may have begun since the check above: a session it has not
+	// seen must not start.
+	if other := srv.sessions[key]; other != nil || srv.closing {
 		srv.mu.Unlock()
 		return 0, login.ClassTargetError, login.DetailServiceUnavailable
 	}

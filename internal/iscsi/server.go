@@ -55,6 +55,11 @@ type Config struct {
 	// MaxTransferLength bounds a command's expected data transfer length
 	// in bytes; 0 means 64 MiB.
 	MaxTransferLength uint32
+	// LogoutWait is how long a graceful shutdown (Serve's, when its
+	// context ends) gives initiators to log out after asking them to;
+	// sessions still there are then closed (shutdown.go). 0 means
+	// DefaultLogoutWait.
+	LogoutWait time.Duration
 }
 
 // Server is a running set of portals and the sessions on them.
@@ -111,6 +116,9 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.LoginTimeout <= 0 {
 		cfg.LoginTimeout = 15 * time.Second
 	}
+	if cfg.LogoutWait <= 0 {
+		cfg.LogoutWait = DefaultLogoutWait
+	}
 	if cfg.MaxTransferLength == 0 {
 		cfg.MaxTransferLength = 64 << 20
 	}
@@ -144,8 +152,9 @@ func NewServer(cfg Config) (*Server, error) {
 }
 
 // Serve accepts connections on every bound portal until ctx ends, then shuts
-// down gracefully: listeners close, in-flight commands finish (bounded by
-// grace), connections close. Listen must have been called.
+// down gracefully with Shutdown(Config.LogoutWait): initiators are asked to
+// log out, and the sessions left after that wait are closed. Listen must
+// have been called.
 func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
 	if len(s.listeners) == 0 {
@@ -158,7 +167,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	<-ctx.Done()
-	s.Shutdown(10 * time.Second)
+	s.Shutdown(s.cfg.LogoutWait)
 	s.acceptWG.Wait()
 	return nil
 }
@@ -224,40 +233,6 @@ func (s *Server) portalOf(ln net.Listener) *portal {
 	}
 	return nil
 }
-
-// Shutdown stops accepting, lets in-flight commands finish for up to grace,
-// then closes every connection and waits for their goroutines.
-func (s *Server) Shutdown(grace time.Duration) {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		s.wg.Wait()
-		return
-	}
-	s.closing = true
-	for _, p := range s.listeners {
-		p.ln.Close()
-	}
-	sessions := make([]*session, 0, len(s.sessions))
-	for _, ss := range s.sessions {
-		sessions = append(sessions, ss)
-	}
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	deadline := time.Now().Add(grace)
-	for _, ss := range sessions {
-		ss.drain(time.Until(deadline))
-	}
-	for _, c := range conns {
-		c.close(errShutdown)
-	}
-	s.wg.Wait()
-}
-
-var errShutdown = errors.New("server shutting down")
 
 // lookupTarget implements the login environment's target lookup.
 func (s *Server) lookupTarget(name string, tpgt uint16) (*Target, bool) {

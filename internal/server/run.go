@@ -27,7 +27,8 @@ type Node struct {
 }
 
 // Run serves cfg until ctx ends, then shuts down gracefully: listeners
-// close, in-flight commands finish, volumes are flushed and closed.
+// close, initiators are asked to log out and their sessions drained
+// (iscsi.Server.Shutdown), volumes are flushed and closed.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	return RunWith(ctx, cfg, log, Options{})
 }
@@ -59,7 +60,13 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Option
 	}
 	serveErr := n.Server.Serve(ctx)
 	stopAdmin()
+	start := time.Now()
 	closeErr := n.Close()
+	if closeErr != nil {
+		log.Error("shutdown: closing volumes", "err", closeErr)
+	} else {
+		log.Info("shutdown: volumes flushed and closed", "took", time.Since(start).Round(time.Millisecond))
+	}
 	log.Info("stopped")
 	return errors.Join(serveErr, closeErr)
 }
@@ -101,7 +108,8 @@ func Build(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		}
 	}
 	icfg := iscsi.Config{Logger: log, DiscoveryCHAP: chapCredentials(cfg.Discovery.CHAP),
-		NopInterval: cfg.Node.NopInInterval, NopTimeout: cfg.Node.NopInTimeout}
+		NopInterval: cfg.Node.NopInInterval, NopTimeout: cfg.Node.NopInTimeout,
+		LogoutWait: cfg.Node.ShutdownLogoutWait}
 	icfg.PortalGroups = portalGroups(cfg)
 	n.luns = map[string]*liveLUNs{}
 	for i := range cfg.Targets {

@@ -181,6 +181,24 @@ func (d *Daemon) Alive() bool {
 	}
 }
 
+// Wait waits up to d for the daemon to exit by itself (after signals the
+// test sent) and returns how it ended: nil for exit status 0, else an
+// *exec.ExitError. The test fails, and the daemon is killed, if it is
+// still running after d. The cleanup then sends no SIGTERM.
+func (d *Daemon) Wait(t testing.TB, timeout time.Duration) error {
+	t.Helper()
+	d.stopped = true
+	select {
+	case err := <-d.done:
+		d.done <- err
+		return err
+	case <-time.After(timeout):
+		d.cmd.Process.Kill()
+		t.Fatalf("halun still running %v after the test expected it to exit\n%s", timeout, tail(d.log.String(), 4000))
+		return nil
+	}
+}
+
 // Stop sends SIGTERM and requires a clean exit within 30 s.
 func (d *Daemon) Stop(t testing.TB) {
 	t.Helper()

@@ -35,7 +35,9 @@ type testTarget struct {
 	Server *iscsi.Server
 	Store  *backend.Memory
 	cancel context.CancelFunc
-	done   chan error
+	// done is closed when Serve has returned, with serveErr.
+	done     chan struct{}
+	serveErr error
 }
 
 type targetOpts struct {
@@ -43,6 +45,8 @@ type targetOpts struct {
 	nopInterval time.Duration
 	nopTimeout  time.Duration
 	luns        int
+	// logoutWait is the server's LogoutWait (0: its default).
+	logoutWait time.Duration
 }
 
 func startTarget(t testing.TB, o targetOpts) *testTarget {
@@ -76,7 +80,7 @@ func startTarget(t testing.TB, o targetOpts) *testTarget {
 		PortalGroups: []iscsi.PortalGroup{{Tag: 1, Addrs: []string{"127.0.0.1:0"}}},
 		Targets: []iscsi.Target{{Name: targetIQN, PortalGroups: []uint16{1}, Settings: settings,
 			LUNs: scsi.NewTarget(targetIQN, luns)}},
-		Logger: log, NopInterval: o.nopInterval, NopTimeout: o.nopTimeout,
+		Logger: log, NopInterval: o.nopInterval, NopTimeout: o.nopTimeout, LogoutWait: o.logoutWait,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -85,16 +89,19 @@ func startTarget(t testing.TB, o targetOpts) *testTarget {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	tt := &testTarget{Addr: srv.Addrs()[0].Addr, Server: srv, Store: store, cancel: cancel, done: make(chan error, 1)}
-	go func() { tt.done <- srv.Serve(ctx) }()
+	tt := &testTarget{Addr: srv.Addrs()[0].Addr, Server: srv, Store: store, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		tt.serveErr = srv.Serve(ctx)
+		close(tt.done)
+	}()
 	t.Cleanup(tt.stop)
 	return tt
 }
 
+// stop shuts the target down as SIGTERM does and waits for Serve.
 func (tt *testTarget) stop() {
 	tt.cancel()
 	<-tt.done
-	tt.done <- nil
 }
 
 func ctxT(t testing.TB) context.Context {

@@ -103,6 +103,18 @@ func (n *Negotiator) Refuse(status Status, reason string) Response {
 	return n.refuse(&req, &failure{status: status, reason: reason})
 }
 
+// RefuseRequest ends the login with status in answer to req, for faults the
+// transport finds in the framing of a request, which Step never sees: a
+// Login Request with an AHS, for one (RFC 7143 §11.2.1.5). The response
+// echoes req's ISID, TSIH and ITT, and the stage of the login (req's own on
+// a first request).
+func (n *Negotiator) RefuseRequest(req *pdu.LoginReq, status Status, reason string) Response {
+	if !n.haveFirst && (req.CSG == StageSecurity || req.CSG == StageOperational) {
+		n.stage = req.CSG
+	}
+	return n.refuse(req, &failure{status: status, reason: reason})
+}
+
 // checkHeader enforces the header rules of RFC 7143 §11.12: the version range,
 // the fields that stay constant across a login, and the stage codes.
 func (n *Negotiator) checkHeader(req *pdu.LoginReq) *failure {

@@ -244,6 +244,18 @@ func TestRFC7143_11_13_5_StatusDetails(t *testing.T) {
 			c.env.status = StatusSessionDoesNotExist
 			return c.step(StageOperational, StageFullFeature, true, first()...)
 		}},
+		{StatusInitiatorError, "transport saw an AHS in the first request", func(c *conv) Response {
+			c.req.CSG = StageOperational
+			r := c.n.RefuseRequest(&c.req, StatusInitiatorError, "Login Request with an AHS")
+			if r.Header.CSG != c.req.CSG {
+				c.t.Errorf("refusal in stage %d, request in %d", r.Header.CSG, c.req.CSG)
+			}
+			return r
+		}},
+		{StatusInitiatorError, "transport saw an AHS in a later request", func(c *conv) Response {
+			c.step(StageSecurity, 0, false, first()...)
+			return c.n.RefuseRequest(&c.req, StatusInitiatorError, "Login Request with an AHS")
+		}},
 		{StatusInvalidDuringLogin, "transport saw another PDU", func(c *conv) Response {
 			c.step(StageSecurity, 0, false, first()...)
 			return c.n.Refuse(StatusInvalidDuringLogin, "SCSI Command during login")
