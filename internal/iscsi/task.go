@@ -3,6 +3,7 @@ package iscsi
 import (
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/halun/halun/internal/iscsi/pdu"
@@ -32,6 +33,8 @@ type task struct {
 	read      bool
 	write     bool
 	edtl      uint32
+	// final is the command's F bit: no unsolicited Data-Out follows.
+	final bool
 
 	// Data-out state, owned by the connection reader while gathering.
 	buf         []byte
@@ -43,6 +46,12 @@ type task struct {
 	holes       []span // ranges still to solicit with R2T
 	r2ts        []*r2tSeq
 	r2tSN       uint32
+
+	// wcharge and rcharge are the bytes of the write and read buffers
+	// charged to the connection's account, given back once (budget.go);
+	// counted: the task is counted in the connection's gathering tasks.
+	wcharge, rcharge atomic.Int64
+	counted          atomic.Bool
 
 	// cancel is closed when a long-running command is aborted (t.mu).
 	cancel chan struct{}
@@ -119,7 +128,7 @@ func (c *conn) handleSCSICommand(p *pdu.PDU) {
 	var m pdu.SCSICommand
 	m.Decode(&p.Header)
 	t := &task{c: c, ss: c.sess, itt: m.ITT, lun: m.LUN, cmdSN: m.CmdSN, immediate: m.Immediate,
-		attr: m.Attr, read: m.Read, write: m.Write, edtl: m.ExpectedDataTransferLength, hdr: p.Header}
+		attr: m.Attr, read: m.Read, write: m.Write, edtl: m.ExpectedDataTransferLength, final: m.Final, hdr: p.Header}
 	t.cdbBuf = m.CDB
 	t.cdb = t.cdbBuf[:]
 	if len(p.AHS) > 0 {
@@ -188,17 +197,45 @@ func (c *conn) startTask(t *task) {
 	}
 	if pre := c.immBuf; pre != nil && len(imm) > 0 && &pre[0] == &imm[0] && uint32(cap(pre)) >= t.edtl {
 		// The reader already put the immediate data at the start of a
-		// buffer of the whole transfer.
+		// buffer of the whole transfer, charged for it.
 		t.buf = pre[:t.edtl]
 		t.received = uint32(len(imm))
+		t.wcharge.Store(c.immCharge)
+		c.immBuf, c.immCharge = nil, 0
 	} else {
+		c.dropImmBuf()
+		// The F bit clear or immediate data: unsolicited data is on its
+		// way, and the reader cannot set it aside.
+		if !c.reserveWrite(t, len(imm) > 0 || !t.final) {
+			return
+		}
 		t.buf = getBuf(int(t.edtl))
 		t.received = uint32(copy(t.buf, imm))
 	}
-	c.immBuf = nil
+	c.beginData(t)
+}
+
+// beginData starts gathering a write's data-out into its charged buffer,
+// which holds the immediate data already received: unsolicited data up to
+// FirstBurstLength when InitialR2T=No and the command's F bit is clear
+// (RFC 7143 §11.3.1: with F set no unsolicited Data-Out follows), R2Ts for
+// the rest.
+func (c *conn) beginData(t *task) {
+	t.mu.Lock()
+	ok := t.state == taskGathering
+	if ok {
+		t.counted.Store(true)
+		c.gathering.Add(1)
+	}
+	t.mu.Unlock()
+	if !ok {
+		// Aborted meanwhile.
+		c.giveBuf(&t.wcharge)
+		return
+	}
 	t.unsolNext = t.received
 	t.unsolLimit = t.received
-	if !c.params.InitialR2T {
+	if !c.params.InitialR2T && !t.final {
 		fb := uint32(c.params.FirstBurstLength)
 		t.unsolLimit = min(fb, t.edtl)
 		if t.unsolLimit < t.received {
@@ -211,6 +248,34 @@ func (c *conn) startTask(t *task) {
 	}
 	c.solicit(t)
 	t.maybeExecute()
+}
+
+// stopGathering uncounts the task from its connection's gathering tasks,
+// once, when it leaves the gathering state.
+func (t *task) stopGathering() {
+	if t.counted.CompareAndSwap(true, false) {
+		t.c.gathering.Add(-1)
+	}
+}
+
+// needsInBuf reports whether the task reads into a data-in buffer of the
+// transport's (charged to the budget).
+func (t *task) needsInBuf() bool {
+	return t.read && t.edtl > 0 && t.edtl <= t.c.srv.cfg.MaxTransferLength
+}
+
+// tryChargeIn charges the task's data-in buffer if there is room now; true
+// also when it needs none.
+func (t *task) tryChargeIn() bool {
+	if !t.needsInBuf() || t.rcharge.Load() != 0 {
+		return true
+	}
+	n := int64(t.edtl)
+	if !t.c.acct.tryTake(n) {
+		return false
+	}
+	t.rcharge.Store(n)
+	return true
 }
 
 // solicit sends R2Ts for the task's unsolicited holes, each at most
@@ -345,6 +410,7 @@ func (t *task) execute() {
 	}
 	t.state = taskExecuting
 	t.mu.Unlock()
+	t.stopGathering()
 	if len(t.deps) > 0 {
 		// Earlier tasks must finish first (ORDERED, or an overlapping
 		// write): wait for them off the reader goroutine.
@@ -369,7 +435,7 @@ func (t *task) execute() {
 		}()
 		return
 	}
-	if t.c.executing.Add(1) == 1 && t.c.inlineOK() && !scsi.LongRunning(t.cdb) {
+	if t.c.executing.Add(1) == 1 && t.c.inlineOK() && !scsi.LongRunning(t.cdb) && t.tryChargeIn() {
 		// Nothing else of this connection is executing and commands are
 		// fast: run on the reader goroutine, saving a goroutine hand-off
 		// (most of a fast read's latency); the response is flushed with
@@ -401,7 +467,17 @@ func (t *task) run() {
 		t.mu.Unlock()
 	}
 	var inBuf []byte
-	if t.read && t.edtl > 0 && t.edtl <= t.c.srv.cfg.MaxTransferLength {
+	if t.needsInBuf() {
+		if !t.tryChargeIn() {
+			// Off the reader goroutine: wait for buffer space.
+			if !t.c.takeBuf(int64(t.edtl)) {
+				// The connection ended; the response goes nowhere.
+				t.c.executing.Add(-1)
+				t.respond(scsi.Result{Status: scsi.StatusBusy})
+				return
+			}
+			t.rcharge.Store(int64(t.edtl))
+		}
 		inBuf = getBuf(int(t.edtl))
 		cmd.DataInBuf = inBuf
 	}
@@ -413,6 +489,7 @@ func (t *task) run() {
 	if inBuf != nil && (len(res.Data) == 0 || &res.Data[0] != &inBuf[:1][0]) {
 		putBuf(inBuf)
 		inBuf = nil
+		t.c.giveBuf(&t.rcharge)
 	}
 	t.dataInBuf = inBuf
 	t.c.executing.Add(-1)
@@ -423,6 +500,7 @@ func (t *task) run() {
 		putBuf(t.buf)
 		t.buf = nil
 	}
+	t.c.giveBuf(&t.wcharge)
 }
 
 // failTask ends a task that is still gathering data with CHECK CONDITION.
@@ -434,8 +512,12 @@ func (c *conn) failTask(t *task, sense []byte) {
 	}
 	t.state = taskExecuting
 	t.mu.Unlock()
+	t.stopGathering()
 	c.badInput("write data sequence error; failing the task", "itt", t.itt)
 	t.respond(scsi.Result{Status: scsi.StatusCheckCondition, Sense: sense})
+	// The buffer is left to the garbage collector: the reader may still
+	// hold a slice of it.
+	c.giveBuf(&t.wcharge)
 }
 
 // respond queues the task's response unless it was aborted, then releases
@@ -444,6 +526,7 @@ func (t *task) respond(res scsi.Result) {
 	t.mu.Lock()
 	if t.state == taskAborted {
 		t.mu.Unlock()
+		t.c.giveBuf(&t.rcharge)
 		t.complete()
 		t.markSent()
 		return
@@ -499,6 +582,8 @@ func (t *task) abort() bool {
 	}
 	t.mu.Unlock()
 	if prev == taskGathering {
+		t.stopGathering()
+		t.c.giveBuf(&t.wcharge)
 		t.complete()
 		t.markSent()
 	}
@@ -545,7 +630,8 @@ func (t *task) response(res scsi.Result) *outItem {
 	if len(data) > 0 {
 		j := &t.din
 		*j = dataInJob{lun: t.lun, itt: t.itt, data: data, status: res.Status,
-			overflow: overflow, underflow: underflow, residual: residual, buf: t.dataInBuf}
+			overflow: overflow, underflow: underflow, residual: residual, buf: t.dataInBuf,
+			charge: t.rcharge.Swap(0)}
 		t.dataInBuf = nil
 		if res.Status != scsi.StatusGood || sense != nil {
 			j.resp = &pdu.SCSIResponse{Status: res.Status, ITT: t.itt,
@@ -555,6 +641,7 @@ func (t *task) response(res scsi.Result) *outItem {
 		t.out = outItem{dataIn: j}
 		return &t.out
 	}
+	t.c.giveBuf(&t.rcharge)
 	// ExpDataSN counts the R2T and Data-In PDUs sent for the command
 	// (RFC 7143 §11.4.6).
 	m := pdu.SCSIResponse{Status: res.Status, ITT: t.itt, Overflow: overflow,
