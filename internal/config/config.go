@@ -75,8 +75,9 @@ const (
 	DefaultMaxConnectionsPerAddress = 256
 	DefaultMaxBufferedData          = 1 << 30
 	DefaultMaxSessionBufferedData   = 128 << 20
-	// MaxTransferLength is the largest data transfer of one command that
-	// halun accepts (the Block Limits VPD page reports it).
+	// MaxTransferLength is the largest data transfer of one command the
+	// iSCSI layer accepts (READ and WRITE are held to 8 MiB further up,
+	// by the Block Limits VPD page).
 	MaxTransferLength = 64 << 20
 )
 

@@ -43,6 +43,8 @@ type targetOpts struct {
 	nopInterval time.Duration
 	nopTimeout  time.Duration
 	luns        int
+	// tune, if set, adjusts the server's config before it starts.
+	tune func(*iscsi.Config)
 }
 
 func startTarget(t testing.TB, o targetOpts) *testTarget {
@@ -72,12 +74,16 @@ func startTarget(t testing.TB, o targetOpts) *testTarget {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := iscsi.NewServer(iscsi.Config{
+	cfg := iscsi.Config{
 		PortalGroups: []iscsi.PortalGroup{{Tag: 1, Addrs: []string{"127.0.0.1:0"}}},
 		Targets: []iscsi.Target{{Name: targetIQN, PortalGroups: []uint16{1}, Settings: settings,
 			LUNs: scsi.NewTarget(targetIQN, luns)}},
 		Logger: log, NopInterval: o.nopInterval, NopTimeout: o.nopTimeout,
-	})
+	}
+	if o.tune != nil {
+		o.tune(&cfg)
+	}
+	srv, err := iscsi.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
