@@ -77,13 +77,18 @@ func openFDs(t *testing.T) int {
 	return len(ents) - 1 // the directory being read
 }
 
-// settle waits until the goroutine count is at most want (or 10 s pass)
-// and returns it.
+// settle waits until the goroutine count is at most want (want < 0: until
+// it has not changed for 300 ms), at most 10 s, and returns it.
 func settle(want int) int {
 	deadline := time.Now().Add(10 * time.Second)
+	last, since := runtime.NumGoroutine(), time.Now()
 	for {
 		n := runtime.NumGoroutine()
-		if n <= want || time.Now().After(deadline) {
+		if n != last {
+			last, since = n, time.Now()
+		}
+		stable := want < 0 && time.Since(since) > 300*time.Millisecond
+		if n <= want || stable || time.Now().After(deadline) {
 			return n
 		}
 		time.Sleep(20 * time.Millisecond)
