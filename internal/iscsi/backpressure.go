@@ -18,49 +18,56 @@ func (c *conn) waitBuf(n int64) bool {
 	return c.takeBuf(n)
 }
 
-// reserveWrite charges a write task's data-out buffer before startTask
-// allocates it; unsolicited says data for it follows without an R2T. It
-// reports false when the task does not gather now: it waits in the
-// deferred queue for its R2Ts, it was answered TASK SET FULL, or the
-// connection ended.
-func (c *conn) reserveWrite(t *task, unsolicited bool) bool {
-	n := int64(t.edtl)
+// reserve charges a task's buffers (bufBytes) before it starts;
+// unsolicited says write data for it follows without an R2T. It reports
+// false when the task does not start now: it waits in the deferred queue
+// (in delivery order: a later task is never charged before an earlier
+// one, so a task that waits for an earlier one never holds the room that
+// one needs), it was answered TASK SET FULL, or the connection ended.
+func (c *conn) reserve(t *task, unsolicited bool) bool {
+	n := t.bufBytes()
+	if n == 0 {
+		return true
+	}
 	c.resumeDeferred()
 	if len(c.deferred) == 0 && c.acct.tryTake(n) {
-		t.wcharge.Store(n)
+		t.setCharge()
 		return true
 	}
 	switch {
 	case !unsolicited:
-		// Nothing arrives before its R2T: it can wait without
-		// holding anything.
+		// Nothing arrives for it before its R2T (a read, or a write
+		// without unsolicited data): it waits holding nothing, and the
+		// reader waits for room once no task gathers data.
 		c.deferred = append(c.deferred, t)
 		return false
 	case c.gathering.Load() == 0 && len(c.deferred) == 0:
 		if !c.waitBuf(n) {
 			return false
 		}
-		t.wcharge.Store(n)
+		t.setCharge()
 		return true
 	}
 	c.taskSetFull(t)
 	return false
 }
 
-// resumeDeferred gives the deferred writes their buffers and R2Ts, in
-// order, as far as there is room; while no task of the connection gathers
-// data, it waits for room.
+// resumeDeferred charges and starts the deferred tasks, in order, as far
+// as there is room; while no task of the connection gathers data, it waits
+// for room.
 func (c *conn) resumeDeferred() {
 	for len(c.deferred) > 0 {
 		t := c.deferred[0]
 		if t.isGathering() {
-			n := int64(t.edtl)
+			n := t.bufBytes()
 			if !c.acct.tryTake(n) && (c.gathering.Load() > 0 || !c.waitBuf(n)) {
 				return
 			}
-			t.wcharge.Store(n)
-			t.buf = getBuf(int(t.edtl))
-			c.beginData(t)
+			t.setCharge()
+			c.deferred[0] = nil
+			c.deferred = c.deferred[1:]
+			c.proceed(t)
+			continue
 		}
 		c.deferred[0] = nil
 		c.deferred = c.deferred[1:]
@@ -102,16 +109,20 @@ func (c *conn) dropImmBuf() {
 }
 
 // immDest returns a charged buffer of the whole write for a SCSI command
-// whose immediate data (n bytes of an edtl-byte write) the reader is about
-// to read, so the data lands in place; nil when the command is not
+// whose immediate data (n bytes of an edtl-byte write, read for a
+// bidirectional command) the reader is about to read, so the data lands in place; nil when the command is not
 // delivered at once (CmdSN order), other writes wait before it, or there is
 // no room while tasks gather (the data is then read into a buffer of its
 // own and the command most likely answered TASK SET FULL).
-func (c *conn) immDest(n, edtl, cmdSN uint32, immediate bool) []byte {
+func (c *conn) immDest(n, edtl, cmdSN uint32, immediate, read bool) []byte {
 	if len(c.deferred) > 0 || !c.sess.inOrder(cmdSN, immediate) {
 		return nil
 	}
 	charge := int64(edtl)
+	if read {
+		// Bidirectional: the data-in buffer too (bufBytes).
+		charge *= 2
+	}
 	if !c.acct.tryTake(charge) && (c.gathering.Load() > 0 || !c.waitBuf(charge)) {
 		return nil
 	}

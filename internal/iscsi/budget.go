@@ -20,18 +20,23 @@ import (
 // bytes (128 × 64 MiB = 8 GiB) and every session as much.
 //
 // When the limits are reached, commands wait, and the wait must not
-// deadlock: a task holding a buffer while it gathers data-out needs the
-// connection's reader to read that data. So the reader blocks for buffer
-// space (stops reading: TCP backpressure) only while no task of its
-// connection is gathering; every gathering task's reader is then free, and
-// every charge held elsewhere is given back without help (executing tasks
-// finish, Data-In is written or the write times out). While tasks are
-// gathering, a write that sends no data before an R2T (F bit set, no
-// immediate data) waits in the connection's deferred queue and gets its
-// R2Ts when space frees; one that brings unsolicited data is answered
-// TASK SET FULL (SAM-5 §5.3.1: the nexus has commands in the task set and
-// the logical unit lacks resources), which initiators retry. Read tasks
-// wait on their own goroutine and hold nothing while they wait.
+// deadlock. Two rules see to it. First, charges are taken on the reader
+// goroutine in delivery (CmdSN) order, and a command waits for room only
+// while no earlier command of its connection waits: a task that waits for
+// an earlier one (task attributes, overlapping writes) never holds room
+// that the earlier one needs. Second, a task holding a write buffer while
+// it gathers data-out needs the reader to read that data, so the reader
+// blocks for room (stops reading: TCP backpressure) only while no task of
+// its connection is gathering; every gathering task's reader is then free,
+// and every charge held elsewhere is given back without help (executing
+// tasks finish, Data-In is written or the write times out).
+//
+// While tasks are gathering, a command that sends nothing before an R2T (a
+// read, or a write with the F bit set and no immediate data) waits in the
+// connection's deferred queue and starts when room frees; a write that
+// brings unsolicited data is answered TASK SET FULL (SAM-5 §5.3.1: the
+// nexus has commands in the task set and the logical unit lacks
+// resources), which initiators retry.
 
 // Defaults of the buffered-data limits.
 const (

@@ -73,7 +73,7 @@ func (c *conn) dataDest(h *pdu.Header) []byte {
 		n := uint32(h.DataSegmentLength())
 		edtl := h.Field32(20)
 		if n > 0 && h[1]&0x20 != 0 && n <= edtl && edtl <= c.srv.cfg.MaxTransferLength && !c.sess.discovery {
-			return c.immDest(n, edtl, h.Field32(24), h[0]&0x40 != 0)
+			return c.immDest(n, edtl, h.Field32(24), h[0]&0x40 != 0, h[1]&0x40 != 0)
 		}
 		return nil
 	}

@@ -187,7 +187,11 @@ func (c *conn) startTask(t *task) {
 		return
 	}
 	if !t.write || t.edtl == 0 {
-		t.execute()
+		// A read's data-in buffer is charged before it runs, in
+		// delivery order like every charge (budget.go).
+		if c.reserve(t, false) {
+			t.execute()
+		}
 		return
 	}
 	if t.edtl > c.srv.cfg.MaxTransferLength {
@@ -200,13 +204,13 @@ func (c *conn) startTask(t *task) {
 		// buffer of the whole transfer, charged for it.
 		t.buf = pre[:t.edtl]
 		t.received = uint32(len(imm))
-		t.wcharge.Store(c.immCharge)
+		t.setCharge()
 		c.immBuf, c.immCharge = nil, 0
 	} else {
 		c.dropImmBuf()
 		// The F bit clear or immediate data: unsolicited data is on its
 		// way, and the reader cannot set it aside.
-		if !c.reserveWrite(t, len(imm) > 0 || !t.final) {
+		if !c.reserve(t, len(imm) > 0 || !t.final) {
 			return
 		}
 		t.buf = getBuf(int(t.edtl))
@@ -264,18 +268,40 @@ func (t *task) needsInBuf() bool {
 	return t.read && t.edtl > 0 && t.edtl <= t.c.srv.cfg.MaxTransferLength
 }
 
-// tryChargeIn charges the task's data-in buffer if there is room now; true
-// also when it needs none.
-func (t *task) tryChargeIn() bool {
-	if !t.needsInBuf() || t.rcharge.Load() != 0 {
-		return true
+// bufBytes is what the task's buffers are charged: the data-out buffer
+// of a write and the data-in buffer of a read (both for a bidirectional
+// command).
+func (t *task) bufBytes() int64 {
+	var n int64
+	if t.write {
+		n += int64(t.edtl)
 	}
-	n := int64(t.edtl)
-	if !t.c.acct.tryTake(n) {
-		return false
+	if t.needsInBuf() {
+		n += int64(t.edtl)
 	}
-	t.rcharge.Store(n)
-	return true
+	return n
+}
+
+// setCharge records a charge of bufBytes as the task's write and read
+// parts.
+func (t *task) setCharge() {
+	if t.write {
+		t.wcharge.Store(int64(t.edtl))
+	}
+	if t.needsInBuf() {
+		t.rcharge.Store(int64(t.edtl))
+	}
+}
+
+// proceed starts a task whose buffers were charged: a write gathers its
+// data-out, anything else executes.
+func (c *conn) proceed(t *task) {
+	if t.write && t.edtl > 0 {
+		t.buf = getBuf(int(t.edtl))
+		c.beginData(t)
+		return
+	}
+	t.execute()
 }
 
 // solicit sends R2Ts for the task's unsolicited holes, each at most
@@ -406,6 +432,8 @@ func (t *task) execute() {
 	t.mu.Lock()
 	if t.state != taskGathering {
 		t.mu.Unlock()
+		// Aborted or failed before it ran: no data-in buffer is needed.
+		t.c.giveBuf(&t.rcharge)
 		return
 	}
 	t.state = taskExecuting
@@ -435,7 +463,7 @@ func (t *task) execute() {
 		}()
 		return
 	}
-	if t.c.executing.Add(1) == 1 && t.c.inlineOK() && !scsi.LongRunning(t.cdb) && t.tryChargeIn() {
+	if t.c.executing.Add(1) == 1 && t.c.inlineOK() && !scsi.LongRunning(t.cdb) {
 		// Nothing else of this connection is executing and commands are
 		// fast: run on the reader goroutine, saving a goroutine hand-off
 		// (most of a fast read's latency); the response is flushed with
@@ -468,16 +496,7 @@ func (t *task) run() {
 	}
 	var inBuf []byte
 	if t.needsInBuf() {
-		if !t.tryChargeIn() {
-			// Off the reader goroutine: wait for buffer space.
-			if !t.c.takeBuf(int64(t.edtl)) {
-				// The connection ended; the response goes nowhere.
-				t.c.executing.Add(-1)
-				t.respond(scsi.Result{Status: scsi.StatusBusy})
-				return
-			}
-			t.rcharge.Store(int64(t.edtl))
-		}
+		// Charged when the task started (reserve).
 		inBuf = getBuf(int(t.edtl))
 		cmd.DataInBuf = inBuf
 	}
@@ -584,6 +603,7 @@ func (t *task) abort() bool {
 	if prev == taskGathering {
 		t.stopGathering()
 		t.c.giveBuf(&t.wcharge)
+		t.c.giveBuf(&t.rcharge)
 		t.complete()
 		t.markSent()
 	}

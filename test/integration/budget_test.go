@@ -110,3 +110,56 @@ func TestBufferBudgetUnderLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestBufferBudgetOverlapping mixes reads and writes of one LBA range per
+// session, so that tasks wait for earlier ones (overlapping writes are
+// ordered) while the budget is a command or two wide: charges taken in
+// delivery order mean no task holds the room an earlier one needs, and
+// everything completes.
+func TestBufferBudgetOverlapping(t *testing.T) {
+	const (
+		sessions = 4
+		depth    = 8
+		xfer     = 512 << 10
+		rounds   = 6
+	)
+	tt := startTarget(t, targetOpts{tune: func(c *iscsi.Config) {
+		c.MaxTransferLength = 1 << 20
+		c.MaxSessionBufferedData = 1 << 20
+		c.MaxBufferedData = 2 << 20
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions*depth)
+	for i := 0; i < sessions; i++ {
+		s := dial(t, tt, initiator.Options{ISID: pdu.ISID{0x80, 0, 0, 0, 2, byte(i)}, ImmediateData: true,
+			FirstBurstLength: 65536})
+		lba := uint64(i) * xfer / blockSize
+		for j := 0; j < depth; j++ {
+			wg.Add(1)
+			go func(j int) {
+				defer wg.Done()
+				data := bytes.Repeat([]byte{byte(j)}, xfer)
+				for r := 0; r < rounds; r++ {
+					var err error
+					if (j+r)%2 == 0 {
+						_, err = writeRetrying(ctx, s, lba, data)
+					} else {
+						_, err = s.Read(ctx, 0, lba, xfer/blockSize, blockSize)
+					}
+					if err != nil {
+						errs <- fmt.Errorf("session %d worker %d round %d: %w", i, j, r, err)
+						return
+					}
+				}
+			}(j)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	eventually(t, 5*time.Second, func() bool { return tt.Server.BufferStats().Used == 0 })
+}
