@@ -1,7 +1,11 @@
 // Package scale measures halun at scale: a thousand idle sessions on one
-// daemon (memory per session) and a thousand volumes and targets in one
-// config (start-up time). It reports figures and checks that everything
-// works at that scale; it asserts no timings.
+// daemon (memory per session), a thousand volumes and targets in one
+// config (start-up time), 500 sessions flooding writes against the
+// buffered-data limit (resident memory, flood_test.go), and tens of
+// thousands of logins and dropped connections (goroutines, file
+// descriptors and memory back to baseline, leak_test.go). It reports
+// figures and checks that everything works at that scale; it asserts
+// memory and leak bounds (docs/limits.md), never timings.
 package scale
 
 import (
