@@ -77,6 +77,17 @@ func (b *budget) give(n int64) {
 	b.mu.Unlock()
 }
 
+// setLimit changes the limit and wakes the waiters to look again.
+func (b *budget) setLimit(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.limit = n
+	if b.wake != nil {
+		close(b.wake)
+		b.wake = nil
+	}
+}
+
 // waiter returns a channel closed at the next give.
 func (b *budget) waiter() <-chan struct{} {
 	b.mu.Lock()

@@ -99,3 +99,39 @@ func (r *refusals) note(log *slog.Logger, addr netip.Addr, why string) {
 	r.mu.Unlock()
 	log.Warn("refusing connection", "remote", addr.String(), "reason", why, "refused_since_last_report", missed)
 }
+
+// Limits are the connection and buffered-data limits of Config, which a
+// running server changes with SetLimits; zero fields take the defaults.
+type Limits struct {
+	MaxConnections, MaxConnectionsPerAddress int
+	MaxBufferedData, MaxSessionBufferedData  int64
+}
+
+// SetLimits changes the limits live. Connections beyond lowered connection
+// limits stay; new ones are refused until the counts fall below. The
+// buffered-data limits apply to every session at once: charges above a
+// lowered limit stay until given back, and new ones wait meanwhile.
+func (s *Server) SetLimits(l Limits) {
+	cfg := Config{MaxConnections: l.MaxConnections, MaxConnectionsPerAddress: l.MaxConnectionsPerAddress,
+		MaxBufferedData: l.MaxBufferedData, MaxSessionBufferedData: l.MaxSessionBufferedData,
+		MaxTransferLength: s.cfg.MaxTransferLength}
+	cfg.setLimitDefaults()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.MaxConnections, s.cfg.MaxConnectionsPerAddress = cfg.MaxConnections, cfg.MaxConnectionsPerAddress
+	s.cfg.MaxBufferedData, s.cfg.MaxSessionBufferedData = cfg.MaxBufferedData, cfg.MaxSessionBufferedData
+	for c := range s.conns {
+		c.acct.mu.Lock()
+		c.acct.limit = cfg.MaxSessionBufferedData
+		c.acct.mu.Unlock()
+	}
+	s.budget.setLimit(cfg.MaxBufferedData)
+}
+
+// Limits returns the limits in force.
+func (s *Server) Limits() Limits {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Limits{MaxConnections: s.cfg.MaxConnections, MaxConnectionsPerAddress: s.cfg.MaxConnectionsPerAddress,
+		MaxBufferedData: s.cfg.MaxBufferedData, MaxSessionBufferedData: s.cfg.MaxSessionBufferedData}
+}
