@@ -76,8 +76,9 @@ type conn struct {
 	immCharge int64
 	// acct is the connection's share of the buffered-data budget;
 	// gathering counts its tasks that hold a write buffer and wait for
-	// data-out; deferred are write tasks waiting for buffer space before
-	// their R2Ts (reader goroutine only). See budget.go.
+	// data-out; deferred are tasks waiting, in order, for buffer space:
+	// reads before they run, writes before their R2Ts (reader goroutine
+	// only). See budget.go.
 	acct      bufAccount
 	gathering atomic.Int32
 	deferred  []*task
