@@ -297,15 +297,12 @@ func (c *conn) stampSN(h *pdu.Header, advance bool) {
 // writeDataIn sends a read's data as Data-In PDUs of at most the
 // initiator's MaxRecvDataSegmentLength, with F set at the end of every
 // MaxBurstLength sequence, and the status in the last PDU when allowed.
+//
+// The batch may be flushed between the job's PDUs (its arena of headers
+// is full, or it holds maxBatchBytes, which bounds each socket write for
+// the write timeout): the job's buffer goes back to its pool, and its task
+// is marked sent, only with the flush after its last PDU.
 func (c *conn) writeDataIn(w *batchWriter, j *dataInJob) error {
-	if j.buf != nil {
-		w.bufs = append(w.bufs, j.buf)
-	}
-	w.charge += j.charge
-	j.charge = 0
-	if j.task != nil {
-		w.tasks = append(w.tasks, j.task)
-	}
 	mrdsl := c.params.MaxRecvDataSegmentLength
 	if mrdsl <= 0 {
 		mrdsl = 8192
@@ -340,12 +337,27 @@ func (c *conn) writeDataIn(w *batchWriter, j *dataInJob) error {
 		}
 		sn++
 		off += n
+		if off < total && w.b.Size() >= maxBatchBytes {
+			if err := w.flush(); err != nil {
+				return err
+			}
+		}
 	}
 	if j.resp != nil {
 		j.resp.ExpDataSN = sn
 		j.resp.Encode(&h)
 		c.stampSN(&h, true)
-		return w.add(&h, j.sense)
+		if err := w.add(&h, j.sense); err != nil {
+			return err
+		}
+	}
+	if j.buf != nil {
+		w.bufs = append(w.bufs, j.buf)
+	}
+	w.charge += j.charge
+	j.charge = 0
+	if j.task != nil {
+		w.tasks = append(w.tasks, j.task)
 	}
 	return nil
 }
