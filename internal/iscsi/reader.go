@@ -32,6 +32,8 @@ func (c *conn) readLoop(rd *pdu.Reader, in *connReader) error {
 			}
 			continue
 		}
+		// A command whose data failed its digest adopts no buffer.
+		c.dropImmBuf()
 		select {
 		case <-c.done:
 			return c.closeErr
