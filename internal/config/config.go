@@ -52,6 +52,18 @@ type Node struct {
 	// out after asking them to; sessions still there are then closed.
 	// Default DefaultShutdownLogoutWait.
 	ShutdownLogoutWait time.Duration
+	// MaxConnections bounds the node's TCP connections on every portal,
+	// those still logging in included; MaxConnectionsPerAddress bounds
+	// those from one initiator IP address. Extra connections are closed
+	// as they are accepted. Defaults DefaultMaxConnections and
+	// DefaultMaxConnectionsPerAddress.
+	MaxConnections, MaxConnectionsPerAddress int
+	// MaxBufferedData bounds the bytes of command data the node holds in
+	// memory at once over all sessions (write data being received, read
+	// data being sent); MaxSessionBufferedData bounds one session's.
+	// Commands beyond them wait. Defaults DefaultMaxBufferedData and
+	// DefaultMaxSessionBufferedData.
+	MaxBufferedData, MaxSessionBufferedData int64
 }
 
 // Keepalive defaults: a dead initiator is noticed within 40 s.
@@ -62,6 +74,19 @@ const (
 
 // DefaultShutdownLogoutWait is node.shutdown_logout_wait's default.
 const DefaultShutdownLogoutWait = 5 * time.Second
+
+// Resource limit defaults (README, "Resource limits"). A session's data
+// limit must hold the largest command, MaxTransferLength.
+const (
+	DefaultMaxConnections           = 4096
+	DefaultMaxConnectionsPerAddress = 256
+	DefaultMaxBufferedData          = 1 << 30
+	DefaultMaxSessionBufferedData   = 128 << 20
+	// MaxTransferLength is the largest data transfer of one command the
+	// iSCSI layer accepts (READ and WRITE are held to 8 MiB further up,
+	// by the Block Limits VPD page).
+	MaxTransferLength = 64 << 20
+)
 
 // PortalGroup is an iSCSI target portal group: the network portals a target
 // is reachable on, identified by its portal group tag (TPGT).

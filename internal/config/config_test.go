@@ -53,7 +53,8 @@ targets:
 		t.Fatal(err)
 	}
 	if c.Node != (Node{Name: "san1", DataDir: "/var/lib/halun", NopInInterval: DefaultNopInInterval, NopInTimeout: DefaultNopInTimeout,
-		ShutdownLogoutWait: DefaultShutdownLogoutWait}) {
+		ShutdownLogoutWait: DefaultShutdownLogoutWait, MaxConnections: DefaultMaxConnections, MaxConnectionsPerAddress: DefaultMaxConnectionsPerAddress,
+		MaxBufferedData: DefaultMaxBufferedData, MaxSessionBufferedData: DefaultMaxSessionBufferedData}) {
 		t.Errorf("node %+v", c.Node)
 	}
 	wantPortals := []Portal{{"127.0.0.1", 3260}, {"::1", 3260}, {"", 3261}, {"storage.example.com", 3262}}

@@ -105,6 +105,12 @@ func (d *decoder) node(n *yaml.Node, path string) Node {
 	nd.NopInInterval = d.duration(m.get("nop_in_interval"), join(path, "nop_in_interval"), DefaultNopInInterval)
 	nd.NopInTimeout = d.duration(m.get("nop_in_timeout"), join(path, "nop_in_timeout"), DefaultNopInTimeout)
 	nd.ShutdownLogoutWait = d.duration(m.get("shutdown_logout_wait"), join(path, "shutdown_logout_wait"), DefaultShutdownLogoutWait)
+	nd.MaxConnections = d.count(m.get("max_connections"), join(path, "max_connections"), DefaultMaxConnections)
+	nd.MaxConnectionsPerAddress = d.count(m.get("max_connections_per_address"), join(path, "max_connections_per_address"),
+		DefaultMaxConnectionsPerAddress)
+	nd.MaxBufferedData = d.dataLimit(m.get("max_buffered_data"), join(path, "max_buffered_data"), DefaultMaxBufferedData)
+	nd.MaxSessionBufferedData = d.dataLimit(m.get("max_session_buffered_data"), join(path, "max_session_buffered_data"),
+		DefaultMaxSessionBufferedData)
 	m.done()
 	return nd
 }
@@ -125,6 +131,46 @@ func (d *decoder) duration(n *yaml.Node, path string, def time.Duration) time.Du
 		return def
 	}
 	return v
+}
+
+// maxConnectionLimit bounds the connection limits; beyond it the process
+// runs out of file descriptors long before the limit means anything.
+const maxConnectionLimit = 1 << 20
+
+// count decodes a connection limit, 1..maxConnectionLimit; def when n is
+// absent.
+func (d *decoder) count(n *yaml.Node, path string, def int) int {
+	if n == nil {
+		return def
+	}
+	v, ok := d.integer(n, path, 1, maxConnectionLimit)
+	if !ok {
+		return def
+	}
+	return int(v)
+}
+
+// dataLimit decodes a buffered-data limit: a size of at least
+// MaxTransferLength (one command of the largest size must fit) and at most
+// 1 TiB; def when n is absent.
+func (d *decoder) dataLimit(n *yaml.Node, path string, def int64) int64 {
+	if n == nil {
+		return def
+	}
+	s, ok := d.scalar(n, path, "a size such as 1GiB")
+	if !ok {
+		return def
+	}
+	v, err := ParseSize(s)
+	switch {
+	case err != nil:
+		d.errAt(n, path, "%v", err)
+	case v < MaxTransferLength || v > 1<<40:
+		d.errAt(n, path, "%s is not between 64MiB (the largest command) and 1TiB", s)
+	default:
+		return v
+	}
+	return def
 }
 
 // checkName checks a node or volume name: it names files and appears in

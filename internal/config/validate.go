@@ -10,6 +10,7 @@ import (
 // decode are skipped so one mistake is reported once.
 func (d *decoder) validate(c *Config) {
 	line := d.lineOf
+	d.validateLimits(c)
 
 	tags := map[uint16]string{}
 	portals := map[Portal]string{}
@@ -93,6 +94,20 @@ func (d *decoder) validate(c *Config) {
 		d.checkLUNMap(join(p, "luns"), t.LUNs, names)
 	}
 	d.validateAccess(c, names)
+}
+
+// validateLimits checks that the per-address and per-session limits are
+// within the node-wide ones they are part of.
+func (d *decoder) validateLimits(c *Config) {
+	nd := c.Node
+	if nd.MaxConnectionsPerAddress > nd.MaxConnections {
+		d.errField("node.max_connections_per_address", "%d is more than max_connections %d%s",
+			nd.MaxConnectionsPerAddress, nd.MaxConnections, d.lineOf("node.max_connections"))
+	}
+	if nd.MaxSessionBufferedData > nd.MaxBufferedData {
+		d.errField("node.max_session_buffered_data", "%s is more than max_buffered_data %s%s",
+			FormatSize(nd.MaxSessionBufferedData), FormatSize(nd.MaxBufferedData), d.lineOf("node.max_buffered_data"))
+	}
 }
 
 // lineOf returns " (line N)" for the config entry at path, for messages

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +44,9 @@ type conn struct {
 	// producers that write directly (send). bw is the batch they share.
 	wmu sync.Mutex
 	bw  *batchWriter
-	wg  sync.WaitGroup
+	// writeDeadline is the socket's write deadline now (c.wmu).
+	writeDeadline time.Time
+	wg            sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
@@ -67,8 +70,18 @@ type conn struct {
 	// nextTTT numbers R2Ts; reader goroutine only.
 	nextTTT uint32
 	// immBuf is a write buffer the reader filled with a SCSI command's
-	// immediate data, for startTask to adopt; reader goroutine only.
-	immBuf []byte
+	// immediate data, for startTask to adopt, and immCharge its charge;
+	// reader goroutine only.
+	immBuf    []byte
+	immCharge int64
+	// acct is the connection's share of the buffered-data budget;
+	// gathering counts its tasks that hold a write buffer and wait for
+	// data-out; deferred are tasks waiting, in order, for buffer space:
+	// reads before they run, writes before their R2Ts (reader goroutine
+	// only). See budget.go.
+	acct      bufAccount
+	gathering atomic.Int32
+	deferred  []*task
 	// text is the state of a text exchange; reader goroutine only.
 	text textState
 	// rejectLogged limits bad-input logging to once per connection.
@@ -79,6 +92,7 @@ func newConn(srv *Server, nc net.Conn, tpgt uint16) *conn {
 	c := &conn{srv: srv, nc: nc, tpgt: tpgt, out: make(chan *outItem, 256), done: make(chan struct{})}
 	c.log = srv.log.With("remote", nc.RemoteAddr().String(), "portal", nc.LocalAddr().String())
 	c.lastRecv.Store(time.Now().UnixNano())
+	c.acct = bufAccount{b: srv.budget, limit: srv.cfg.MaxSessionBufferedData}
 	return c
 }
 
@@ -120,6 +134,9 @@ func (c *conn) windowSNs() (uint32, uint32) {
 // serve runs the connection to its end.
 func (c *conn) serve() {
 	defer c.close(nil)
+	// Whatever is still charged (responses that were never written) is
+	// given back once the session's tasks are done.
+	defer c.acct.close()
 	in := newConnReader(c.nc)
 	rd := pdu.NewReader(in)
 	ok := c.loginPhase(rd)
@@ -151,6 +168,9 @@ func (c *conn) serve() {
 		c.log.Debug("connection closed", "reason", errString(err))
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 		c.log.Info("connection closed by initiator")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.log.Warn("initiator stopped reading its responses; dropping connection",
+			"write_timeout", c.srv.cfg.WriteTimeout)
 	default:
 		c.log.Info("connection dropped", "reason", err)
 	}

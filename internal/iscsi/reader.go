@@ -22,11 +22,18 @@ func (c *conn) readLoop(rd *pdu.Reader, in *connReader) error {
 		}
 		if err == nil {
 			c.lastRecv.Store(time.Now().UnixNano())
-			if err := c.dispatch(&p); err != nil {
+			err := c.dispatch(&p)
+			c.dropImmBuf()
+			if err != nil {
 				return err
+			}
+			if len(c.deferred) > 0 {
+				c.resumeDeferred()
 			}
 			continue
 		}
+		// A command whose data failed its digest adopts no buffer.
+		c.dropImmBuf()
 		select {
 		case <-c.done:
 			return c.closeErr
@@ -61,15 +68,14 @@ func (c *conn) readLoop(rd *pdu.Reader, in *connReader) error {
 // buffer, so the reader places it there without a copy; nil means "read
 // into a fresh buffer" (any other PDU, or one the checks will refuse).
 func (c *conn) dataDest(h *pdu.Header) []byte {
-	c.immBuf = nil
+	c.dropImmBuf()
 	if h.Opcode() == pdu.OpSCSICommand && c.sess != nil {
 		// Immediate data lands at the start of a buffer for the whole
 		// write; startTask adopts it.
 		n := uint32(h.DataSegmentLength())
 		edtl := h.Field32(20)
-		if n > 0 && h[1]&0x20 != 0 && n <= edtl && edtl <= c.srv.cfg.MaxTransferLength {
-			c.immBuf = getBuf(int(edtl))
-			return c.immBuf[:n]
+		if n > 0 && h[1]&0x20 != 0 && n <= edtl && edtl <= c.srv.cfg.MaxTransferLength && !c.sess.discovery {
+			return c.immDest(n, edtl, h.Field32(24), h[0]&0x40 != 0, h[1]&0x40 != 0)
 		}
 		return nil
 	}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/halun/halun/internal/iscsi/login"
@@ -60,6 +62,20 @@ type Config struct {
 	// sessions still there are then closed (shutdown.go). 0 means
 	// DefaultLogoutWait.
 	LogoutWait time.Duration
+	// MaxConnections bounds the server's connections, logins in progress
+	// included, and MaxConnectionsPerAddress those from one IP address;
+	// extras are closed as they are accepted (limits.go). 0 means 4096
+	// and 256.
+	MaxConnections, MaxConnectionsPerAddress int
+	// MaxBufferedData bounds the bytes of command data buffers held at
+	// once over all sessions, MaxSessionBufferedData one session's
+	// (budget.go); each is raised to MaxTransferLength if below it. 0
+	// means 1 GiB and 128 MiB.
+	MaxBufferedData, MaxSessionBufferedData int64
+	// WriteTimeout bounds how long a write to a connection's socket may
+	// block (an initiator that stops reading its Data-In) before the
+	// connection is dropped; 0 means NopTimeout.
+	WriteTimeout time.Duration
 }
 
 // Server is a running set of portals and the sessions on them.
@@ -71,6 +87,11 @@ type Server struct {
 	targets map[string]*Target
 	// authFail paces repeated authentication failures (access.go).
 	authFail authFailures
+	// budget bounds the bytes of data buffers held by all connections
+	// (budget.go).
+	budget *budget
+	// taskSetFull counts writes refused for lack of buffer room.
+	taskSetFull atomic.Uint64
 
 	mu sync.Mutex
 	// groups are the portal groups now served and listeners their bound
@@ -84,6 +105,10 @@ type Server struct {
 	sessions map[sessionKey]*session
 	byTSIH   map[uint16]*session
 	conns    map[*conn]struct{}
+	// perAddr counts connections by remote IP address (limits.go);
+	// refused paces the log line about refused connections.
+	perAddr  map[netip.Addr]int
+	refused  refusals
 	nextTSIH uint16
 	closing  bool
 	wg       sync.WaitGroup
@@ -122,9 +147,14 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.MaxTransferLength == 0 {
 		cfg.MaxTransferLength = 64 << 20
 	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = cfg.NopTimeout
+	}
+	cfg.setLimitDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, targets: map[string]*Target{},
 		sessions: map[sessionKey]*session{}, byTSIH: map[uint16]*session{},
-		conns: map[*conn]struct{}{}}
+		conns: map[*conn]struct{}{}, perAddr: map[netip.Addr]int{},
+		budget: newBudget(cfg.MaxBufferedData)}
 	if err := checkGroups(cfg.PortalGroups); err != nil {
 		return nil, err
 	}
@@ -209,6 +239,13 @@ func (s *Server) acceptLoop(p *portal) {
 			nc.Close()
 			return
 		}
+		addr := remoteIP(nc)
+		if why := s.admit(addr); why != "" {
+			s.mu.Unlock()
+			nc.Close()
+			s.refused.note(s.log, addr, why)
+			continue
+		}
 		c := newConn(s, nc, p.tag)
 		c.portal = p
 		s.conns[c] = struct{}{}
@@ -219,6 +256,7 @@ func (s *Server) acceptLoop(p *portal) {
 			c.serve()
 			s.mu.Lock()
 			delete(s.conns, c)
+			s.leave(addr)
 			s.mu.Unlock()
 		}()
 	}

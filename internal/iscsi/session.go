@@ -111,6 +111,16 @@ func (ss *session) order(cmdSN uint32, immediate bool, d deliverer) {
 	}
 }
 
+// inOrder reports whether a command with cmdSN would be delivered at once.
+func (ss *session) inOrder(cmdSN uint32, immediate bool) bool {
+	if immediate {
+		return true
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return cmdSN == ss.expCmdSN
+}
+
 // deliverer is a PDU waiting for its turn in CmdSN order: a task, or a
 // deliverFunc for the other commands.
 type deliverer interface{ deliver() }

@@ -3,6 +3,7 @@ package iscsi
 import (
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/halun/halun/internal/iscsi/pdu"
@@ -32,6 +33,8 @@ type task struct {
 	read      bool
 	write     bool
 	edtl      uint32
+	// final is the command's F bit: no unsolicited Data-Out follows.
+	final bool
 
 	// Data-out state, owned by the connection reader while gathering.
 	buf         []byte
@@ -43,6 +46,12 @@ type task struct {
 	holes       []span // ranges still to solicit with R2T
 	r2ts        []*r2tSeq
 	r2tSN       uint32
+
+	// wcharge and rcharge are the bytes of the write and read buffers
+	// charged to the connection's account, given back once (budget.go);
+	// counted: the task is counted in the connection's gathering tasks.
+	wcharge, rcharge atomic.Int64
+	counted          atomic.Bool
 
 	// cancel is closed when a long-running command is aborted (t.mu).
 	cancel chan struct{}
@@ -117,7 +126,7 @@ func (c *conn) handleSCSICommand(p *pdu.PDU) {
 	var m pdu.SCSICommand
 	m.Decode(&p.Header)
 	t := &task{c: c, ss: c.sess, itt: m.ITT, lun: m.LUN, cmdSN: m.CmdSN, immediate: m.Immediate,
-		attr: m.Attr, read: m.Read, write: m.Write, edtl: m.ExpectedDataTransferLength, hdr: p.Header}
+		attr: m.Attr, read: m.Read, write: m.Write, edtl: m.ExpectedDataTransferLength, final: m.Final, hdr: p.Header}
 	t.cdbBuf = m.CDB
 	t.cdb = t.cdbBuf[:]
 	if len(p.AHS) > 0 {
@@ -182,7 +191,11 @@ func (c *conn) startTask(t *task) {
 		t.entry = lu.Tasks().Add(c.sess.nexus, uint64(t.itt), t.abort)
 	}
 	if !t.write || t.edtl == 0 {
-		t.execute()
+		// A read's data-in buffer is charged before it runs, in
+		// delivery order like every charge (budget.go).
+		if c.reserve(t, false) {
+			t.execute()
+		}
 		return
 	}
 	if t.edtl > c.srv.cfg.MaxTransferLength {
@@ -192,17 +205,45 @@ func (c *conn) startTask(t *task) {
 	}
 	if pre := c.immBuf; pre != nil && len(imm) > 0 && &pre[0] == &imm[0] && uint32(cap(pre)) >= t.edtl {
 		// The reader already put the immediate data at the start of a
-		// buffer of the whole transfer.
+		// buffer of the whole transfer, charged for it.
 		t.buf = pre[:t.edtl]
 		t.received = uint32(len(imm))
+		t.setCharge()
+		c.immBuf, c.immCharge = nil, 0
 	} else {
+		c.dropImmBuf()
+		// The F bit clear or immediate data: unsolicited data is on its
+		// way, and the reader cannot set it aside.
+		if !c.reserve(t, len(imm) > 0 || !t.final) {
+			return
+		}
 		t.buf = getBuf(int(t.edtl))
 		t.received = uint32(copy(t.buf, imm))
 	}
-	c.immBuf = nil
+	c.beginData(t)
+}
+
+// beginData starts gathering a write's data-out into its charged buffer,
+// which holds the immediate data already received: unsolicited data up to
+// FirstBurstLength when InitialR2T=No and the command's F bit is clear
+// (RFC 7143 §11.3.1: with F set no unsolicited Data-Out follows), R2Ts for
+// the rest.
+func (c *conn) beginData(t *task) {
+	t.mu.Lock()
+	ok := t.state == taskGathering
+	if ok {
+		t.counted.Store(true)
+		c.gathering.Add(1)
+	}
+	t.mu.Unlock()
+	if !ok {
+		// Aborted meanwhile.
+		c.giveBuf(&t.wcharge)
+		return
+	}
 	t.unsolNext = t.received
 	t.unsolLimit = t.received
-	if !c.params.InitialR2T {
+	if !c.params.InitialR2T && !t.final {
 		fb := uint32(c.params.FirstBurstLength)
 		t.unsolLimit = min(fb, t.edtl)
 		if t.unsolLimit < t.received {
@@ -215,6 +256,56 @@ func (c *conn) startTask(t *task) {
 	}
 	c.solicit(t)
 	t.maybeExecute()
+}
+
+// stopGathering uncounts the task from its connection's gathering tasks,
+// once, when it leaves the gathering state.
+func (t *task) stopGathering() {
+	if t.counted.CompareAndSwap(true, false) {
+		t.c.gathering.Add(-1)
+	}
+}
+
+// needsInBuf reports whether the task reads into a data-in buffer of the
+// transport's (charged to the budget).
+func (t *task) needsInBuf() bool {
+	return t.read && t.edtl > 0 && t.edtl <= t.c.srv.cfg.MaxTransferLength
+}
+
+// bufBytes is what the task's buffers are charged: the data-out buffer
+// of a write and the data-in buffer of a read (both for a bidirectional
+// command).
+func (t *task) bufBytes() int64 {
+	var n int64
+	if t.write {
+		n += int64(t.edtl)
+	}
+	if t.needsInBuf() {
+		n += int64(t.edtl)
+	}
+	return n
+}
+
+// setCharge records a charge of bufBytes as the task's write and read
+// parts.
+func (t *task) setCharge() {
+	if t.write {
+		t.wcharge.Store(int64(t.edtl))
+	}
+	if t.needsInBuf() {
+		t.rcharge.Store(int64(t.edtl))
+	}
+}
+
+// proceed starts a task whose buffers were charged: a write gathers its
+// data-out, anything else executes.
+func (c *conn) proceed(t *task) {
+	if t.write && t.edtl > 0 {
+		t.buf = getBuf(int(t.edtl))
+		c.beginData(t)
+		return
+	}
+	t.execute()
 }
 
 // solicit sends R2Ts for the task's unsolicited holes, each at most
@@ -345,10 +436,13 @@ func (t *task) execute() {
 	t.mu.Lock()
 	if t.state != taskGathering {
 		t.mu.Unlock()
+		// Aborted or failed before it ran: no data-in buffer is needed.
+		t.c.giveBuf(&t.rcharge)
 		return
 	}
 	t.state = taskExecuting
 	t.mu.Unlock()
+	t.stopGathering()
 	if len(t.deps) > 0 {
 		// Earlier tasks must finish first (ORDERED, or an overlapping
 		// write): wait for them off the reader goroutine.
@@ -405,7 +499,8 @@ func (t *task) run() {
 		t.mu.Unlock()
 	}
 	var inBuf []byte
-	if t.read && t.edtl > 0 && t.edtl <= t.c.srv.cfg.MaxTransferLength {
+	if t.needsInBuf() {
+		// Charged when the task started (reserve).
 		inBuf = getBuf(int(t.edtl))
 		cmd.DataInBuf = inBuf
 	}
@@ -417,6 +512,7 @@ func (t *task) run() {
 	if inBuf != nil && (len(res.Data) == 0 || &res.Data[0] != &inBuf[:1][0]) {
 		putBuf(inBuf)
 		inBuf = nil
+		t.c.giveBuf(&t.rcharge)
 	}
 	t.dataInBuf = inBuf
 	t.c.executing.Add(-1)
@@ -427,6 +523,7 @@ func (t *task) run() {
 		putBuf(t.buf)
 		t.buf = nil
 	}
+	t.c.giveBuf(&t.wcharge)
 }
 
 // failTask ends a task that is still gathering data with CHECK CONDITION.
@@ -438,8 +535,12 @@ func (c *conn) failTask(t *task, sense []byte) {
 	}
 	t.state = taskExecuting
 	t.mu.Unlock()
+	t.stopGathering()
 	c.badInput("write data sequence error; failing the task", "itt", t.itt)
 	t.respond(scsi.Result{Status: scsi.StatusCheckCondition, Sense: sense})
+	// The buffer is left to the garbage collector: the reader may still
+	// hold a slice of it.
+	c.giveBuf(&t.wcharge)
 }
 
 // respond queues the task's response (TASK ABORTED, or none, if it was
@@ -448,6 +549,7 @@ func (t *task) respond(res scsi.Result) {
 	t.mu.Lock()
 	if t.state == taskAborted {
 		t.mu.Unlock()
+		t.c.giveBuf(&t.rcharge)
 		t.endAborted()
 		return
 	}
@@ -530,6 +632,9 @@ func (t *task) abort(status bool) bool {
 	}
 	t.mu.Unlock()
 	if prev == taskGathering {
+		t.stopGathering()
+		t.c.giveBuf(&t.wcharge)
+		t.c.giveBuf(&t.rcharge)
 		t.endAborted()
 	}
 	<-t.execDone
@@ -575,7 +680,8 @@ func (t *task) response(res scsi.Result) *outItem {
 	if len(data) > 0 {
 		j := &t.din
 		*j = dataInJob{lun: t.lun, itt: t.itt, data: data, status: res.Status,
-			overflow: overflow, underflow: underflow, residual: residual, buf: t.dataInBuf}
+			overflow: overflow, underflow: underflow, residual: residual, buf: t.dataInBuf,
+			charge: t.rcharge.Swap(0)}
 		t.dataInBuf = nil
 		if res.Status != scsi.StatusGood || sense != nil {
 			j.resp = &pdu.SCSIResponse{Status: res.Status, ITT: t.itt,
@@ -585,6 +691,7 @@ func (t *task) response(res scsi.Result) *outItem {
 		t.out = outItem{dataIn: j}
 		return &t.out
 	}
+	t.c.giveBuf(&t.rcharge)
 	// ExpDataSN counts the R2T and Data-In PDUs sent for the command
 	// (RFC 7143 §11.4.6).
 	m := pdu.SCSIResponse{Status: res.Status, ITT: t.itt, Overflow: overflow,

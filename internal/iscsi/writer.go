@@ -45,6 +45,9 @@ type dataInJob struct {
 	// any) goes back to its pool and task is marked sent.
 	buf  []byte
 	task *task
+	// charge is buf's charge to the connection's account, given back
+	// with buf.
+	charge int64
 }
 
 // enqueue hands an item to the writer; false if the connection is gone.
@@ -200,7 +203,10 @@ type batchWriter struct {
 	// to give back to their pools, tasks to mark sent, functions to run.
 	bufs  [][]byte
 	tasks []*task
-	after []func()
+	// charge is what the buffers in bufs are charged, given back with
+	// them (budget.go).
+	charge int64
+	after  []func()
 }
 
 func (w *batchWriter) add(h *pdu.Header, data []byte) error {
@@ -215,16 +221,36 @@ func (w *batchWriter) add(h *pdu.Header, data []byte) error {
 	return err
 }
 
+// armWriteDeadline makes sure the socket write about to start has at least
+// half the write timeout before it fails: an initiator that stops reading
+// (or reads at a byte a second) cannot hold the writer, its buffers and
+// tasks past WriteTimeout; the failed write drops the connection. The
+// deadline moves only when half of it is used, sparing a timer update per
+// write. c.wmu must be held.
+func (c *conn) armWriteDeadline() {
+	now := time.Now()
+	if c.writeDeadline.Sub(now) >= c.srv.cfg.WriteTimeout/2 {
+		return
+	}
+	c.writeDeadline = now.Add(c.srv.cfg.WriteTimeout)
+	c.nc.SetWriteDeadline(c.writeDeadline)
+}
+
 // defer_ runs fn after the next flush.
 func (w *batchWriter) defer_(fn func()) { w.after = append(w.after, fn) }
 
 func (w *batchWriter) flush() error {
+	w.conn.armWriteDeadline()
 	err := w.b.Flush(w.conn.nc)
 	for i, b := range w.bufs {
 		putBuf(b)
 		w.bufs[i] = nil
 	}
 	w.bufs = w.bufs[:0]
+	if w.charge > 0 {
+		w.conn.acct.give(w.charge)
+		w.charge = 0
+	}
 	for i, t := range w.tasks {
 		t.markSent()
 		w.tasks[i] = nil
@@ -271,13 +297,12 @@ func (c *conn) stampSN(h *pdu.Header, advance bool) {
 // writeDataIn sends a read's data as Data-In PDUs of at most the
 // initiator's MaxRecvDataSegmentLength, with F set at the end of every
 // MaxBurstLength sequence, and the status in the last PDU when allowed.
+//
+// The batch may be flushed between the job's PDUs (its arena of headers
+// is full, or it holds maxBatchBytes, which bounds each socket write for
+// the write timeout): the job's buffer goes back to its pool, and its task
+// is marked sent, only with the flush after its last PDU.
 func (c *conn) writeDataIn(w *batchWriter, j *dataInJob) error {
-	if j.buf != nil {
-		w.bufs = append(w.bufs, j.buf)
-	}
-	if j.task != nil {
-		w.tasks = append(w.tasks, j.task)
-	}
 	mrdsl := c.params.MaxRecvDataSegmentLength
 	if mrdsl <= 0 {
 		mrdsl = 8192
@@ -312,12 +337,27 @@ func (c *conn) writeDataIn(w *batchWriter, j *dataInJob) error {
 		}
 		sn++
 		off += n
+		if off < total && w.b.Size() >= maxBatchBytes {
+			if err := w.flush(); err != nil {
+				return err
+			}
+		}
 	}
 	if j.resp != nil {
 		j.resp.ExpDataSN = sn
 		j.resp.Encode(&h)
 		c.stampSN(&h, true)
-		return w.add(&h, j.sense)
+		if err := w.add(&h, j.sense); err != nil {
+			return err
+		}
+	}
+	if j.buf != nil {
+		w.bufs = append(w.bufs, j.buf)
+	}
+	w.charge += j.charge
+	j.charge = 0
+	if j.task != nil {
+		w.tasks = append(w.tasks, j.task)
 	}
 	return nil
 }

@@ -42,6 +42,7 @@ type plan struct {
 	update []targetUpdate
 	remove []string // target IQNs
 	alua   []aluaUpdate
+	limits *iscsi.Limits // new node limits (limits.go)
 }
 
 type resize struct {
@@ -74,6 +75,7 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 		}
 	}()
 	old := n.cfg
+	p.prepareLimits(old)
 	// Portals first: binding a new address is what most often fails.
 	if p.portals, err = n.Server.PreparePortals(portalGroups(cfg)); err != nil {
 		return nil, fmt.Errorf("%s: portal_groups: %w", cfg.Source, err)
@@ -240,6 +242,9 @@ func (p *plan) commit() *admin.Result {
 	// Portal groups first: targets added or updated below may name a new
 	// group.
 	p.res.ConnectionsClosed = p.portals.Commit()
+	if p.limits != nil {
+		srv.SetLimits(*p.limits)
+	}
 	for _, r := range p.resized {
 		r.vol.cfg.Size = r.to
 	}

@@ -108,8 +108,9 @@ func Build(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		}
 	}
 	icfg := iscsi.Config{Logger: log, DiscoveryCHAP: chapCredentials(cfg.Discovery.CHAP),
-		NopInterval: cfg.Node.NopInInterval, NopTimeout: cfg.Node.NopInTimeout,
-		LogoutWait: cfg.Node.ShutdownLogoutWait}
+		NopInterval: cfg.Node.NopInInterval, NopTimeout: cfg.Node.NopInTimeout, LogoutWait: cfg.Node.ShutdownLogoutWait,
+		MaxConnections: cfg.Node.MaxConnections, MaxConnectionsPerAddress: cfg.Node.MaxConnectionsPerAddress,
+		MaxBufferedData: cfg.Node.MaxBufferedData, MaxSessionBufferedData: cfg.Node.MaxSessionBufferedData}
 	icfg.PortalGroups = portalGroups(cfg)
 	n.luns = map[string]*liveLUNs{}
 	for i := range cfg.Targets {

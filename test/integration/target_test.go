@@ -47,6 +47,8 @@ type targetOpts struct {
 	luns        int
 	// logoutWait is the server's LogoutWait (0: its default).
 	logoutWait time.Duration
+	// tune, if set, adjusts the server's config before it starts.
+	tune func(*iscsi.Config)
 }
 
 func startTarget(t testing.TB, o targetOpts) *testTarget {
@@ -76,12 +78,16 @@ func startTarget(t testing.TB, o targetOpts) *testTarget {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := iscsi.NewServer(iscsi.Config{
+	cfg := iscsi.Config{
 		PortalGroups: []iscsi.PortalGroup{{Tag: 1, Addrs: []string{"127.0.0.1:0"}}},
 		Targets: []iscsi.Target{{Name: targetIQN, PortalGroups: []uint16{1}, Settings: settings,
 			LUNs: scsi.NewTarget(targetIQN, luns)}},
 		Logger: log, NopInterval: o.nopInterval, NopTimeout: o.nopTimeout, LogoutWait: o.logoutWait,
-	})
+	}
+	if o.tune != nil {
+		o.tune(&cfg)
+	}
+	srv, err := iscsi.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,11 @@
 // Package scale measures halun at scale: a thousand idle sessions on one
-// daemon (memory per session) and a thousand volumes and targets in one
-// config (start-up time). It reports figures and checks that everything
-// works at that scale; it asserts no timings.
+// daemon (memory per session), a thousand volumes and targets in one
+// config (start-up time), 500 sessions flooding writes against the
+// buffered-data limit (resident memory, flood_test.go), and tens of
+// thousands of logins and dropped connections (goroutines, file
+// descriptors and memory back to baseline, leak_test.go). It reports
+// figures and checks that everything works at that scale; it asserts
+// memory and leak bounds (docs/limits.md), never timings.
 package scale
 
 import (
@@ -40,7 +44,20 @@ func rssKiB(t *testing.T, pid int) int {
 // the daemon's resident memory per idle session.
 func TestThousandIdleSessions(t *testing.T) {
 	const n = 1000
-	d := harness.Start(t, harness.Options{})
+	// The embedded default's target, with room for all the sessions from
+	// one address (max_connections_per_address is 256 by default).
+	dir := t.TempDir()
+	portal := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
+	cfg := filepath.Join(dir, "halun.yaml")
+	err := os.WriteFile(cfg, []byte(fmt.Sprintf(`node: { data_dir: %s, max_connections_per_address: 2048 }
+portal_groups: [{ tag: 1, portals: [%q] }]
+volumes: [{ name: default, backend: file, path: default.img, size: 1GiB, thin: true }]
+targets: [{ iqn: %s, luns: [{ lun: 0, volume: default }], access: { all: true } }]
+`, dir, portal, harness.DefaultIQN)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := harness.Start(t, harness.Options{Config: cfg, Portal: portal, DataDir: dir})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	warm, err := initiator.Dial(ctx, d.Addr, initiator.Options{InitiatorName: "iqn.2026-11.io.halun.test:warm", TargetName: harness.DefaultIQN})
