@@ -45,8 +45,12 @@ type session struct {
 	closed bool
 	// done is closed when the session ends.
 	done chan struct{}
-	// running counts tasks delivered and not yet finished.
-	running sync.WaitGroup
+	// running counts tasks and task management functions delivered and
+	// not yet finished; idle, if not nil, is closed when it reaches zero
+	// (drain). Both under mu: a WaitGroup would forbid the Add of a command
+	// that arrives while a logout drains.
+	running int
+	idle    chan struct{}
 
 	// counters for management
 	cmds, readBytes, writeBytes uint64
@@ -151,8 +155,32 @@ func (ss *session) addTask(t *task) bool {
 	t.deps = ss.dependencies(t)
 	ss.tasks[t.itt] = t
 	ss.active = append(ss.active, t)
-	ss.running.Add(1)
+	ss.running++
 	return true
+}
+
+// startWork counts a task management function as running.
+func (ss *session) startWork() {
+	ss.mu.Lock()
+	ss.running++
+	ss.mu.Unlock()
+}
+
+// endWorkLocked uncounts one running task or function. ss.mu must be
+// held.
+func (ss *session) endWorkLocked() {
+	ss.running--
+	if ss.running == 0 && ss.idle != nil {
+		close(ss.idle)
+		ss.idle = nil
+	}
+}
+
+// endWork is endWorkLocked for callers without ss.mu.
+func (ss *session) endWork() {
+	ss.mu.Lock()
+	ss.endWorkLocked()
+	ss.mu.Unlock()
 }
 
 // dependencies returns the sent channels of the earlier tasks t must
@@ -182,7 +210,7 @@ func (ss *session) removeTask(t *task) {
 	ss.mu.Lock()
 	if cur, ok := ss.tasks[t.itt]; ok && cur == t {
 		delete(ss.tasks, t.itt)
-		ss.running.Done()
+		ss.endWorkLocked()
 	}
 	for i, a := range ss.active {
 		if a == t {
@@ -201,14 +229,21 @@ func (ss *session) findTask(itt uint32) *task {
 
 // drain waits up to d for the session's tasks to finish.
 func (ss *session) drain(d time.Duration) {
-	done := make(chan struct{})
-	go func() {
-		ss.running.Wait()
-		close(done)
-	}()
+	ss.mu.Lock()
+	if ss.running == 0 {
+		ss.mu.Unlock()
+		return
+	}
+	if ss.idle == nil {
+		ss.idle = make(chan struct{})
+	}
+	idle := ss.idle
+	ss.mu.Unlock()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
 	select {
-	case <-done:
-	case <-time.After(d):
+	case <-idle:
+	case <-timer.C:
 	}
 }
 

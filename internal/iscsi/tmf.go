@@ -12,9 +12,9 @@ func (c *conn) handleTMF(p *pdu.PDU) {
 	var m pdu.TaskMgmtReq
 	m.Decode(&p.Header)
 	c.sess.order(m.CmdSN, m.Immediate, deliverFunc(func() {
-		c.sess.running.Add(1)
+		c.sess.startWork()
 		go func() {
-			defer c.sess.running.Done()
+			defer c.sess.endWork()
 			resp := c.runTMF(&m)
 			r := pdu.TaskMgmtResp{Response: resp, ITT: m.ITT}
 			it := &outItem{fillSN: true, advance: true}
