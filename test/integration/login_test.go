@@ -117,6 +117,7 @@ func TestLoginUnknownTSIH(t *testing.T) {
 		skipSec   bool
 	}{
 		{name: "no such session", tsih: unused, isid: isid},
+		{name: "no session of this I_T nexus at all", tsih: unused, isid: pdu.ISID{0x80, 0x42, 0, 0, 0, 9}},
 		{name: "no such session, operational stage first", tsih: unused, isid: isid, skipSec: true},
 		{name: "no such session, discovery", tsih: unused, isid: isid, target: &discovery},
 		{name: "another initiator's session", tsih: tsih, isid: isid, initiator: "iqn.2026-11.io.halun.test:other"},
