@@ -56,8 +56,9 @@ type task struct {
 	// cancel is closed when a long-running command is aborted (t.mu).
 	cancel chan struct{}
 	// entry is the task in its logical unit's task set, through which
-	// task management aborts it; nil for a LUN without logical unit.
-	entry *scsi.TaskEntry
+	// task management aborts it; in no task set for a LUN without a
+	// logical unit.
+	entry scsi.TaskEntry
 	// abortStatus: the task was aborted by another I_T nexus and
 	// completes with TASK ABORTED status (set with state, t.mu).
 	abortStatus bool
@@ -188,7 +189,7 @@ func (c *conn) startTask(t *task) {
 	// data-out, so that task management reaches it while it waits for
 	// data as well as while it executes.
 	if lu := c.sess.target.LUNs.LogicalUnit(c.sess.nexus, t.lun); lu != nil {
-		t.entry = lu.Tasks().Add(c.sess.nexus, uint64(t.itt), t.abort)
+		lu.Tasks().Add(&t.entry, c.sess.nexus, uint64(t.itt), t)
 	}
 	if !t.write || t.edtl == 0 {
 		// A read's data-in buffer is charged before it runs, in
@@ -599,9 +600,7 @@ func (t *task) endAborted() {
 func (t *task) complete() {
 	t.once.Do(func() {
 		t.ss.removeTask(t)
-		if t.entry != nil {
-			t.entry.Remove()
-		}
+		t.entry.Remove()
 		if !t.immediate {
 			t.ss.release()
 		}
@@ -611,6 +610,10 @@ func (t *task) complete() {
 
 // markSent releases the tasks ordered behind this one.
 func (t *task) markSent() { t.sentOnce.Do(func() { close(t.sent) }) }
+
+// AbortCommand is abort, as the task's logical unit calls it
+// (scsi.Aborter).
+func (t *task) AbortCommand(status bool) bool { return t.abort(status) }
 
 // abort marks the task aborted and waits until it is out of the SCSI layer;
 // it is the task's scsi.AbortFunc. With status the task completes with

@@ -12,12 +12,20 @@ import (
 // different logical units under one number and one logical unit under
 // several.
 
-// AbortFunc aborts one command of a task set. It returns once the command
-// has left the logical unit, reporting false if the command had already
-// ended (its status was on its way). With taskAborted the transport
-// completes the command with TASK ABORTED status; without it the command
-// ends with no status at all.
+// Aborter aborts one command of a task set. AbortCommand returns once the
+// command has left the logical unit, reporting false if the command had
+// already ended (its status was on its way). With taskAborted the
+// transport completes the command with TASK ABORTED status; without it the
+// command ends with no status at all.
+type Aborter interface {
+	AbortCommand(taskAborted bool) bool
+}
+
+// AbortFunc is an Aborter made of a function.
 type AbortFunc func(taskAborted bool) bool
+
+// AbortCommand calls f.
+func (f AbortFunc) AbortCommand(taskAborted bool) bool { return f(taskAborted) }
 
 // TaskSet is a logical unit's task set. The transport adds each command
 // when it arrives for the logical unit — before its data-out is gathered —
@@ -28,29 +36,35 @@ type TaskSet struct {
 	tasks map[*TaskEntry]struct{}
 }
 
-// TaskEntry is one command in a task set.
+// TaskEntry is one command in a task set. The transport keeps it in its
+// own task, so entering a task set allocates nothing; the zero value is in
+// no task set.
 type TaskEntry struct {
 	set   *TaskSet
 	nexus Nexus
 	tag   uint64
-	abort AbortFunc
+	abort Aborter
 }
 
-// Add enters the command with tag (the transport's task tag, unique per
-// I_T nexus) from nexus n into the task set; abort aborts it.
-func (s *TaskSet) Add(n Nexus, tag uint64, abort AbortFunc) *TaskEntry {
-	e := &TaskEntry{set: s, nexus: n, tag: tag, abort: abort}
+// Add enters e, the command with tag (the transport's task tag, unique per
+// I_T nexus) from nexus n, into the task set; a aborts it. e must not be
+// in a task set.
+func (s *TaskSet) Add(e *TaskEntry, n Nexus, tag uint64, a Aborter) {
+	*e = TaskEntry{set: s, nexus: n, tag: tag, abort: a}
 	s.mu.Lock()
 	if s.tasks == nil {
 		s.tasks = make(map[*TaskEntry]struct{})
 	}
 	s.tasks[e] = struct{}{}
 	s.mu.Unlock()
-	return e
 }
 
-// Remove takes the command out of its task set when it ends.
+// Remove takes the command out of its task set when it ends; an entry in
+// no task set stays so.
 func (e *TaskEntry) Remove() {
+	if e.set == nil {
+		return
+	}
 	e.set.mu.Lock()
 	delete(e.set.tasks, e)
 	e.set.mu.Unlock()
@@ -104,7 +118,7 @@ func (s *TaskSet) abortWhere(from Nexus, match func(*TaskEntry) bool) int {
 	var aborted atomic.Int64
 	for _, e := range hit {
 		wg.Go(func() {
-			if e.abort(e.nexus != from) {
+			if e.abort.AbortCommand(e.nexus != from) {
 				aborted.Add(1)
 			}
 		})

@@ -23,9 +23,9 @@ func newTaskLog() *taskLog { return &taskLog{ended: map[string]string{}} }
 // a transport's, ends it once and leaves the task set; leaving calls
 // leave first (nil: nothing), standing for the command finishing its work.
 func (l *taskLog) enter(set *TaskSet, name string, n Nexus, tag uint64, leave func()) {
-	var e *TaskEntry
+	e := new(TaskEntry)
 	var once sync.Once
-	e = set.Add(n, tag, func(status bool) bool {
+	set.Add(e, n, tag, AbortFunc(func(status bool) bool {
 		aborted := false
 		once.Do(func() {
 			if leave != nil {
@@ -38,7 +38,7 @@ func (l *taskLog) enter(set *TaskSet, name string, n Nexus, tag uint64, leave fu
 			aborted = true
 		})
 		return aborted
-	})
+	}))
 }
 
 func (l *taskLog) check(t *testing.T, want map[string]string) {
