@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -25,6 +24,7 @@ import (
 	"github.com/halun/halun/internal/initiator"
 	"github.com/halun/halun/internal/scsi"
 	"github.com/halun/halun/internal/server"
+	"github.com/halun/halun/test/harness"
 )
 
 const (
@@ -119,42 +119,9 @@ func serveConfig(t *testing.T, path string) (nd *node, stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	level := slog.LevelError
-	if os.Getenv("HALUN_TEST_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	n, err := server.Build(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.SetSource(path, config.Overrides{})
-	if err := n.Server.Listen(); err != nil {
-		n.Close()
-		t.Fatal(err)
-	}
 	sock := filepath.Join(filepath.Dir(path), admin.SocketName)
-	as, err := admin.Serve(sock, n, log)
-	if err != nil {
-		n.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Server.Serve(ctx) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		as.Close()
-		cancel()
-		<-done
-		n.Close()
-	}
-	t.Cleanup(stop)
-	return &node{n: n, addr: n.Server.Addrs()[0].Addr, path: path, sock: sock, client: admin.NewClient(sock)}, stop
+	p := harness.ServeInProcess(t, cfg, harness.InProcessOptions{Source: path, AdminSocket: sock})
+	return &node{n: p.Node, addr: p.Addr, path: path, sock: sock, client: admin.NewClient(sock)}, p.Stop
 }
 
 func ctxT(t *testing.T) context.Context {

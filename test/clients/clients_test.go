@@ -74,6 +74,19 @@ func sha256File(t *testing.T, path string, n int64) [32]byte {
 	return s
 }
 
+// randomFile writes size random bytes to path.
+func randomFile(t *testing.T, path string, size int64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.CopyN(f, rand.Reader, size); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestQemuImgConvertRoundTrip writes a 64 MiB random image onto the LUN with
 // qemu-img convert and reads it back: the sha256 must match.
 func TestQemuImgConvertRoundTrip(t *testing.T) {
@@ -81,14 +94,7 @@ func TestQemuImgConvertRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.raw")
 	const size = 64 << 20
-	f, err := os.Create(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.CopyN(f, rand.Reader, size); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	randomFile(t, src, size)
 	run(t, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src, d.URL(0))
 	back := filepath.Join(dir, "back.raw")
 	run(t, "qemu-img", "convert", "-f", "raw", "-O", "raw", d.URL(0), back)

@@ -1,9 +1,7 @@
 package clients
 
 import (
-	"crypto/rand"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,14 +96,7 @@ func TestQemuImgConvertThin4096(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.raw")
 	const size = 64 << 20
-	f, err := os.Create(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.CopyN(f, rand.Reader, size); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	randomFile(t, src, size)
 	run(t, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src, d.URL(0))
 	back := filepath.Join(dir, "back.raw")
 	run(t, "qemu-img", "convert", "-f", "raw", "-O", "raw", d.URL(0), back)

@@ -1,12 +1,10 @@
 package integration
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/halun/halun/internal/initiator"
 	"github.com/halun/halun/internal/iscsi/pdu"
 	"github.com/halun/halun/internal/server"
+	"github.com/halun/halun/test/harness"
 )
 
 // Access control by initiator name (DESIGN problem 2): discovery filtering,
@@ -45,14 +44,10 @@ func freeAddr(t *testing.T, host string) string {
 // the test ends.
 func startConfig(t *testing.T, yaml string) *server.Node {
 	t.Helper()
-	level := slog.LevelError
-	if os.Getenv("HALUN_TEST_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	return startConfigLog(t, yaml, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	return startConfigLog(t, yaml, nil)
 }
 
-// startConfigLog is startConfig logging to log.
+// startConfigLog is startConfig logging to log (nil: harness.TestLogger).
 func startConfigLog(t *testing.T, yaml string, log *slog.Logger) *server.Node {
 	t.Helper()
 	// State the daemon keeps (reservations) goes to a scratch data dir.
@@ -60,23 +55,7 @@ func startConfigLog(t *testing.T, yaml string, log *slog.Logger) *server.Node {
 	if err != nil {
 		t.Fatalf("config:\n%s\n%v", yaml, err)
 	}
-	n, err := server.Build(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Server.Listen(); err != nil {
-		n.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { n.Server.Serve(ctx); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		n.Close()
-	})
-	return n
+	return harness.ServeInProcess(t, cfg, harness.InProcessOptions{Log: log}).Node
 }
 
 // aclConfig: target acl lets A (its own LUN map: 0 → v1, 3 → v2) and B (the

@@ -1,8 +1,8 @@
 package scale
 
 import (
-	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -45,23 +45,8 @@ targets:
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err := server.Build(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Server.Listen(); err != nil {
-		node.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- node.Server.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		node.Close()
-	})
-	return node, node.Server.Addrs()[0].Addr
+	p := harness.ServeInProcess(t, cfg, harness.InProcessOptions{Log: slog.New(slog.DiscardHandler)})
+	return p.Node, p.Addr
 }
 
 // selfRSSKiB is this process's resident set size in KiB.

@@ -11,6 +11,7 @@ package scale
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,7 +22,6 @@ import (
 	"github.com/halun/halun/internal/config"
 	"github.com/halun/halun/internal/initiator"
 	"github.com/halun/halun/internal/iscsi/pdu"
-	"github.com/halun/halun/internal/server"
 	"github.com/halun/halun/test/harness"
 )
 
@@ -122,20 +122,9 @@ func TestThousandVolumesStartup(t *testing.T) {
 		t.Fatal(err)
 	}
 	parsed := time.Since(start)
-	node, err := server.Build(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	if err := node.Server.Listen(); err != nil {
-		t.Fatal(err)
-	}
+	p := harness.ServeInProcess(t, cfg, harness.InProcessOptions{Log: slog.New(slog.DiscardHandler)})
 	ready := time.Since(start)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- node.Server.Serve(ctx) }()
-	defer func() { cancel(); <-done }()
-	addr := node.Server.Addrs()[0].Addr
+	addr := p.Addr
 	ts, err := initiator.Discover(context.Background(), addr, "iqn.2026-11.io.halun.test:scale")
 	if err != nil {
 		t.Fatal(err)
