@@ -39,9 +39,13 @@ conformance: deps
 
 test: deps lint race fuzz integration crash conformance
 
-# Soak-sized versions of the robustness tests; results go to docs/robustness.md.
+# Soak-sized versions of the robustness tests; results go to docs/robustness.md:
+# 60 SIGKILLs under load, 100,000 cycles of each leak pattern, and ten
+# minutes of hostile PDU streams.
 soak: deps
 	HALUN_CRASH_KILLS=60 $(GO) test -timeout 60m -v ./test/crash/
+	HALUN_LEAK_CYCLES=100000 $(GO) test -timeout 60m -v -run 'TestNoLeaks' ./test/scale/
+	$(GO) test -run '^$$' -fuzz '^FuzzFullFeatureStream$$' -fuzztime 10m ./test/integration/
 
 clean:
 	rm -rf halun-data
