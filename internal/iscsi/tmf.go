@@ -20,10 +20,11 @@ func (c *conn) handleTMF(p *pdu.PDU) {
 			it := &outItem{fillSN: true, advance: true}
 			r.Encode(&it.hdr)
 			if m.Function == pdu.TMFTargetColdReset && resp == pdu.TMFRespComplete {
-				// RFC 7143 §11.5.1: after a cold reset the target drops
-				// every connection of the target, this one after the
-				// response.
-				it.after = func() { go c.srv.dropTargetSessions(c.sess.targetName, c.sess) }
+				// RFC 7143 §11.5.1: a cold reset drops every connection of
+				// the target. The other sessions end now, with the reset,
+				// so that one logging in once the response is out is a
+				// new session and stays; this one ends after its response.
+				c.srv.dropTargetSessions(c.sess.targetName, c.sess)
 				it.closeAfter = true
 			}
 			c.enqueue(it)

@@ -155,3 +155,26 @@ func TestRFC7143_11_5_TargetColdReset(t *testing.T) {
 	// The target itself keeps serving.
 	dial(t, tt, initiator.Options{InitiatorName: "iqn.2026-11.io.halun.test:after"})
 }
+
+// TestRFC7143_11_5_TargetColdResetSparesLaterLogins: the sessions a cold
+// reset drops are those of the target when it happens. One that logs in as
+// soon as the response is out is a new session and keeps working (the
+// drop used to run on its own goroutine after the response and could take
+// such a session with it).
+func TestRFC7143_11_5_TargetColdResetSparesLaterLogins(t *testing.T) {
+	tt := startTarget(t, targetOpts{})
+	for i := range 10 {
+		rc := rawLogin(t, tt, initiator.Options{})
+		tmf := sendTMF(t, rc, pdu.TMFTargetColdReset, 0, pdu.ReservedTag)
+		if got := tmfResponse(t, rc, tmf); got != pdu.TMFRespComplete {
+			t.Fatalf("TARGET COLD RESET response %d", got)
+		}
+		later := dial(t, tt, initiator.Options{InitiatorName: "iqn.2026-11.io.halun.test:later"})
+		time.Sleep(50 * time.Millisecond)
+		if err := later.Nop(ctxT(t)); err != nil {
+			t.Fatalf("round %d: a session logged in after the reset's response was dropped: %v", i, err)
+		}
+		later.Close()
+		rc.Close()
+	}
+}
