@@ -36,6 +36,13 @@ func (c *conn) handleLogout(p *pdu.PDU) {
 		go func() {
 			if closeAfter {
 				c.sess.drain(10 * time.Second)
+				// The I_T nexus ends with the logout (SAM-5 6.3.4): drop
+				// its state (RESERVE(6) reservations, unit attentions) before
+				// the response, so that another initiator acting on the
+				// response finds it gone. The connection closes after.
+				if c.sess.target != nil {
+					c.sess.target.LUNs.NexusLost(c.sess.nexus)
+				}
 			}
 			r := pdu.LogoutResp{Response: resp, ITT: m.ITT}
 			it := &outItem{fillSN: true, advance: true, closeAfter: closeAfter}

@@ -192,3 +192,31 @@ func TestGracefulShutdownKeepsAcknowledgedWrites(t *testing.T) {
 		t.Fatal("session open after shutdown")
 	}
 }
+
+// TestRFC7143_11_14_LogoutEndsTheNexusBeforeItsResponse: the I_T nexus
+// ends with a logout, so its RESERVE(6) reservation is gone by the time the
+// initiator has the Logout Response; another initiator reserving right then
+// succeeds (libiscsi Reserve6.Logout). Repeated, as the old order was a
+// race the second initiator usually won.
+func TestRFC7143_11_14_LogoutEndsTheNexusBeforeItsResponse(t *testing.T) {
+	tt := startTarget(t, targetOpts{})
+	b := dial(t, tt, initiator.Options{InitiatorName: "iqn.2026-11.io.halun.test:b"})
+	reserve6 := []byte{0x16, 0, 0, 0, 0, 0}
+	release6 := []byte{0x17, 0, 0, 0, 0, 0}
+	for i := range 20 {
+		a := dial(t, tt, initiator.Options{InitiatorName: "iqn.2026-11.io.halun.test:a"})
+		if r, err := a.Execute(ctxT(t), 0, reserve6, nil, 0); err != nil || r.Err() != nil {
+			t.Fatalf("round %d: RESERVE(6) from A: %v %v", i, err, r.Err())
+		}
+		if err := a.Logout(ctxT(t)); err != nil {
+			t.Fatalf("round %d: logout: %v", i, err)
+		}
+		r, err := b.Execute(ctxT(t), 0, reserve6, nil, 0)
+		if err != nil || r.Err() != nil {
+			t.Fatalf("round %d: RESERVE(6) from B right after A's logout: %v %v", i, err, r.Err())
+		}
+		if r, err := b.Execute(ctxT(t), 0, release6, nil, 0); err != nil || r.Err() != nil {
+			t.Fatalf("round %d: RELEASE(6) from B: %v", i, err)
+		}
+	}
+}
