@@ -1,33 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/halun/halun/test/harness"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestShutdownOnSignal: the first signal ends the context (graceful
 // shutdown) and exits nothing; the second exits at once with 128+signal.
@@ -35,7 +18,7 @@ func TestShutdownOnSignal(t *testing.T) {
 	codes := make(chan int, 1)
 	exitNow = func(code int) { codes <- code }
 	defer func() { exitNow = os.Exit }()
-	var logs lockedBuffer
+	var logs harness.SyncBuffer
 	ctx, stop := shutdownOnSignal(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)))
 	defer stop()
 

@@ -87,20 +87,29 @@ func randomFile(t *testing.T, path string, size int64) {
 	}
 }
 
+// convertRoundTrip writes size random bytes onto the LUN at url with
+// qemu-img convert and reads the whole LUN back the same way; the first
+// size bytes must match. It returns the image written and the one read.
+func convertRoundTrip(t *testing.T, url, dir string, size int64) (src, back string) {
+	t.Helper()
+	src = filepath.Join(dir, "src.raw")
+	randomFile(t, src, size)
+	run(t, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src, url)
+	back = filepath.Join(dir, "back.raw")
+	run(t, "qemu-img", "convert", "-f", "raw", "-O", "raw", url, back)
+	if a, b := sha256File(t, src, size), sha256File(t, back, size); a != b {
+		t.Fatalf("data read back differs: sha256 %x written, %x read", a, b)
+	}
+	return src, back
+}
+
 // TestQemuImgConvertRoundTrip writes a 64 MiB random image onto the LUN with
 // qemu-img convert and reads it back: the sha256 must match.
 func TestQemuImgConvertRoundTrip(t *testing.T) {
 	d := harness.Start(t, harness.Options{})
 	dir := t.TempDir()
-	src := filepath.Join(dir, "src.raw")
 	const size = 64 << 20
-	randomFile(t, src, size)
-	run(t, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", src, d.URL(0))
-	back := filepath.Join(dir, "back.raw")
-	run(t, "qemu-img", "convert", "-f", "raw", "-O", "raw", d.URL(0), back)
-	if a, b := sha256File(t, src, size), sha256File(t, back, size); a != b {
-		t.Fatalf("data read back differs: sha256 %x written, %x read", a, b)
-	}
+	src, _ := convertRoundTrip(t, d.URL(0), dir, size)
 	// The volume outlives a restart: stop, start on the same data dir, read again.
 	d.Stop(t)
 	d2 := harness.Start(t, harness.Options{DataDir: d.DataDir})

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -75,7 +76,7 @@ type Daemon struct {
 	DataDir string
 	IQN     string // the target URL addresses
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *SyncBuffer
 	done    chan error
 	stopped bool
 }
@@ -123,7 +124,7 @@ func Start(t testing.TB, o Options) *Daemon {
 		args = append(args, "--config", o.Config)
 	}
 	args = append(args, o.Args...)
-	d := &Daemon{Addr: o.Listen, DataDir: o.DataDir, IQN: o.IQN, log: &syncBuffer{}, done: make(chan error, 1)}
+	d := &Daemon{Addr: o.Listen, DataDir: o.DataDir, IQN: o.IQN, log: &SyncBuffer{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(bin, args...)
 	d.cmd.Stdout = d.log
 	d.cmd.Stderr = d.log
@@ -247,18 +248,32 @@ func tail(s string, n int) string {
 	return s
 }
 
-type syncBuffer struct {
+// SyncBuffer collects output written from many goroutines (a daemon's
+// log, a logger shared by connections).
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// Lines returns the lines written so far that contain sub.
+func (s *SyncBuffer) Lines(sub string) []string {
+	var out []string
+	for _, line := range strings.Split(s.String(), "\n") {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -8,37 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/halun/halun/internal/initiator"
+	"github.com/halun/halun/test/harness"
 )
-
-// lockedBuffer collects a log written from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// lines returns the logged lines that contain s.
-func (l *lockedBuffer) lines(s string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range strings.Split(l.b.String(), "\n") {
-		if strings.Contains(line, s) {
-			out = append(out, line)
-		}
-	}
-	return out
-}
 
 // mountSmallFS mounts a tmpfs of size bytes for the test. Only root can;
 // CI runs as root, so elsewhere the test is skipped.
@@ -82,7 +57,7 @@ func TestThinVolumeOutOfSpace(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t, "127.0.0.1")
-	logs := &lockedBuffer{}
+	logs := &harness.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	startConfigLog(t, fmt.Sprintf(`portal_groups:
   - {tag: 1, portals: [%q]}
@@ -137,7 +112,7 @@ targets:
 			t.Fatalf("write to the other volume: %v", err)
 		}
 	}
-	if l := logs.lines("level=ERROR"); len(l) != 1 || !strings.Contains(l[0], "out of space") || !strings.Contains(l[0], "nospace-0001") {
+	if l := logs.Lines("level=ERROR"); len(l) != 1 || !strings.Contains(l[0], "out of space") || !strings.Contains(l[0], "nospace-0001") {
 		t.Errorf("error log after 6 refused writes: %q, want one line naming the volume", l)
 	}
 
@@ -151,7 +126,7 @@ targets:
 	if err != nil || !bytes.Equal(got, data(i)) {
 		t.Fatalf("read back of the write after space returned: %v", err)
 	}
-	if l := logs.lines("writable again"); len(l) != 1 {
+	if l := logs.Lines("writable again"); len(l) != 1 {
 		t.Errorf("log of space returning: %q", l)
 	}
 }
