@@ -13,7 +13,7 @@ import (
 func newVolumeCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List volumes with size, serial and WWID (as scsi_id prints it)",
+		Short: "List volumes with size, serial, identity style and WWID (as scsi_id and XenServer name the disk)",
 		Args:  argsUsage(cobra.NoArgs),
 	}
 	asJSON := jsonFlag(list)
@@ -26,10 +26,10 @@ func newVolumeCmd() *cobra.Command {
 			return printJSON(cmd.OutOrStdout(), vs)
 		}
 		tw := table(cmd.OutOrStdout())
-		fmt.Fprintln(tw, "NAME\tBACKEND\tSIZE\tBLOCK\tSERIAL\tWWID\tMAPPED BY")
+		fmt.Fprintln(tw, "NAME\tBACKEND\tSIZE\tBLOCK\tSERIAL\tSTYLE\tWWID\tMAPPED BY")
 		for _, v := range vs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", v.Name, v.Backend, config.FormatSize(v.Size), v.BlockSize,
-				v.Serial, orDash(v.WWID), orDash(strings.Join(v.MappedBy, ", ")))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", v.Name, v.Backend, config.FormatSize(v.Size), v.BlockSize,
+				v.Serial, orDash(v.Style), orDash(v.WWID), orDash(strings.Join(v.MappedBy, ", ")))
 		}
 		return tw.Flush()
 	}

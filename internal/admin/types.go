@@ -51,9 +51,20 @@ type Volume struct {
 	Size      int64  `json:"size"`
 	BlockSize int    `json:"block_size"`
 	Serial    string `json:"serial"`
-	// WWID is the name Linux's scsi_id prints for the LU: "3" and the
-	// NAA-6 designator of VPD page 0x83 in hex.
-	WWID       string `json:"wwid"`
+	// WWID is the name Linux's `scsi_id --whitelisted` prints for the LU
+	// and XenServer gives the disk (its SCSIid), e.g. "3" and the NAA
+	// designator of VPD page 0x83 in hex.
+	WWID string `json:"wwid"`
+	// Style is the identity style the volume's identity is computed in:
+	// halun, or lio, scst, iet, tgt for a volume moved from one of them.
+	Style string `json:"style"`
+	// Vendor, Product and Revision are the standard INQUIRY fields.
+	Vendor   string `json:"vendor"`
+	Product  string `json:"product"`
+	Revision string `json:"revision"`
+	// Designators are the logical-unit designators of VPD page 0x83, one
+	// line each ("NAA 6001405…", "T10 vendor ID \"…\"").
+	Designators []string `json:"designators"`
 	ReadOnly   bool   `json:"read_only,omitempty"`
 	Thin       bool   `json:"thin,omitempty"`
 	WriteCache bool   `json:"write_cache,omitempty"`

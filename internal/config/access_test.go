@@ -43,8 +43,8 @@ func TestAccessParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Volumes[0].ProductID != "vdisk one" || c.Volumes[1].ProductID != "" {
-		t.Errorf("product ids %q %q", c.Volumes[0].ProductID, c.Volumes[1].ProductID)
+	if c.Volumes[0].Identity.Product != "vdisk one" || c.Volumes[1].Identity.Product != "" {
+		t.Errorf("product ids %q %q", c.Volumes[0].Identity.Product, c.Volumes[1].Identity.Product)
 	}
 	if c.Discovery.CHAP == nil || c.Discovery.CHAP.User != "disc" || c.Discovery.CHAP.Secret != "discovery-secret-1" {
 		t.Errorf("discovery CHAP %v", c.Discovery.CHAP)

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"time"
+
+	"github.com/halun/halun/internal/identity"
 )
 
 // Config is a validated halun node configuration. Every value has been
@@ -120,7 +122,7 @@ const (
 )
 
 // Volume is a block store that targets export as logical units. Its SCSI
-// identity (VPD 0x80, 0x83) derives from Serial only.
+// identity (INQUIRY, VPD 0x80, 0x83) is Identity resolved with Serial.
 type Volume struct {
 	Pos     Pos
 	Name    string
@@ -135,13 +137,15 @@ type Volume struct {
 	// PhysicalBlockSize is the physical block size reported to initiators
 	// (512e volumes: 4096); 0 means BlockSize.
 	PhysicalBlockSize int
-	// ProductID is the standard INQUIRY PRODUCT IDENTIFICATION, 1..16
-	// printable ASCII characters; empty means halun's default.
-	ProductID string
 	// Serial is the unit serial number: 1..64 printable ASCII characters
 	// without spaces. Empty if the config leaves it unset and EnsureSerials
 	// has not run yet.
 	Serial string
+	// Identity is how the volume's SCSI identity is computed: halun's
+	// style unless the config's identity: says otherwise (a volume moved
+	// from LIO, SCST, IET or tgt). Its Serial is unset: IdentitySpec fills
+	// it from Serial. The old product_id key sets Identity.Product.
+	Identity identity.Spec
 	// Thin: the store may be sparse and honours UNMAP (file: created sparse,
 	// holes punched; block: discard). Default true for file and memory,
 	// false for block.

@@ -356,12 +356,17 @@ func (d *decoder) volume(n *yaml.Node, path, dataDir string) Volume {
 			}
 		}
 	}
+	if x := m.get("identity"); x != nil {
+		d.identity(x, join(path, "identity"), &v)
+	}
 	if x := m.get("product_id"); x != nil {
 		if s, ok := d.str(x, join(path, "product_id")); ok {
 			if err := checkProductID(s); err != nil {
 				d.errAt(x, join(path, "product_id"), "%v", err)
+			} else if v.Identity.Product != "" {
+				d.errAt(x, join(path, "product_id"), "identity.product is set too; keep one")
 			} else {
-				v.ProductID = s
+				v.Identity.Product = s
 			}
 		}
 	}

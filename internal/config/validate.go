@@ -63,6 +63,8 @@ func (d *decoder) validate(c *Config) {
 		}
 	}
 
+	d.validateIdentities(c)
+
 	iqns := map[string]string{}
 	for i := range c.Targets {
 		t := &c.Targets[i]

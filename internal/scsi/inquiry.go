@@ -1,5 +1,7 @@
 package scsi
 
+import "github.com/halun/halun/internal/identity"
+
 // INQUIRY (SPC-4 6.6): standard data and dispatch to the VPD pages.
 
 // Version descriptors (SPC-4 table 144) claimed in standard INQUIRY data.
@@ -25,9 +27,10 @@ func (lu *LU) buildStandardInquiry() []byte {
 	b[3] = 0x10 | 0x2 // HISUP, RESPONSE DATA FORMAT 2
 	b[4] = stdInquiryLen - 5
 	b[7] = 0x02 // CMDQUE
-	padASCII(b[8:16], lu.cfg.VendorID)
-	padASCII(b[16:32], lu.cfg.ProductID)
-	padASCII(b[32:36], lu.cfg.Revision)
+	id := lu.cfg.Identity
+	padASCII(b[8:16], id.Vendor)
+	padASCII(b[16:32], id.Product)
+	padASCII(b[32:36], id.Revision)
 	for i, v := range versionDescriptors {
 		put16(b[58+2*i:], v)
 	}
@@ -42,9 +45,9 @@ var noLUInquiry = func() []byte {
 	b[2] = 0x06
 	b[3] = 0x12
 	b[4] = 36 - 5
-	padASCII(b[8:16], DefaultVendorID)
+	padASCII(b[8:16], identity.HalunVendor)
 	padASCII(b[16:32], "")
-	padASCII(b[32:36], DefaultRevision)
+	padASCII(b[32:36], identity.HalunRevision)
 	return b
 }()
 

@@ -9,17 +9,21 @@ import (
 	"sync/atomic"
 
 	"github.com/halun/halun/internal/backend"
+	"github.com/halun/halun/internal/identity"
 )
 
-// LUConfig describes one logical unit. Its identity (VPD 0x80 and the
-// logical unit designators of VPD 0x83) is derived only from Serial,
-// VendorID and ProductID, so it is the same on every node and across
-// restarts.
+// LUConfig describes one logical unit. What initiators see of its
+// identity — standard INQUIRY vendor, product and revision, VPD 0x80, the
+// logical unit designators of VPD 0x83 — is Identity, data resolved once
+// from the volume's config (package identity), so it is the same on every
+// node and across restarts.
 type LUConfig struct {
-	Serial    string // unit serial; VPD 0x80 returns it, VPD 0x83 NAA-6 and T10 vendor designators derive from it
-	VendorID  string // default "HALUN"
-	ProductID string // default "halun disk"
-	Revision  string // default "0001"
+	// Serial is the volume's serial: it names the LU in logs and keys its
+	// persistent reservations.
+	Serial string
+	// Identity is what INQUIRY reports; the zero Identity is halun's own
+	// scheme for Serial (identity.StyleHalun).
+	Identity  identity.Identity
 	BlockSize uint32 // 512 or 4096
 	// PhysicalBlockSize is the physical block size READ CAPACITY(16)
 	// reports (LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT): 0 or
@@ -45,13 +49,6 @@ type LUConfig struct {
 	// slog.Default().
 	Logger *slog.Logger
 }
-
-// Defaults for empty LUConfig fields.
-const (
-	DefaultVendorID  = "HALUN"
-	DefaultProductID = "halun disk"
-	DefaultRevision  = "0001"
-)
 
 // Limits the LU reports in the Block Limits VPD page and enforces.
 const (
@@ -129,17 +126,15 @@ func NewLU(cfg LUConfig, store backend.Store) (*LU, error) {
 			return nil, fmt.Errorf("scsi: new LU %q: serial must be printable ASCII without spaces", cfg.Serial)
 		}
 	}
-	if cfg.VendorID == "" {
-		cfg.VendorID = DefaultVendorID
+	if cfg.Identity.IsZero() {
+		id, err := identity.Resolve(identity.Spec{Serial: cfg.Serial})
+		if err != nil {
+			return nil, fmt.Errorf("scsi: new LU %q: %w", cfg.Serial, err)
+		}
+		cfg.Identity = id
 	}
-	if cfg.ProductID == "" {
-		cfg.ProductID = DefaultProductID
-	}
-	if cfg.Revision == "" {
-		cfg.Revision = DefaultRevision
-	}
-	if len(cfg.VendorID) > 8 || len(cfg.ProductID) > 16 || len(cfg.Revision) > 4 {
-		return nil, fmt.Errorf("scsi: new LU %q: vendor (8), product (16) or revision (4) too long", cfg.Serial)
+	if err := cfg.Identity.Validate(); err != nil {
+		return nil, fmt.Errorf("scsi: new LU %q: %w", cfg.Serial, err)
 	}
 	if cfg.BlockSize == 0 {
 		cfg.BlockSize = 512
@@ -170,7 +165,7 @@ func NewLU(cfg LUConfig, store backend.Store) (*LU, error) {
 	lu.mode = defaultMode(cfg)
 	lu.wce.Store(lu.mode.wce)
 	lu.stdInquiry = lu.buildStandardInquiry()
-	lu.luDesigs = luDesignators(cfg)
+	lu.luDesigs = cfg.Identity.AppendDesignators(nil)
 	return lu, nil
 }
 

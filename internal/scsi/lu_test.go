@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/halun/halun/internal/backend"
+	"github.com/halun/halun/internal/identity"
 )
 
 func TestNewLUValidation(t *testing.T) {
@@ -23,7 +24,7 @@ func TestNewLUValidation(t *testing.T) {
 		{"serial with space", LUConfig{Serial: "a b"}, mem, "printable"},
 		{"serial too long", LUConfig{Serial: strings.Repeat("x", 252)}, mem, "longer"},
 		{"block size", LUConfig{Serial: "s1", BlockSize: 1024}, mem, "block size"},
-		{"vendor too long", LUConfig{Serial: "s1", VendorID: "ABCDEFGHI"}, mem, "too long"},
+		{"vendor too long", LUConfig{Serial: "s1", Identity: identity.Identity{Vendor: "ABCDEFGHI", Designators: []identity.Designator{{CodeSet: 2, Type: 1, Value: []byte("x")}}}}, mem, "at most 8"},
 		{"store smaller than a block", LUConfig{Serial: "s1", BlockSize: 4096}, backend.NewMemory(100), "no block"},
 	}
 	for _, c := range cases {
@@ -34,7 +35,7 @@ func TestNewLUValidation(t *testing.T) {
 					t.Fatal(err)
 				}
 				cfg := lu.Config()
-				if cfg.VendorID != DefaultVendorID || cfg.ProductID != DefaultProductID || cfg.Revision != DefaultRevision {
+				if id := cfg.Identity; id.Vendor != identity.HalunVendor || id.Product != identity.HalunProduct || id.Revision != identity.HalunRevision || id.UnitSerial != cfg.Serial {
 					t.Errorf("defaults not applied: %+v", cfg)
 				}
 				if lu.Blocks() != uint64(c.store.Size())/uint64(cfg.BlockSize) {

@@ -1,9 +1,6 @@
 package scsi
 
-import (
-	"crypto/sha256"
-	"fmt"
-)
+import "fmt"
 
 // Vital product data pages (SPC-4 7.8, SBC-3 6.6).
 
@@ -53,7 +50,7 @@ func vpdSupportedPages(k *task) []byte {
 
 // vpdUnitSerial is the Unit Serial Number page (SPC-4 7.8.17).
 func vpdUnitSerial(k *task) []byte {
-	s := k.lu.cfg.Serial
+	s := k.lu.cfg.Identity.UnitSerial
 	b := vpdHeader(0x80, len(s))
 	copy(b[4:], s)
 	return b
@@ -79,76 +76,10 @@ const (
 	piv        = 0x80
 )
 
-// halunOUI is the IEEE company ID in halun's NAA designators: the one LIO
-// uses (0x001405), so a LUN moved from LIO with its serial keeps its NAA
-// name.
-const halunOUI = 0x001405
-
 // designator appends one designation descriptor.
 func designator(b []byte, proto, codeSet, assocType byte, id []byte) []byte {
 	b = append(b, proto<<4|codeSet, assocType, 0, byte(len(id)))
 	return append(b, id...)
-}
-
-// naa6 derives the 16-byte NAA IEEE Registered Extended designator (SPC-4
-// 7.8.6.6.5) of a LU from its serial. NAA 6h and the company ID fill the
-// first 28 bits; the 100 vendor specific bits are the serial's first 25
-// hexadecimal digits, as LIO builds them from its unit serial (a UUID), so
-// LIO volumes keep their identity under halun. A serial with fewer than 16
-// hexadecimal digits would give colliding names, so such serials use the
-// first 25 hex digits of SHA-256(vendor, product, serial) instead.
-func naa6(cfg LUConfig) [16]byte {
-	var digits []byte
-	for _, c := range []byte(cfg.Serial) {
-		if v, ok := hexValue(c); ok {
-			digits = append(digits, v)
-		}
-	}
-	if len(digits) < 16 {
-		sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s", cfg.VendorID, cfg.ProductID, cfg.Serial)))
-		digits = digits[:0]
-		for _, x := range sum[:13] {
-			digits = append(digits, x>>4, x&0xf)
-		}
-	}
-	var b [16]byte
-	b[0] = 0x60 | byte(halunOUI>>20)&0x0f
-	b[1] = byte(halunOUI >> 12 & 0xff)
-	b[2] = byte(halunOUI >> 4 & 0xff)
-	b[3] = byte(halunOUI&0x0f) << 4
-	// Nibble 7 (low half of byte 3) onwards: up to 25 digits.
-	for i := 0; i < 25 && i < len(digits); i++ {
-		pos := 7 + i
-		if pos%2 == 0 {
-			b[pos/2] |= digits[i] << 4
-		} else {
-			b[pos/2] |= digits[i]
-		}
-	}
-	return b
-}
-
-func hexValue(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-// luDesignators returns the logical unit designators of VPD 0x83: NAA-6
-// and T10 vendor ID. They depend on cfg alone.
-func luDesignators(cfg LUConfig) []byte {
-	naa := naa6(cfg)
-	b := designator(nil, 0, codeSetBinary, assocLU|desigNAA, naa[:])
-	t10 := make([]byte, 8, 8+len(cfg.Serial))
-	padASCII(t10, cfg.VendorID)
-	t10 = append(t10, cfg.Serial...)
-	return designator(b, 0, codeSetASCII, assocLU|desigT10Vendor, t10)
 }
 
 // relativePortID is the RELATIVE TARGET PORT IDENTIFIER of the iSCSI
@@ -171,7 +102,7 @@ func scsiName(s string) []byte {
 }
 
 // vpdDeviceIdentification is the Device Identification page (SPC-4
-// 7.8.6): the LU's NAA-6 and T10 vendor ID designators, then the target
+// 7.8.6): the LU's designators (its Identity), then the target
 // port's relative port and port group, and the SCSI names of the target
 // port (iSCSI name,t,0xTPGT) and the target device.
 func vpdDeviceIdentification(k *task) []byte {

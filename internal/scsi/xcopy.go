@@ -2,6 +2,8 @@ package scsi
 
 import (
 	"bytes"
+
+	"github.com/halun/halun/internal/identity"
 )
 
 // EXTENDED COPY (LID1) and RECEIVE COPY RESULTS (SPC-4 6.4, 6.18): the
@@ -181,8 +183,9 @@ func (k *task) resolveCSCD(desig []byte) *LU {
 				break
 			}
 			// Compare code set, association/type and designator
-			// (byte 2 is reserved).
-			if want[0]&0x0f == d[0]&0x0f && want[1]&0x3f == d[1]&0x3f && want[3] == d[3] && bytes.Equal(want[4:], d[4:l]) {
+			// (byte 2 is reserved). A logical unit group names many
+			// units, none in particular.
+			if d[1]&0x0f != identity.TypeLUGroup && want[0]&0x0f == d[0]&0x0f && want[1]&0x3f == d[1]&0x3f && want[3] == d[3] && bytes.Equal(want[4:], d[4:l]) {
 				return lu
 			}
 			d = d[l:]

@@ -42,7 +42,12 @@ func (n *Node) Volumes() []admin.Volume {
 		}
 		av := admin.Volume{Name: vc.Name, Backend: string(vc.Backend), Path: vc.Path,
 			Size: int64(v.lu.Blocks()) * int64(vc.BlockSize), BlockSize: vc.BlockSize, Serial: vc.Serial,
-			WWID: v.lu.WWID(), ReadOnly: vc.ReadOnly, Thin: vc.Thin, WriteCache: vc.WriteCache, Removable: vc.Removable}
+			WWID: v.lu.WWID(), Style: string(vc.IdentitySpec().StyleName()), ReadOnly: vc.ReadOnly, Thin: vc.Thin, WriteCache: vc.WriteCache, Removable: vc.Removable}
+		id := v.lu.Config().Identity
+		av.Vendor, av.Product, av.Revision = id.Vendor, id.Product, id.Revision
+		for _, d := range id.Designators {
+			av.Designators = append(av.Designators, d.String())
+		}
 		for _, t := range n.cfg.Targets {
 			for _, l := range t.LUNs {
 				if l.Volume == vc.Name {

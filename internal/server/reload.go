@@ -109,7 +109,11 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 			var nv *volume
 			if cur.cfg.Backend == v.Backend && cur.cfg.Path == v.Path && cur.cfg.Size == v.Size && cur.cfg.BlockSize == v.BlockSize {
 				// Same data, new logical unit on it.
-				lu, err := scsi.NewLU(luConfig(v, n.log), cur.store)
+				cfg, err := luConfig(v, n.log)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", v.Pos, err)
+				}
+				lu, err := scsi.NewLU(cfg, cur.store)
 				if err != nil {
 					return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
 				}

@@ -154,7 +154,12 @@ func openVolume(v *config.Volume, log *slog.Logger) (*volume, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
 	}
-	lu, err := scsi.NewLU(luConfig(v, log), store)
+	cfg, err := luConfig(v, log)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("%s: %w", v.Pos, err)
+	}
+	lu, err := scsi.NewLU(cfg, store)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
@@ -164,10 +169,14 @@ func openVolume(v *config.Volume, log *slog.Logger) (*volume, error) {
 
 // luConfig is the logical unit a volume's config describes, logging to
 // log.
-func luConfig(v *config.Volume, log *slog.Logger) scsi.LUConfig {
-	return scsi.LUConfig{Serial: v.Serial, ProductID: v.ProductID, BlockSize: uint32(v.BlockSize), PhysicalBlockSize: uint32(v.PhysicalBlockSize),
+func luConfig(v *config.Volume, log *slog.Logger) (scsi.LUConfig, error) {
+	id, err := v.ResolveIdentity()
+	if err != nil {
+		return scsi.LUConfig{}, err
+	}
+	return scsi.LUConfig{Serial: v.Serial, Identity: id, BlockSize: uint32(v.BlockSize), PhysicalBlockSize: uint32(v.PhysicalBlockSize),
 		ReadOnly: v.ReadOnly, Removable: v.Removable, Thin: v.Thin, WriteCache: v.WriteCache,
-		SanitizeRate: v.SanitizeRate, Logger: log}
+		SanitizeRate: v.SanitizeRate, Logger: log}, nil
 }
 
 // buildTarget assembles one target over the logical units of the volumes

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/halun/halun/internal/identity"
 	"github.com/halun/halun/internal/initiator"
 	"github.com/halun/halun/internal/iscsi/pdu"
-	"github.com/halun/halun/internal/scsi"
 )
 
 // TestPortalsTwoGroupsIPv4IPv6: several portals per group (IPv4 and IPv6),
@@ -182,7 +182,11 @@ targets:
 		t.Errorf("INQUIRY vendor/product %q / %q", inqs[0], inqs[1])
 	}
 	naa := designatorOf(pages[0], 0x03)
-	want := scsi.WWID(scsi.LUConfig{Serial: "3c1e6f2a-8d4b-4e7a-9f10-2b3c4d5e6f70", ProductID: "vault disk"})
+	id, err := identity.Resolve(identity.Spec{Serial: "3c1e6f2a-8d4b-4e7a-9f10-2b3c4d5e6f70", Product: "vault disk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := id.WWID()
 	if got := fmt.Sprintf("3%x", naa); got != want || !strings.HasPrefix(want, "36001405") {
 		t.Errorf("VPD 0x83 NAA as scsi_id prints it: %s; scsi.WWID: %s", got, want)
 	}

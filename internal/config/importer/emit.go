@@ -2,11 +2,14 @@ package importer
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/halun/halun/internal/identity"
 )
 
 // render writes m as halun YAML.
@@ -84,9 +87,7 @@ func (e *emitter) volume(v *volume) {
 	if v.readOnly {
 		e.line("    read_only: true")
 	}
-	if v.productID != "" {
-		e.line("    product_id: %s", scalar(v.productID))
-	}
+	e.identity(v)
 	if v.removable {
 		e.line("    removable: true")
 	}
@@ -211,4 +212,43 @@ func formatSize(n int64) string {
 		}
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// identity writes a volume's identity: mapping, when it is not halun's
+// default, with the WWID initiators know the disk by.
+func (e *emitter) identity(v *volume) {
+	s := v.ident
+	if s.StyleName() == identity.StyleHalun && s.Vendor == "" && s.Product == "" && s.Revision == "" &&
+		s.CompanyID == 0 && s.NAA == nil && s.EUI64 == nil {
+		return
+	}
+	head := "    identity:"
+	if v.serial != "" {
+		s.Serial = v.serial
+		if id, err := identity.Resolve(s); err == nil {
+			head += "   # WWID " + id.WWID()
+		}
+	}
+	e.line("%s", head)
+	if s.Style != "" {
+		e.line("      style: %s", s.Style)
+	}
+	for _, f := range []struct{ key, val string }{{"vendor", s.Vendor}, {"product", s.Product}, {"revision", s.Revision}, {"device_id", s.DeviceID}} {
+		if f.val != "" {
+			e.line("      %s: %s", f.key, scalar(f.val))
+		}
+	}
+	if s.CompanyID != 0 {
+		e.line("      company_id: 0x%06x", s.CompanyID)
+	}
+	if s.NAA != nil {
+		e.line("      naa: %s", scalar(hex.EncodeToString(s.NAA)))
+	}
+	if s.EUI64 != nil {
+		e.line("      eui64: %s", scalar(hex.EncodeToString(s.EUI64)))
+	}
+	if s.Style == identity.StyleTGT {
+		e.line("      tid: %d", s.TID)
+		e.line("      lun: %d", s.LUN)
+	}
 }

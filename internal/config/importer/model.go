@@ -1,5 +1,7 @@
 package importer
 
+import "github.com/halun/halun/internal/identity"
+
 // The source-neutral model every parser produces and the emitter renders.
 // It mirrors the halun config schema, plus what the emitter needs to write
 // comments: where each entry came from and the notes that belong next to
@@ -16,7 +18,9 @@ type volume struct {
 	thin       *bool
 	readOnly   bool
 	removable  bool
-	productID  string
+	// ident is the identity the source target gave the volume, as a
+	// spec; its Serial is unused (serial above is the volume's).
+	ident identity.Spec
 	writeCache bool
 	at         int      // source line
 	notes      []string // comment lines above the volume (identity and more)

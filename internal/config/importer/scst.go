@@ -211,7 +211,7 @@ func scstVolume(h string, d *scstNode, o Options, fs *findings, names volumeName
 		"Initiators that name disks by VPD 0x83 (dm-multipath, VMware) see a new ID; those using VPD 0x80 keep working.")
 	if p, line, ok := get("prod_id"); ok {
 		if len(p) >= 1 && len(p) <= 16 && strings.IndexFunc(p, func(r rune) bool { return r < ' ' || r > '~' }) < 0 {
-			v.productID = p
+			v.ident.Product = p
 		} else {
 			fs.warn(line, "%s: prod_id %q not carried: halun's product_id is 1..16 printable ASCII characters", who, p)
 		}
