@@ -65,10 +65,10 @@ type Volume struct {
 	// Designators are the logical-unit designators of VPD page 0x83, one
 	// line each ("NAA 6001405…", "T10 vendor ID \"…\"").
 	Designators []string `json:"designators"`
-	ReadOnly   bool   `json:"read_only,omitempty"`
-	Thin       bool   `json:"thin,omitempty"`
-	WriteCache bool   `json:"write_cache,omitempty"`
-	Removable  bool   `json:"removable,omitempty"`
+	ReadOnly    bool     `json:"read_only,omitempty"`
+	Thin        bool     `json:"thin,omitempty"`
+	WriteCache  bool     `json:"write_cache,omitempty"`
+	Removable   bool     `json:"removable,omitempty"`
 	// MappedBy lists "IQN LUN n" for every mapping of the volume.
 	MappedBy []string `json:"mapped_by,omitempty"`
 }

@@ -9,18 +9,18 @@ import "github.com/halun/halun/internal/identity"
 
 // volume is one halun volume to be.
 type volume struct {
-	name       string
-	backend    string // file, block, memory
-	path       string
-	size       int64 // 0 for block; -1 when unknown (the output then needs an edit)
-	blockSize  int   // 512 or 4096
-	serial     string
-	thin       *bool
-	readOnly   bool
-	removable  bool
+	name      string
+	backend   string // file, block, memory
+	path      string
+	size      int64 // 0 for block; -1 when unknown (the output then needs an edit)
+	blockSize int   // 512 or 4096
+	serial    string
+	thin      *bool
+	readOnly  bool
+	removable bool
 	// ident is the identity the source target gave the volume, as a
 	// spec; its Serial is unused (serial above is the volume's).
-	ident identity.Spec
+	ident      identity.Spec
 	writeCache bool
 	at         int      // source line
 	notes      []string // comment lines above the volume (identity and more)
