@@ -17,15 +17,17 @@ import (
 const maxImportSize = 16 << 20
 
 func newImportCmd() *cobra.Command {
-	var format, dataDir, out, allow, deny string
+	var format, dataDir, out, allow, deny, scstVersion string
 	cmd := &cobra.Command{
 		Use:   "import [--format ietd|scst|targetcli] [--data-dir DIR] FILE [-o OUT]",
 		Short: "Convert an ietd.conf, scst.conf or targetcli saveconfig.json to a halun config",
 		Long: `Convert the config of another Linux iSCSI target to a halun config, keeping
-the disks' SCSI identity where halun can (IET ScsiSN, SCST usn and LIO's
-vpd_unit_serial become the volume serial) and reporting on stderr, with
-file:line, everything it cannot carry or carries differently. Lines marked
-REVIEW need a decision or an edit before the config is served.
+the disks' SCSI identity byte for byte: each volume gets the identity style
+of the target it comes from (identity: style lio, scst, iet or tgt) with the
+inputs that target computed its INQUIRY and VPD pages from, so initiators,
+dm-multipath and XenServer see the same disk. The report on stderr gives,
+with file:line, everything it cannot carry or carries differently. Lines
+marked REVIEW need a decision or an edit before the config is served.
 
 The format is detected from the content unless --format says it. The YAML
 goes to stdout, or to OUT (written atomically). For IET, give the
@@ -34,7 +36,7 @@ Exit status: 0 when converted (even with findings), 1 when the input cannot
 be read as its format.`,
 		Args: argsUsage(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := importer.Options{DataDir: dataDir}
+			o := importer.Options{DataDir: dataDir, SCSTVersion: scstVersion}
 			if format != "" {
 				f, err := importer.ParseFormat(format)
 				if err != nil {
@@ -90,6 +92,7 @@ be read as its format.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the config to this file (atomically) instead of stdout")
 	cmd.Flags().StringVar(&allow, "iet-allow", "", "IET initiators.allow to import with ietd.conf")
 	cmd.Flags().StringVar(&deny, "iet-deny", "", "IET initiators.deny to import with ietd.conf")
+	cmd.Flags().StringVar(&scstVersion, "scst-version", "", "SCST `release` the scst.conf is from (e.g. 3.6): the INQUIRY revision its devices reported")
 	return cmd
 }
 

@@ -25,6 +25,8 @@ import (
 //	  eui64: ...            # explicit EUI-64 designator, hex
 //	  tid: 1                # tgt: the target id and LUN it had
 //	  lun: 1
+//	  target: iqn…          # iet: the target it had (default ScsiId)
+//	  vend_specific_id: …   # scst
 
 // IdentitySpec returns the spec of v's identity with v's serial.
 func (v *Volume) IdentitySpec() identity.Spec {
@@ -86,7 +88,7 @@ func (d *decoder) identity(n *yaml.Node, path string, v *Volume) {
 	binary := func(key, want string, dst *[]byte) {
 		if x := m.get(key); x != nil {
 			if t, ok := d.scalar(x, join(path, key), want); ok {
-				b, err := parseHexID(t)
+				b, err := ParseHexID(t)
 				if err != nil {
 					d.errAt(x, join(path, key), "%q: %v; want %s", t, err, want)
 				} else {
@@ -107,19 +109,31 @@ func (d *decoder) identity(n *yaml.Node, path string, v *Volume) {
 			s.LUN = uint64(t)
 		}
 	}
-	if s.Style != identity.StyleTGT {
-		for _, k := range []string{"tid", "lun"} {
-			if m.has(k) {
-				d.errField(join(path, k), "only style tgt takes %s (the target id and LUN the volume had under tgt)", k)
-			}
+	if x := m.get("target"); x != nil {
+		if t, ok := d.str(x, join(path, "target")); ok {
+			s.Target = t
 		}
+	}
+	if x := m.get("vend_specific_id"); x != nil {
+		if t, ok := d.str(x, join(path, "vend_specific_id")); ok {
+			s.VendorSpecificID = t
+		}
+	}
+	only := map[string]identity.Style{"tid": identity.StyleTGT, "target": identity.StyleIET, "vend_specific_id": identity.StyleSCST}
+	for k, st := range only {
+		if m.has(k) && s.Style != st {
+			d.errField(join(path, k), "only style %s takes %s", st, k)
+		}
+	}
+	if m.has("lun") && s.Style != identity.StyleTGT && s.Style != identity.StyleIET {
+		d.errField(join(path, "lun"), "only styles tgt and iet take lun (where the volume was under that target)")
 	}
 	m.done()
 }
 
-// parseHexID parses a designator written in hex, with an optional 0x and
+// ParseHexID parses a designator written in hex, with an optional 0x and
 // optional separators (spaces, colons, dashes).
-func parseHexID(s string) ([]byte, error) {
+func ParseHexID(s string) ([]byte, error) {
 	t := strings.TrimPrefix(strings.ToLower(s), "0x")
 	t = strings.NewReplacer(" ", "", ":", "", "-", "").Replace(t)
 	if len(t)%2 != 0 {

@@ -64,6 +64,7 @@ func TestIdentityInvalid(t *testing.T) {
 		{"naa length", vol("v1", "s1", "{naa: '6001405abcdef012'}"), "5: volumes[0].identity: style halun, serial \"s1\": NAA designator 6001405abcdef012: NAA 6h with 8 bytes"},
 		{"vendor too long", vol("v1", "s1", "{vendor: ABCDEFGHIJ}"), `5: volumes[0].identity.vendor: "ABCDEFGHIJ": 1..8 printable ASCII characters`},
 		{"tid on lio", vol("v1", "s1", "{style: lio, tid: 1}"), "5: volumes[0].identity.tid: only style tgt takes tid"},
+		{"lun on halun", vol("v1", "s1", "{lun: 1}"), "5: volumes[0].identity.lun: only styles tgt and iet take lun"},
 		{"unknown key", vol("v1", "s1", "{style: lio, compnay_id: 5}"), "5: volumes[0].identity.compnay_id: unknown field; did you mean company_id?"},
 		{"iet ScsiId too long", vol("v1", "s1", "{style: iet, device_id: abcdefghijklmnopq}"), "5: volumes[0].identity: IET ScsiId \"abcdefghijklmnopq\": at most 16 characters"},
 		{"product_id and identity.product", vol("v1", "s1", "{product: a}, product_id: b"), "5: volumes[0].product_id: identity.product is set too; keep one"},

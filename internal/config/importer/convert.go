@@ -66,6 +66,10 @@ type Options struct {
 	// Their names are used in findings.
 	IETAllow, IETDeny         []byte
 	IETAllowName, IETDenyName string
+	// SCSTVersion is the SCST release the scst.conf came from (e.g.
+	// "3.6"): it tells the INQUIRY revision SCST reported for devices
+	// whose prod_rev_lvl scst.conf leaves at the default.
+	SCSTVersion string
 }
 
 // Result is a converted config.
@@ -114,6 +118,11 @@ func Convert(name string, data []byte, o Options) (res *Result, err error) {
 	}
 	if o.DataDir == "" {
 		o.DataDir = config.DefaultDataDir
+	}
+	if o.SCSTVersion != "" {
+		if _, err := SCSTRevision(o.SCSTVersion); err != nil {
+			return nil, err
+		}
 	}
 	if o.Stat == nil {
 		o.Stat = os.Stat

@@ -3,10 +3,16 @@
 // initiators.allow and initiators.deny), scst.conf as scstadmin writes it, and
 // the saveconfig.json of LIO's targetcli.
 //
-// The aim is that initiators see the same disks after the move: the unit
-// serial (IET ScsiSN, SCST usn, LIO vpd_unit_serial) becomes the volume's
-// serial, and the report says precisely which parts of the SCSI identity
-// (VPD 0x80, the designators of VPD 0x83) stay identical and which change.
+// The aim is that initiators see the same disks after the move: every
+// volume gets the identity style of its source target (package identity)
+// with the inputs that target computed its SCSI identity from — IET's
+// ScsiId and ScsiSN, SCST's usn, t10_dev_id, vend_specific_id, naa_id and
+// eui64_id, LIO's vpd_unit_serial and backstore — so standard INQUIRY,
+// VPD 0x80 and the logical-unit designators of VPD 0x83 are what the
+// initiators saw, byte for byte. Defaults the source config does not
+// record are computed as the source computed them; what cannot be told
+// from the config (a version-dependent revision, an inode-based ID) is a
+// finding that says how to read it on the old host.
 // Whatever halun cannot carry — an identity field without a halun
 // equivalent, an access rule halun cannot express, a cache or emulation
 // setting — is listed as a Finding with the source file and line, never

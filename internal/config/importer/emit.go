@@ -233,7 +233,8 @@ func (e *emitter) identity(v *volume) {
 	if s.Style != "" {
 		e.line("      style: %s", s.Style)
 	}
-	for _, f := range []struct{ key, val string }{{"vendor", s.Vendor}, {"product", s.Product}, {"revision", s.Revision}, {"device_id", s.DeviceID}} {
+	for _, f := range []struct{ key, val string }{{"vendor", s.Vendor}, {"product", s.Product}, {"revision", s.Revision},
+		{"device_id", s.DeviceID}, {"vend_specific_id", s.VendorSpecificID}, {"target", s.Target}} {
 		if f.val != "" {
 			e.line("      %s: %s", f.key, scalar(f.val))
 		}
@@ -249,6 +250,8 @@ func (e *emitter) identity(v *volume) {
 	}
 	if s.Style == identity.StyleTGT {
 		e.line("      tid: %d", s.TID)
+	}
+	if s.Style == identity.StyleTGT || s.Style == identity.StyleIET && s.Target != "" {
 		e.line("      lun: %d", s.LUN)
 	}
 }

@@ -86,7 +86,7 @@ TARGET_DRIVER iscsi {
 	}
 }
 `
-		res, c := convertOK(t, "scst.conf", []byte(conf), Options{})
+		res, c := convertOK(t, "scst.conf", []byte(conf), Options{SCSTVersion: "3.10"})
 		a := tgt(t, c, "iqn.2006-10.net.example:t").Access
 		if a.All || len(a.Initiators) != 1 || a.Initiators[0].LUNs[0].LUN != 3 {
 			t.Errorf("access = %+v", a)

@@ -52,18 +52,17 @@ func TestIETDSample(t *testing.T) {
 	if open := tgt(t, c, "iqn.2001-04.com.example:storage.open"); !open.Access.All {
 		t.Errorf("open target access = %+v", open.Access)
 	}
-	wantFinding(t, res.Findings, Warn, 9, `ScsiId "vmsys1-0001" not carried`, "T10 vendor")
 	wantFinding(t, res.Findings, Warn, 29, "Type=nullio")
 	wantFinding(t, res.Findings, Warn, 10, "IOMode=wb")
 	wantFinding(t, res.Findings, Review, 2, "192.168.10.0/24")
-	wantFinding(t, res.Findings, Warn, 35, "no ScsiSN")
-	if !strings.Contains(string(res.YAML), `IET ScsiId "vmsys1-0001" is not carried`) {
-		t.Error("the output does not say ScsiId is not carried")
+	wantFinding(t, res.Findings, Info, 35, "no ScsiSN", "IET 1.4.20 sent the ScsiId in hex")
+	if !strings.Contains(string(res.YAML), `WWID 14945540000000000766d737973312d303030310000000000`) {
+		t.Error("the output does not give vm_sys1's WWID (T10 vendor ID IET + ScsiId)")
 	}
 }
 
 func TestSCSTSample(t *testing.T) {
-	res, c := convertOK(t, "scst.conf", readTestdata(t, "scst.conf"), Options{})
+	res, c := convertOK(t, "scst.conf", readTestdata(t, "scst.conf"), Options{SCSTVersion: "3.6"})
 	db := vol(t, c, "db01")
 	if db.Backend != config.BackendBlock || db.BlockSize != 4096 || db.Serial != "b2c3d4e5" || !db.Thin || db.WriteCache {
 		t.Errorf("db01 = %+v", db)
@@ -73,7 +72,7 @@ func TestSCSTSample(t *testing.T) {
 		t.Errorf("esx_ds1 = %+v", esx)
 	}
 	iso := vol(t, c, "iso_lib")
-	if iso.Size != 20<<30 || !iso.ReadOnly || iso.Serial != "0a1b2c3d4e5f60718293a4b5" || !iso.WriteCache {
+	if iso.Size != 20<<30 || !iso.ReadOnly || iso.Serial != "0a1b2c3d4e5f60718293" || !iso.WriteCache {
 		t.Errorf("iso_lib = %+v", iso)
 	}
 	esxT := tgt(t, c, "iqn.2006-10.net.example:san.esx")
@@ -94,16 +93,17 @@ func TestSCSTSample(t *testing.T) {
 	if !dbT.Access.All || len(dbT.LUNs) != 2 || dbT.LUNs[1].LUN != 5 {
 		t.Errorf("db target = %+v", dbT)
 	}
-	wantFinding(t, res.Findings, Warn, 15, `t10_dev_id "db01 b2c3d4e5" not carried`)
-	wantFinding(t, res.Findings, Warn, 36, "naa_id", "36001405abcdef0123456789abcdef012")
 	wantFinding(t, res.Findings, Warn, 25, "nv_cache")
 	wantFinding(t, res.Findings, Review, 67, "esx3-*")
 	wantFinding(t, res.Findings, Warn, 73, "rel_tgt_id 2")
 	wantFinding(t, res.Findings, Review, 74, "allowed_portal")
 	wantFinding(t, res.Findings, Warn, 83, "DEVICE_GROUP", "ALUA")
-	// SCST's EUI-64 compatibility designator: the first 8 bytes of t10_dev_id.
-	if !strings.Contains(string(res.YAML), "Linux WWID: 26462303120623263 ->") {
-		t.Error("the output does not give SCST's old WWID")
+	// SCST's EUI-64 compatibility designator: the first 8 bytes of
+	// t10_dev_id; naa_id replaces it.
+	for _, w := range []string{"WWID 26462303120623263", "WWID 36001405abcdef0123456789abcdef012"} {
+		if !strings.Contains(string(res.YAML), w) {
+			t.Errorf("the output does not give SCST's %s", w)
+		}
 	}
 }
 
@@ -155,28 +155,14 @@ func TestTargetcliSample(t *testing.T) {
 		t.Errorf("discovery = %+v", c.Discovery)
 	}
 	// LIO's NAA from a UUID serial is what halun derives: same WWID.
-	if !strings.Contains(string(res.YAML), "Linux WWID 360014054e2a4b1c7d3f4a6b9c8d0e1f2") {
-		t.Error("the output does not give web01's unchanged WWID")
+	for _, w := range []string{"WWID 360014054e2a4b1c7d3f4a6b9c8d0e1f2", "WWID 36001405cac100000000000000000000"} {
+		if !strings.Contains(string(res.YAML), w) {
+			t.Errorf("the output does not give LIO's %s", w)
+		}
 	}
-	wantFinding(t, res.Findings, Warn, 105, "fewer than 16 hex digits")
 	wantFinding(t, res.Findings, Review, 192, "write-protected")
 	wantFinding(t, res.Findings, Warn, 107, "user:rbd")
 	wantFinding(t, res.Findings, Warn, 276, "loopback")
-}
-
-func TestLIONAA(t *testing.T) {
-	for _, tc := range []struct{ serial, naa string }{
-		{"4e2a4b1c-7d3f-4a6b-9c8d-0e1f2a3b4c5d", "60014054e2a4b1c7d3f4a6b9c8d0e1f2"},
-		{"scratch1", "6001405cac10000000000000000000000"[:32]},
-		{"", "60014050000000000000000000000000"},
-	} {
-		if got := lioNAA(tc.serial); got != tc.naa {
-			t.Errorf("lioNAA(%q) = %s, want %s", tc.serial, got, tc.naa)
-		}
-	}
-	if _, ok := halunWWID("VMSYS10001"); ok {
-		t.Error("a serial with fewer than 16 hex digits has a predictable WWID")
-	}
 }
 
 func TestDetect(t *testing.T) {
@@ -196,5 +182,35 @@ func TestDetect(t *testing.T) {
 	}
 	if _, err := Detect([]byte("hello")); err == nil {
 		t.Error("Detect(hello) succeeded")
+	}
+}
+
+// TestSCSTDefaults: SCST's generated usn and t10_dev_id
+// (scst_vdisk.c vdisk_gen_dev_id_num: crc32c of the name and its NUL,
+// seeded 0, not inverted; setup_id in the high half).
+func TestSCSTDefaults(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		setup    uint32
+		usn, t10 string
+	}{
+		{"disk1", 0, "b8fdbd32", "b8fdbd32-disk1"},
+		{"disk1", 0x1234, "1234b8fdbd32", "1234b8fdbd32-disk1"},
+		{"disk01", 0, "27cddc71", "27cddc71-disk01"},
+		{"vol0", 0, "609bbc13", "609bbc13-vol0"},
+		{"a-rather-long-device-name", 0, scstDefaultUSN("a-rather-long-device-name", 0), (scstDefaultUSN("a-rather-long-device-name", 0) + "-a-rather-long-device-name")[:25]},
+	} {
+		if got := scstDefaultUSN(c.name, c.setup); got != c.usn {
+			t.Errorf("usn(%s, %#x) = %s, want %s", c.name, c.setup, got, c.usn)
+		}
+		if got := scstDefaultT10DevID(c.name, c.setup); got != c.t10 || len(got) > 25 {
+			t.Errorf("t10_dev_id(%s, %#x) = %s, want %s", c.name, c.setup, got, c.t10)
+		}
+	}
+	if r, err := SCSTRevision("3.6"); err != nil || r != "360 " {
+		t.Errorf("SCSTRevision(3.6) = %q, %v", r, err)
+	}
+	if _, err := SCSTRevision("2.2"); err == nil {
+		t.Error("SCSTRevision(2.2) accepted")
 	}
 }

@@ -21,7 +21,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"ietd", "ietd.conf", Options{IETAllow: allow, IETDeny: deny, IETAllowName: "initiators.allow", IETDenyName: "initiators.deny"}},
 		{"ietd-open", "ietd.conf", Options{}},
-		{"scst", "scst.conf", Options{}},
+		{"scst", "scst.conf", Options{SCSTVersion: "3.6"}},
 		{"targetcli", "saveconfig.json", Options{DataDir: "/var/lib/halun"}},
 	}
 	for _, tc := range cases {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/halun/halun/internal/config"
+	"github.com/halun/halun/internal/identity"
 )
 
 // ietd.conf (ietd.conf(5), IET 0.4 to 1.4.20): a global part with
@@ -224,7 +225,7 @@ func convertIETD(name string, data []byte, o Options, fs *findings) (*model, err
 		t := &target{iqn: iqn, alias: it.alias, at: it.line}
 		who := "target " + iqn
 		for _, l := range it.luns {
-			v := ietVolume(l, o, fs, names, byPath, m, who)
+			v := ietVolume(l, iqn, o, fs, names, byPath, m, who)
 			if v != nil {
 				t.luns = append(t.luns, lunMap{lun: l.lun, volume: v.name})
 			}
@@ -270,7 +271,7 @@ func convertIETD(name string, data []byte, o Options, fs *findings) (*model, err
 
 // ietVolume returns the volume behind an IET Lun line, shared between
 // LUNs that name the same Path, or nil if it cannot be carried.
-func ietVolume(l ietLUN, o Options, fs *findings, names volumeNames, byPath map[string]*volume, m *model, who string) *volume {
+func ietVolume(l ietLUN, iqn string, o Options, fs *findings, names volumeNames, byPath map[string]*volume, m *model, who string) *volume {
 	who = fmt.Sprintf("%s Lun %d", who, l.lun)
 	typ := strings.ToLower(cmpOr(l.opts["type"], "fileio"))
 	if typ == "nullio" {
@@ -282,8 +283,26 @@ func ietVolume(l ietLUN, o Options, fs *findings, names volumeNames, byPath map[
 	sn, hasSN := l.opts["scsisn"]
 	id, hasID := l.opts["scsiid"]
 	if v := byPath[key]; v != nil {
-		if hasSN && sn != v.serial {
-			fs.review(l.line, "%s: Path %s is exported again with ScsiSN %q, but the volume already has serial %q; one volume has one identity — the first is kept", who, path, sn, v.serial)
+		// IET gave every Lun line its own identity; halun gives a volume
+		// one, whatever LUN it is seen through.
+		again := identity.Spec{Style: identity.StyleIET, DeviceID: id}
+		if !hasID {
+			again.Target, again.LUN = iqn, uint64(l.lun)
+		}
+		again.Serial = sn
+		if !hasSN {
+			again.Serial = identity.IETDefaultSerial(identity.IETDefaultDeviceID(iqn, uint32(l.lun)))
+			if hasID {
+				again.Serial = identity.IETDefaultSerial([]byte(id))
+			}
+		}
+		first := v.ident
+		first.Serial = v.serial
+		a, errA := identity.Resolve(again)
+		b, errB := identity.Resolve(first)
+		if errA == nil && errB == nil && !a.Equal(b) {
+			fs.review(l.line, "%s: Path %s is exported again; IET gave this LUN its own identity (WWID %s), halun gives the volume one identity (WWID %s) through every LUN — initiators of this LUN see a new disk unless they use the first LUN's",
+				who, path, a.WWID(), b.WWID())
 		}
 		return v
 	}
@@ -317,30 +336,32 @@ func ietVolume(l ietLUN, o Options, fs *findings, names volumeNames, byPath map[
 	if v.backend == "block" {
 		v.thin = boolPtr(false)
 	}
-	// Identity.
+	// Identity: IET's (iscsitarget 1.4.20 kernel/volume.c and
+	// target_disk.c). Without a ScsiId IET used MD5(target name, LUN);
+	// without a ScsiSN, the hex of the ScsiId.
 	v.notes = append(v.notes, fmt.Sprintf("from %s line %d (%s)", m.sourceName(fs), l.line, who))
-	if hasSN {
-		if err := checkSerial(sn); err != nil {
-			fs.review(l.line, "%s: ScsiSN %v; serial left to halun, so VPD 0x80 changes", who, err)
-		} else {
-			v.serial = sn
-		}
+	v.ident = identity.Spec{Style: identity.StyleIET}
+	scsiID := []byte(id)
+	if hasID {
+		v.ident.DeviceID = id
 	} else {
-		fs.warn(l.line, "%s: no ScsiSN: IET returned a blank VPD 0x80 serial; halun generates one on first start", who)
+		v.ident.Target, v.ident.LUN = iqn, uint64(l.lun)
+		scsiID = identity.IETDefaultDeviceID(iqn, uint32(l.lun))
+		fs.info(l.line, "%s: no ScsiId: IET 1.4.20 derived it from the target name and LUN, as the output does; IET 1.4.19 and older derived it from the file's inode instead — if the old host runs one of those, read VPD 0x83 there and set identity.device_id", who)
+	}
+	switch {
+	case !hasSN:
+		v.serial = identity.IETDefaultSerial(scsiID)
+		fs.info(l.line, "%s: no ScsiSN: IET 1.4.20 sent the ScsiId in hex (%s), as the output does; IET 1.4.19 and older sent a blank serial", who, v.serial)
+	case checkSerial(sn) != nil:
+		fs.review(l.line, "%s: ScsiSN %v; serial left to halun, so the disk's identity changes", who, checkSerial(sn))
+		v.ident = identity.Spec{}
+	default:
+		v.serial = sn
 	}
 	if v.serial != "" {
-		v.notes = append(v.notes, "VPD 0x80: ScsiSN carried as serial (IET right-aligned it in 16 bytes with spaces; halun sends it unpadded).")
-	}
-	v.notes = append(v.notes,
-		"VPD 0x83 changes: IET sent one T10 vendor ID designator, \"IET\" + ScsiId, and no NAA;",
-		"halun sends NAA-6 + T10 vendor ID \"HALUN\" + serial. WWID under halun: "+halunWWIDText(v.serial)+".",
-		"Initiators that name disks by VPD 0x83 (dm-multipath, VMware, Windows MPIO) see a new ID;",
-		"those that use the VPD 0x80 serial keep working.")
-	if hasID {
-		v.notes = append(v.notes, fmt.Sprintf("IET ScsiId %q is not carried: halun has no T10 vendor-specific ID setting.", id))
-		fs.warn(l.line, "%s: ScsiId %q not carried: halun has no field for a T10 vendor-specific device ID; VPD 0x83 changes (IET: T10 vendor ID \"IET\"+ScsiId, halun: NAA-6 and \"HALUN\"+serial)", who, id)
-	} else {
-		fs.warn(l.line, "%s: VPD 0x83 changes: IET derived its ID from the target id and the file's inode; halun derives NAA-6 from the serial", who)
+		checkIdentity(v, fs, l.line, who)
+		v.notes = append(v.notes, identityNotes("IET", v)...)
 	}
 	for _, k := range l.keys {
 		switch strings.ToLower(k) {

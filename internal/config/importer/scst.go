@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/halun/halun/internal/config"
+	"github.com/halun/halun/internal/identity"
 )
 
 // scstDevice is a DEVICE of a vdisk handler, converted.
@@ -28,6 +29,7 @@ func convertSCST(name string, data []byte, o Options, fs *findings) (*model, err
 	m.portalGroups = []portalGroup{{tag: 1, portals: []string{":3260"}}}
 	devs := map[string]*scstDevice{}
 	names := volumeNames{}
+	setupID := scstSetupID(nodes, fs)
 	for _, n := range nodes {
 		switch n.keyword() {
 		case "HANDLER":
@@ -40,7 +42,7 @@ func convertSCST(name string, data []byte, o Options, fs *findings) (*model, err
 					fs.warn(d.line, "handler %s: %s not carried", n.arg(1), d.words[0])
 					continue
 				}
-				if sd := scstVolume(n.arg(1), d, o, fs, names); sd != nil {
+				if sd := scstVolume(n.arg(1), d, o, fs, names, setupID); sd != nil {
 					if prev := devs[d.arg(1)]; prev != nil {
 						fs.review(d.line, "DEVICE %s defined twice; the first is kept", d.arg(1))
 						continue
@@ -56,7 +58,7 @@ func convertSCST(name string, data []byte, o Options, fs *findings) (*model, err
 		default:
 			if n.block {
 				fs.warn(n.line, "%s block not carried", n.words[0])
-			} else {
+			} else if !strings.EqualFold(n.words[0], "setup_id") {
 				fs.info(n.line, "global attribute %s not carried", n.words[0])
 			}
 		}
@@ -100,7 +102,7 @@ func scstBool(s string) bool {
 }
 
 // scstVolume converts DEVICE d of handler h.
-func scstVolume(h string, d *scstNode, o Options, fs *findings, names volumeNames) *scstDevice {
+func scstVolume(h string, d *scstNode, o Options, fs *findings, names volumeNames, setupID uint32) *scstDevice {
 	devName := d.arg(1)
 	who := "device " + devName
 	switch h {
@@ -166,57 +168,80 @@ func scstVolume(h string, d *scstNode, o Options, fs *findings, names volumeName
 	if scstBool(nv) {
 		fs.warn(nvLine, "%s: nv_cache 1 not carried: SCST ignored SYNCHRONIZE CACHE and reported no volatile cache; halun writes through instead (safe, maybe slower)", who)
 	}
-	// Identity.
+	// Identity: SCST's (scst_vdisk.c). scstadmin writes only the
+	// attributes set explicitly; the others are SCST's defaults, derived
+	// from the device name and setup_id, except prod_rev_lvl, which
+	// changes with the SCST release.
 	v.notes = append(v.notes, fmt.Sprintf("from DEVICE %s (%s) at line %d", devName, h, d.line))
+	sp := identity.Spec{Style: identity.StyleSCST}
+	vend, _, hasVend := get("t10_vend_id")
+	if !hasVend {
+		vend = map[string]string{"vdisk_fileio": identity.SCSTVendorFileIO, "vdisk_blockio": identity.SCSTVendorBlockIO}[h]
+	}
+	if vend != identity.SCSTVendorBlockIO {
+		sp.Vendor = vend
+	}
+	if p, _, ok := get("prod_id"); ok {
+		sp.Product = p
+	} else {
+		sp.Product = devName
+		if len(sp.Product) > 16 {
+			sp.Product = sp.Product[:16]
+		}
+	}
+	if r, _, ok := get("prod_rev_lvl"); ok {
+		sp.Revision = r
+	} else if o.SCSTVersion != "" {
+		sp.Revision, _ = SCSTRevision(o.SCSTVersion)
+	} else {
+		fs.review(d.line, "%s: prod_rev_lvl is SCST's default, which changes with the release (\" 300\" in 3.0 … \"3110\" in 3.11): "+
+			"rerun with --scst-version, or set identity.revision to /sys/kernel/scst_tgt/devices/%s/prod_rev_lvl of the old host", who, devName)
+	}
 	usn, usnLine, hasUSN := get("usn")
-	if hasUSN {
-		if err := checkSerial(usn); err != nil {
-			fs.review(usnLine, "%s: usn %v; serial left to halun, so VPD 0x80 changes", who, err)
-		} else {
-			v.serial = usn
-			v.notes = append(v.notes, "VPD 0x80: usn carried as serial, identical.")
-		}
+	if !hasUSN {
+		usn = scstDefaultUSN(devName, setupID)
+		fs.info(d.line, "%s: usn is SCST's default, computed as SCST does from the name and setup_id %#x: %s%s", who, setupID, usn, setupIDCaveat(setupID))
+	}
+	if err := checkSerial(usn); err != nil {
+		fs.review(usnLine, "%s: usn %v; serial left to halun, so the disk's identity changes", who, err)
+		sp = identity.Spec{}
 	} else {
-		fs.review(d.line, "%s: no usn in scst.conf: SCST derived it from the device name and setup_id; "+
-			"copy /sys/kernel/scst_tgt/devices/%s/usn from the old host into serial, or VPD 0x80 changes", who, devName)
+		v.serial = usn
 	}
-	t10, t10Line, hasT10 := get("t10_dev_id")
-	eui, euiLine, hasEUI := get("eui64_id")
-	naa, naaLine, hasNAA := get("naa_id")
-	vend, _, _ := get("t10_vend_id")
-	if vend == "" {
-		vend = map[string]string{"vdisk_fileio": "SCST_FIO", "vdisk_blockio": "SCST_BIO"}[h]
+	t10, _, hasT10 := get("t10_dev_id")
+	if !hasT10 {
+		t10 = scstDefaultT10DevID(devName, setupID)
 	}
-	old := "a WWID SCST derived from t10_dev_id"
-	switch {
-	case hasNAA:
-		old = "3" + strings.TrimPrefix(strings.ToLower(strings.ReplaceAll(naa, " ", "")), "0x")
-		fs.warn(naaLine, "%s: naa_id %s not carried: halun derives its NAA designator from the serial; WWID %s changes", who, naa, old)
-	case hasEUI:
-		old = "2" + strings.TrimPrefix(strings.ToLower(strings.ReplaceAll(eui, " ", "")), "0x")
-		fs.warn(euiLine, "%s: eui64_id %s not carried: halun reports no EUI-64 designator; WWID %s changes", who, eui, old)
-	case hasT10:
-		id := make([]byte, 8)
-		copy(id, t10)
-		old = eui64WWID(id)
+	sp.DeviceID = t10
+	// vend_specific_id is copied from the generated t10_dev_id when the
+	// device is created, before any t10_dev_id setting applies.
+	if vs, _, ok := get("vend_specific_id"); ok {
+		sp.VendorSpecificID = vs
+	} else if gen := scstDefaultT10DevID(devName, setupID); gen != t10 {
+		sp.VendorSpecificID = gen
 	}
-	if hasT10 {
-		fs.warn(t10Line, "%s: t10_dev_id %q not carried: halun has no field for it; VPD 0x83 T10 vendor ID changes from %q+t10_dev_id to \"HALUN\"+serial", who, t10, vend)
-	} else {
-		fs.warn(d.line, "%s: VPD 0x83 changes: SCST's T10 vendor ID and EUI-64 designators came from the default t10_dev_id (device name and a hash); halun reports NAA-6 from the serial", who)
-	}
-	v.notes = append(v.notes,
-		fmt.Sprintf("VPD 0x83 changes: SCST sent T10 vendor ID %q + %s and an EUI-64 (or NAA) designator;", vend, t10Text(t10, hasT10)),
-		"halun sends NAA-6 + T10 vendor ID \"HALUN\" + serial. Linux WWID: "+old+" -> "+halunWWIDText(v.serial)+".",
-		"Initiators that name disks by VPD 0x83 (dm-multipath, VMware) see a new ID; those using VPD 0x80 keep working.")
-	if p, line, ok := get("prod_id"); ok {
-		if len(p) >= 1 && len(p) <= 16 && strings.IndexFunc(p, func(r rune) bool { return r < ' ' || r > '~' }) < 0 {
-			v.ident.Product = p
-		} else {
-			fs.warn(line, "%s: prod_id %q not carried: halun's product_id is 1..16 printable ASCII characters", who, p)
+	for _, x := range []struct {
+		key  string
+		dst  *[]byte
+		want string
+	}{{"naa_id", &sp.NAA, "16 hex digits starting with 2, 3 or 5, or 32 starting with 6"}, {"eui64_id", &sp.EUI64, "16, 24 or 32 hex digits"}} {
+		if val, line, ok := get(x.key); ok {
+			b, err := config.ParseHexID(val)
+			if err != nil {
+				fs.review(line, "%s: %s %q: %v; want %s", who, x.key, val, err, x.want)
+				continue
+			}
+			*x.dst = b
 		}
 	}
-	for _, k := range []string{"prod_rev_lvl", "vend_specific_id", "t10_vend_id", "rotational", "cluster_mode", "dif_mode", "dif_type", "scsi_device_name", "o_direct", "write_through", "nv_cache"} {
+	if sp.Style != "" {
+		v.ident = sp
+		if v.serial != "" && sp.Revision != "" {
+			checkIdentity(v, fs, d.line, who)
+			v.notes = append(v.notes, identityNotes("SCST", v)...)
+		}
+	}
+	for _, k := range []string{"rotational", "cluster_mode", "dif_mode", "dif_type", "scsi_device_name", "o_direct", "write_through", "nv_cache"} {
 		if val, line, ok := get(k); ok {
 			switch k {
 			case "o_direct", "write_through", "nv_cache":
@@ -374,7 +399,7 @@ func scstTarget(n *scstNode, devs map[string]*scstDevice, fs *findings) *target 
 			t.chap.targetUsername, t.chap.targetSecret = u, s
 		case "rel_tgt_id":
 			if c.arg(1) != "1" {
-				fs.warn(c.line, "%s: rel_tgt_id %s not carried: halun's relative target port identifier is 1, so that VPD 0x83 designator changes", who, c.arg(1))
+				fs.warn(c.line, "%s: rel_tgt_id %s not carried: halun's relative target port identifier is the portal group tag, so that target-port designator of VPD 0x83 differs (the disk's own designators do not)", who, c.arg(1))
 			}
 		case "allowed_portal":
 			fs.review(c.line, "%s: allowed_portal %s not carried: the target is reachable on every portal of its portal groups", who, c.value())
@@ -452,4 +477,31 @@ func t10Text(t10 string, ok bool) string {
 		return "its default t10_dev_id"
 	}
 	return fmt.Sprintf("t10_dev_id %q", t10)
+}
+
+// scstSetupID is the global setup_id of scst.conf (0 when absent), which
+// SCST puts in the high half of generated device IDs.
+func scstSetupID(nodes []*scstNode, fs *findings) uint32 {
+	for _, n := range nodes {
+		if n.block || !strings.EqualFold(n.words[0], "setup_id") {
+			continue
+		}
+		v, err := strconv.ParseUint(n.value(), 0, 32)
+		if err != nil {
+			fs.review(n.line, "setup_id %q is not a 32-bit number; generated device IDs are computed with 0", n.value())
+			return 0
+		}
+		return uint32(v)
+	}
+	return 0
+}
+
+// setupIDCaveat warns that scstadmin may create devices before it sets
+// setup_id (applyConfiguration runs applyConfigDevices first), so on a
+// cold start their generated IDs used 0.
+func setupIDCaveat(setupID uint32) string {
+	if setupID == 0 {
+		return ""
+	}
+	return " — but scstadmin creates devices before it applies setup_id, so after a cold start SCST may have used 0: compare with /sys/kernel/scst_tgt/devices/*/usn on the old host"
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/halun/halun/internal/config"
+	"github.com/halun/halun/internal/identity"
 )
 
 // targetcli's saveconfig.json (rtslib-fb): "storage_objects" (plugin
@@ -30,7 +31,7 @@ var lioCarriedAttrs = map[string]bool{
 	"max_unmap_block_desc_count": true, "unmap_granularity": true, "unmap_granularity_alignment": true,
 	"unmap_zeroes_data": true, "is_nonrot": true, "pi_prot_type": true, "pi_prot_format": true,
 	"pi_prot_verify": true, "force_pr_aptpl": true, "enforce_pr_isids": true, "alua_support": true,
-	"pgr_support": true, "submit_type": true,
+	"pgr_support": true, "submit_type": true, "emulate_model_alias": true,
 }
 
 // lioDefaultAttrs are attribute values that match halun's behaviour
@@ -144,21 +145,26 @@ func lioVolume(so *jsonNode, plugin, soName string, o Options, fs *findings, nam
 		fs.review(so.lineOf("wwn"), "%s: wwn %v; serial left to halun, so the disk's identity changes", who, checkSerial(wwn))
 	default:
 		v.serial = wwn
-		lio := "3" + lioNAA(wwn)
-		if w, ok := halunWWID(wwn); ok && w == lio {
-			v.notes = append(v.notes,
-				"VPD 0x80 and the VPD 0x83 NAA designator are identical to LIO's (vpd_unit_serial carried):",
-				"Linux WWID "+lio+". The T10 vendor ID designator changes",
-				"(LIO-ORG + product:serial -> HALUN + serial), as do INQUIRY vendor and product.")
-		} else {
-			v.notes = append(v.notes,
-				"VPD 0x80 identical; VPD 0x83 NAA differs: the serial has fewer than 16 hex digits, which LIO",
-				"zero-padded (WWID "+lio+") and halun hashes.")
-			fs.warn(so.lineOf("wwn"), "%s: VPD 0x83 NAA changes: wwn %q has fewer than 16 hex digits; LIO's WWID %s, halun hashes such serials", who, wwn, lio)
+		// The model is the backstore's (target_core_*.c inquiry_prod),
+		// or the storage object's name under emulate_model_alias
+		// (dev_set_t10_wwn_model_alias). rtslib saves neither
+		// wwn/vendor_id, product_id, revision nor company_id: they
+		// are the kernel's defaults after every restore.
+		v.ident = identity.Spec{Style: identity.StyleLIO}
+		product := map[string]string{"fileio": "FILEIO", "block": "IBLOCK", "ramdisk": "RAMDISK-MCP", "rd_mcp": "RAMDISK-MCP"}[plugin]
+		if attrs.flag("emulate_model_alias") {
+			product = soName
+			if len(product) > 16 {
+				product = product[:16]
+			}
 		}
+		if product != identity.LIOProduct {
+			v.ident.Product = product
+		}
+		checkIdentity(v, fs, so.lineOf("wwn"), who)
+		v.notes = append(v.notes, identityNotes("LIO", v)...)
+		v.notes = append(v.notes, "(as Linux 5.0 and later send it; older kernels NUL-terminated \"LIO-ORG\" in the T10 vendor ID designator.)")
 	}
-	fs.info(so.line, "%s: standard INQUIRY changes from LIO-ORG/%s to HALUN/halun disk, and the T10 vendor ID designator with it; multipath.conf or VMware SATP rules that match vendor LIO-ORG need updating",
-		who, map[string]string{"fileio": "FILEIO", "block": "IBLOCK", "ramdisk": "RAMDISK-MCP", "rd_mcp": "RAMDISK-MCP"}[plugin])
 	// Attributes halun does not carry.
 	var notCarried []string
 	if attrs != nil {
