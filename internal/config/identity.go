@@ -20,6 +20,7 @@ import (
 //	  product: IBLOCK
 //	  revision: "4.0"
 //	  device_id: ...        # IET ScsiId, tgt scsi_id, SCST t10_dev_id
+//	  device_id_hex: ...    # IET ScsiId as bytes (IET 1.4.19's binary default)
 //	  company_id: 0x001405  # LIO company_id
 //	  naa: 6001405...       # explicit NAA designator, hex
 //	  eui64: ...            # explicit EUI-64 designator, hex
@@ -97,6 +98,7 @@ func (d *decoder) identity(n *yaml.Node, path string, v *Volume) {
 			}
 		}
 	}
+	binary("device_id_hex", "IET's ScsiId as up to 32 hex digits", &s.DeviceIDBytes)
 	binary("naa", "an NAA designator in hex: 16 digits (NAA 2, 3, 5) or 32 (NAA 6)", &s.NAA)
 	binary("eui64", "an EUI-64 designator in hex: 16, 24 or 32 digits", &s.EUI64)
 	if x := m.get("tid"); x != nil {
@@ -119,7 +121,7 @@ func (d *decoder) identity(n *yaml.Node, path string, v *Volume) {
 			s.VendorSpecificID = t
 		}
 	}
-	only := map[string]identity.Style{"tid": identity.StyleTGT, "target": identity.StyleIET, "vend_specific_id": identity.StyleSCST}
+	only := map[string]identity.Style{"tid": identity.StyleTGT, "target": identity.StyleIET, "vend_specific_id": identity.StyleSCST, "device_id_hex": identity.StyleIET}
 	for k, st := range only {
 		if m.has(k) && s.Style != st {
 			d.errField(join(path, k), "only style %s takes %s", st, k)

@@ -286,6 +286,14 @@ func TestGoldenIET(t *testing.T) {
 			wwid:  "1494554000000000039fa9126abde6ae74f7d8a99ae9256b6",
 		},
 		{
+			name: "IET 1.4.19 binary default ScsiId", source: "1.4.19 gen_scsiid: u32 target_type 0, tid 1, inode 0x1234, s_dev 0x801, little endian; read from the old host",
+			spec:  Spec{Style: StyleIET, Serial: "SN2", DeviceIDBytes: []byte{0, 0, 0, 0, 1, 0, 0, 0, 0x34, 0x12, 0, 0, 1, 8, 0, 0}},
+			inq:   "IET     VIRTUAL-DISK    0   ",
+			vpd80: rawsn("SN2", 16),
+			vpd83: hx("01010018", "4945540000000000", "00000000010000003412000001080000"),
+			wwid:  "1494554000000000000000000010000003412000001080000",
+		},
+		{
 			name: "ScsiSN longer than 16", source: "build_vpd_80: a 32-byte field for serials of 17..32 characters",
 			spec:  Spec{Style: StyleIET, Serial: "SERIAL-0123456789-X", DeviceID: "0123456789abcdef"},
 			inq:   "IET     VIRTUAL-DISK    0   ",

@@ -28,7 +28,7 @@ func halun(s Spec) (Identity, error) {
 	if s.Product != "" {
 		id.Product = s.Product
 	}
-	if s.DeviceID != "" {
+	if s.DeviceID != "" || s.DeviceIDBytes != nil {
 		return Identity{}, fmt.Errorf("identity: style halun takes no device ID (it is %s's, %s's or %s's)", StyleIET, StyleTGT, StyleSCST)
 	}
 	company := s.CompanyID

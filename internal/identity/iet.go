@@ -54,6 +54,11 @@ func iet(s Spec) (Identity, error) {
 	}
 	var scsiID []byte
 	switch {
+	case s.DeviceIDBytes != nil:
+		if len(s.DeviceIDBytes) > ietIDLen || s.DeviceID != "" {
+			return Identity{}, fmt.Errorf("identity: IET ScsiId of %d bytes: at most %d, and not with device_id", len(s.DeviceIDBytes), ietIDLen)
+		}
+		scsiID = s.DeviceIDBytes
 	case s.DeviceID != "":
 		if len(s.DeviceID) > ietIDLen {
 			return Identity{}, fmt.Errorf("identity: IET ScsiId %q: at most %d characters", s.DeviceID, ietIDLen)

@@ -29,7 +29,7 @@ const (
 // designator's vendor field; the NAA, which Linux, VMware and XenServer
 // name the disk by, is the same in every kernel since 3.1 (docs).
 func lio(s Spec) (Identity, error) {
-	if s.DeviceID != "" || s.VendorSpecificID != "" {
+	if s.DeviceID != "" || s.DeviceIDBytes != nil || s.VendorSpecificID != "" {
 		return Identity{}, fmt.Errorf("identity: style lio takes no device ID: LIO derives every designator from the serial")
 	}
 	id := Identity{Vendor: LIOVendor, Product: LIOProduct, Revision: LIORevision, UnitSerial: s.Serial + "\x00"}

@@ -23,8 +23,8 @@ const (
 //     mode; none when only naa_id is set;
 //   - NAA: naa_id, if set.
 func scst(s Spec) (Identity, error) {
-	if s.CompanyID != 0 {
-		return Identity{}, fmt.Errorf("identity: style scst takes no company ID; give naa_id as naa")
+	if s.CompanyID != 0 || s.DeviceIDBytes != nil {
+		return Identity{}, fmt.Errorf("identity: style scst takes no company ID (give naa_id as naa) and no device_id_hex")
 	}
 	if s.Product == "" || s.Revision == "" {
 		return Identity{}, fmt.Errorf("identity: style scst needs product (SCST's prod_id, by default the device name) and revision (prod_rev_lvl, which depends on the SCST version)")

@@ -34,6 +34,9 @@ type Spec struct {
 	// DeviceID is the style's device identifier: IET's ScsiId, tgt's
 	// scsi_id, SCST's t10_dev_id. The T10 vendor ID designator carries it.
 	DeviceID string
+	// DeviceIDBytes is IET's ScsiId given as raw bytes (at most 16), for
+	// IET 1.4.19 and older, whose default ScsiId was binary.
+	DeviceIDBytes []byte
 	// CompanyID is the IEEE company ID (OUI) of LIO's and halun's NAA
 	// designator; 0 means 0x001405, LIO's default.
 	CompanyID uint32

@@ -39,8 +39,8 @@ func TGTDefaultSerial(tid uint32, lun uint64) string {
 //     character), shifted in from the right as a 128-bit number, then the
 //     top nibble set to 6h.
 func tgt(s Spec) (Identity, error) {
-	if s.CompanyID != 0 {
-		return Identity{}, fmt.Errorf("identity: style tgt takes no company ID")
+	if s.CompanyID != 0 || s.DeviceIDBytes != nil {
+		return Identity{}, fmt.Errorf("identity: style tgt takes no company ID and no device_id_hex")
 	}
 	devID := s.DeviceID
 	if devID == "" {

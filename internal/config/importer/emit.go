@@ -242,6 +242,9 @@ func (e *emitter) identity(v *volume) {
 	if s.CompanyID != 0 {
 		e.line("      company_id: 0x%06x", s.CompanyID)
 	}
+	if s.DeviceIDBytes != nil {
+		e.line("      device_id_hex: %s", scalar(hex.EncodeToString(s.DeviceIDBytes)))
+	}
 	if s.NAA != nil {
 		e.line("      naa: %s", scalar(hex.EncodeToString(s.NAA)))
 	}
