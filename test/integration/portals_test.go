@@ -129,7 +129,7 @@ func luDesignators(page []byte) []byte {
 // start order; WWID is what scsi_id would print for them.
 func TestIdentityTwoNodes(t *testing.T) {
 	volume := `  - {name: data, backend: memory, size: 4MiB, serial: 3c1e6f2a-8d4b-4e7a-9f10-2b3c4d5e6f70, product_id: "vault disk"}
-  - {name: other, backend: memory, size: 4MiB, serial: short1}`
+  - {name: other, backend: memory, size: 4MiB, serial: "633c5643", identity: {style: lio}}`
 	node := func(tag int, target, order string) string {
 		addr := freeAddr(t, "127.0.0.1")
 		vols := volume
@@ -150,7 +150,7 @@ targets:
 	}
 	addr1 := node(1, "iqn.2026-11.io.halun.test:node1", "")
 	addr2 := node(9, "iqn.2026-11.io.halun.test:node2", "reversed")
-	var pages [2][]byte
+	var pages, moved [2][]byte
 	var serials, inqs [2]string
 	for i, a := range []struct{ addr, target string }{{addr1, "iqn.2026-11.io.halun.test:node1"}, {addr2, "iqn.2026-11.io.halun.test:node2"}} {
 		s, err := initiator.Dial(ctxT(t), a.addr, initiator.Options{InitiatorName: iqnA, TargetName: a.target, ISID: pdu.ISID{0x80, byte(i), 0, 0, 0, 1}})
@@ -159,6 +159,9 @@ targets:
 		}
 		defer s.Close()
 		if pages[i], err = s.Inquiry(ctxT(t), 7, true, 0x83, 1024); err != nil {
+			t.Fatal(err)
+		}
+		if moved[i], err = s.Inquiry(ctxT(t), 0, true, 0x83, 1024); err != nil {
 			t.Fatal(err)
 		}
 		serials[i] = serialOf(t, s, 7)
@@ -171,6 +174,11 @@ targets:
 	lu1, lu2 := luDesignators(pages[0]), luDesignators(pages[1])
 	if len(lu1) == 0 || !bytes.Equal(lu1, lu2) {
 		t.Fatalf("logical-unit designators differ:\n% x\n% x", lu1, lu2)
+	}
+	// A volume moved from LIO: the same LIO bytes on both nodes.
+	if m1, m2 := luDesignators(moved[0]), luDesignators(moved[1]); len(m1) == 0 || !bytes.Equal(m1, m2) ||
+		!bytes.HasPrefix(m1, []byte{0x01, 0x03, 0x00, 0x10, 0x60, 0x01, 0x40, 0x56, 0x33, 0xc5, 0x64, 0x30}) {
+		t.Errorf("style lio designators differ between nodes or from LIO's:\n% x\n% x", m1, m2)
 	}
 	if bytes.Equal(pages[0], pages[1]) {
 		t.Error("whole pages equal: the target port designators should name each node's own target and group")
