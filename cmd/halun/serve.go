@@ -110,6 +110,11 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err := config.EnsureSerials(cfg); err != nil {
 		return err
 	}
+	changes, err := config.KeepIdentities(cfg)
+	if err != nil {
+		return err
+	}
+	logIdentityChanges(log, changes)
 	log.Info("halun starting", "version", versionString(), "config", cfg.Source, "data_dir", cfg.Node.DataDir)
 	for _, v := range cfg.Volumes {
 		log.Debug("volume", "name", v.Name, "backend", v.Backend, "path", v.Path,
@@ -126,4 +131,12 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// logIdentityChanges reports volumes whose config gives them another SCSI
+// identity than they were last served with: initiators see new disks.
+func logIdentityChanges(log *slog.Logger, changes []config.IdentityChange) {
+	for _, c := range changes {
+		log.Warn("volume identity changed by the config: initiators see a new disk", "volume", c.Volume, "old_wwid", c.OldWWID, "wwid", c.WWID)
+	}
 }

@@ -494,6 +494,13 @@ func (n *Node) load(text []byte) (*config.Config, error) {
 	if err := config.EnsureSerials(cfg); err != nil {
 		return nil, err
 	}
+	changes, err := config.KeepIdentities(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range changes {
+		n.log.Warn("volume identity changed by the config: initiators see a new disk", "volume", c.Volume, "old_wwid", c.OldWWID, "wwid", c.WWID)
+	}
 	return cfg, nil
 }
 
