@@ -578,7 +578,7 @@ func pcmkConvTarget(p *pcmkPrimitive, pgs *lioPortalGroups, byIQN map[string]*pc
 			continue
 		}
 		if impl == implTGT {
-			fs.review(line, "%s: allowed_initiators %s: tgt bound it with --initiator-address, which takes addresses; check that this initiator could log in before", who, a)
+			fs.review(line, "%s: allowed_initiators %s: tgt bound it with --initiator-address, which matches addresses, so this entry probably let no initiator in; it is carried as an initiator name — check", who, a)
 		}
 		pt.acl = true
 		if !slices.ContainsFunc(pt.t.initiators, func(in initiatorACL) bool { return in.iqn == n }) {
