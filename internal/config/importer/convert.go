@@ -17,10 +17,11 @@ const (
 	FormatIETD      Format = "ietd"      // IET's ietd.conf
 	FormatSCST      Format = "scst"      // scstadmin's scst.conf
 	FormatTargetcli Format = "targetcli" // LIO targetcli's saveconfig.json
+	FormatPacemaker Format = "pacemaker" // crm configure show or the CIB XML
 )
 
 // Formats lists the accepted formats.
-var Formats = []Format{FormatIETD, FormatSCST, FormatTargetcli}
+var Formats = []Format{FormatIETD, FormatSCST, FormatTargetcli, FormatPacemaker}
 
 func (f Format) long() string {
 	switch f {
@@ -30,6 +31,8 @@ func (f Format) long() string {
 		return "SCST scst.conf"
 	case FormatTargetcli:
 		return "LIO targetcli saveconfig.json"
+	case FormatPacemaker:
+		return "Pacemaker iSCSITarget/iSCSILogicalUnit resources"
 	}
 	return string(f)
 }
@@ -48,8 +51,10 @@ func ParseFormat(s string) (Format, error) {
 		return FormatSCST, nil
 	case "lio", "saveconfig", "saveconfig.json", "json":
 		return FormatTargetcli, nil
+	case "crm", "crmsh", "cib", "cib.xml", "pcs", "pcmk":
+		return FormatPacemaker, nil
 	}
-	return "", fmt.Errorf("unknown format %q: use ietd, scst or targetcli", s)
+	return "", fmt.Errorf("unknown format %q: use ietd, scst, targetcli or pacemaker", s)
 }
 
 // Options tune a conversion.
@@ -136,6 +141,8 @@ func Convert(name string, data []byte, o Options) (res *Result, err error) {
 		m, err = convertSCST(name, data, o, fs)
 	case FormatTargetcli:
 		m, err = convertTargetcli(name, data, o, fs)
+	case FormatPacemaker:
+		m, err = convertPacemaker(name, data, o, fs)
 	default:
 		return nil, fmt.Errorf("%s: unknown format %q", name, f)
 	}

@@ -1,7 +1,10 @@
 // Package importer converts the configuration of other Linux iSCSI targets
 // into a halun config: ietd.conf of the iSCSI Enterprise Target (with its
-// initiators.allow and initiators.deny), scst.conf as scstadmin writes it, and
-// the saveconfig.json of LIO's targetcli.
+// initiators.allow and initiators.deny), scst.conf as scstadmin writes it,
+// the saveconfig.json of LIO's targetcli, and the iSCSITarget and
+// iSCSILogicalUnit resources of a Pacemaker cluster (`crm configure show`
+// or the CIB XML), whose SCSI identity is computed as the resource agent
+// computed it for its implementation (iet, tgt, lio, lio-t or scst).
 //
 // The aim is that initiators see the same disks after the move: every
 // volume gets the identity style of its source target (package identity)

@@ -175,6 +175,10 @@ func TestDetect(t *testing.T) {
 		{"# c\nTARGET_DRIVER iscsi {\n}", FormatSCST},
 		{"Target iqn.2001-04.com.example:a\n  Lun 0 Path=/x\n", FormatIETD},
 		{"IncomingUser a b\ntarget iqn.x:y\r\n", FormatIETD},
+		{"node 1: a\nprimitive lu ocf:heartbeat:iSCSILogicalUnit \\\n\tparams lun=1\n", FormatPacemaker},
+		{"primitive t ocf:heartbeat:iSCSITarget params iqn=iqn.x:y\n", FormatPacemaker},
+		{"<?xml version=\"1.0\"?>\n<cib epoch=\"1\"><configuration/></cib>", FormatPacemaker},
+		{"<resources><primitive id=\"lu\" class=\"ocf\" provider=\"heartbeat\" type=\"iSCSILogicalUnit\"/></resources>", FormatPacemaker},
 	} {
 		if got, err := Detect([]byte(tc.in)); err != nil || got != tc.want {
 			t.Errorf("Detect(%q) = %v, %v; want %v", tc.in, got, err, tc.want)

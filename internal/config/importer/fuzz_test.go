@@ -50,3 +50,9 @@ func FuzzParseTargetcli(f *testing.F) {
 	addSeed(f, "saveconfig.json")
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzConvert(t, FormatTargetcli, data, convertTargetcli) })
 }
+
+func FuzzParsePacemaker(f *testing.F) {
+	addSeed(f, "crm-configure-show.txt")
+	addSeed(f, "cib.xml")
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzConvert(t, FormatPacemaker, data, convertPacemaker) })
+}

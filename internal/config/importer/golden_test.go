@@ -23,6 +23,8 @@ func TestGolden(t *testing.T) {
 		{"ietd-open", "ietd.conf", Options{}},
 		{"scst", "scst.conf", Options{SCSTVersion: "3.6"}},
 		{"targetcli", "saveconfig.json", Options{DataDir: "/var/lib/halun"}},
+		{"pacemaker-crm", "crm-configure-show.txt", Options{}},
+		{"pacemaker-cib", "cib.xml", Options{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.golden, func(t *testing.T) {
