@@ -754,7 +754,7 @@ func pcmkConvLU(p *pcmkPrimitive, o Options, fs *findings, m *model, names volum
 		v.thin = boolPtr(false)
 	}
 	pcmkCache(p, impl, v, fs, who)
-	pcmkIdentity(p, impl, pt, lun, iqn, v, fs, who)
+	pcmkIdentity(p, impl, pt, lun, iqn, v, o, fs, who)
 	pcmkLUAccess(p, impl, pt, lun, v, fs, who)
 	for _, x := range p.params {
 		if !pcmkLUKeys[x.name] {
@@ -816,7 +816,7 @@ func pcmkCache(p *pcmkPrimitive, impl string, v *volume, fs *findings, who strin
 }
 
 // pcmkIdentity computes the identity the agent gave the LU under impl.
-func pcmkIdentity(p *pcmkPrimitive, impl string, pt *pcmkTarget, lun int, iqn string, v *volume, fs *findings, who string) {
+func pcmkIdentity(p *pcmkPrimitive, impl string, pt *pcmkTarget, lun int, iqn string, v *volume, o Options, fs *findings, who string) {
 	sn, snSet := p.param("scsi_sn")
 	serial := sn.value
 	snFrom := "scsi_sn"
@@ -845,7 +845,8 @@ func pcmkIdentity(p *pcmkPrimitive, impl string, pt *pcmkTarget, lun int, iqn st
 	case implIET:
 		s.Style = identity.StyleIET
 		if scsiID == "" {
-			fs.review(p.lineOf("scsi_id"), "%s: scsi_id is set empty, so IET derived its ScsiId from the target and LUN (or, before 1.4.20, the inode); set identity.device_id to the ScsiId from the old target", who)
+			s.Target, s.LUN = iqn, uint64(lun)
+			fs.info(p.lineOf("scsi_id"), "%s: scsi_id is set empty, so IET 1.4.20 derived its ScsiId from the target name and LUN, as the output does; IET 1.4.19 and older used the file's inode — if the old host runs one of those, set identity.device_id_hex from VPD 0x83 there", who)
 		}
 		s.DeviceID = scsiID
 		what = fmt.Sprintf("ietadm --params ScsiId=%s,ScsiSN=%s", scsiID, serial)
@@ -916,15 +917,23 @@ func pcmkIdentity(p *pcmkPrimitive, impl string, pt *pcmkTarget, lun int, iqn st
 			s.Vendor = identity.SCSTVendorFileIO
 		}
 		s.Product = pcmkDefaultID(p.id)
-		s.DeviceID = product
+		// The agent opens the device under the resource id, so SCST
+		// generated t10_dev_id and vend_specific_id from that name
+		// (setup_id 0 unless the site set one); a product_id becomes
+		// t10_dev_id afterwards, which vend_specific_id does not follow.
+		gen := scstDefaultT10DevID(p.id, 0)
+		s.DeviceID = gen
 		what = "usn=" + serial
 		if product != "" {
 			what += ", t10_dev_id=" + product
-			fs.review(p.lineOf("product_id"), "%s: the agent set t10_dev_id after opening the device, so SCST's vend_specific_id (the T10 vendor ID designator) kept the t10_dev_id SCST generated; halun's config cannot carry it, so that designator may change — the EUI-64 designator (the WWID) is carried", who)
-		} else {
-			fs.review(p.line, "%s: no product_id, so SCST generated t10_dev_id from the device name; copy /sys/kernel/scst_tgt/devices/%s/t10_dev_id from the old host into identity.device_id", who, p.id)
+			s.DeviceID, s.VendorSpecificID = product, gen
 		}
-		fs.review(p.line, "%s: SCST's revision (prod_rev_lvl) depends on the SCST version; copy /sys/kernel/scst_tgt/devices/%s/prod_rev_lvl from the old host into identity.revision", who, p.id)
+		fs.info(p.line, "%s: SCST generated t10_dev_id %s from the device name (with setup_id 0; if the site set setup_id, compare /sys/kernel/scst_tgt/devices/%s/vend_specific_id on the old host)", who, gen, p.id)
+		if o.SCSTVersion != "" {
+			s.Revision, _ = SCSTRevision(o.SCSTVersion)
+		} else {
+			fs.review(p.line, "%s: SCST's revision (prod_rev_lvl) depends on the SCST release: rerun with --scst-version, or copy /sys/kernel/scst_tgt/devices/%s/prod_rev_lvl from the old host into identity.revision", who, p.id)
+		}
 		if x, ok := p.param("scst_bstype"); ok && x.value != "vdisk_blockio" && x.value != "vdisk_fileio" {
 			fs.review(x.line, "%s: scst_bstype %q: the vendor of other handlers is not known here; set identity.vendor from /sys/kernel/scst_tgt/devices/%s/t10_vend_id", who, x.value, p.id)
 		}

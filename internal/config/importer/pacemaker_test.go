@@ -105,30 +105,31 @@ func TestPacemakerTGTNoTID(t *testing.T) {
 	}
 }
 
-// SCST: usn, t10_vend_id and t10_dev_id come from the agent; the revision
-// depends on the SCST version and must be copied from the old host.
+// SCST: usn, t10_vend_id and t10_dev_id come from the agent; SCST
+// generated vend_specific_id from the device name (the resource id)
+// before the agent set t10_dev_id; the revision depends on the SCST
+// release (--scst-version, or a REVIEW finding).
 func TestPacemakerSCST(t *testing.T) {
-	res, err := Convert("crm.txt", []byte(crmLU("implementation=scst", "lu_db", "lun=0 implementation=scst vendor_id=ACME product_id=db-disk-01")), Options{Stat: fakeStat(nil)})
+	src := []byte(crmLU("implementation=scst", "lu_db", "lun=0 implementation=scst vendor_id=ACME product_id=db-disk-01"))
+	res, err := Convert("crm.txt", src, Options{Stat: fakeStat(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantFinding(t, res.Findings, Review, 3, "prod_rev_lvl", "identity.revision")
-	wantFinding(t, res.Findings, Review, 4, "vend_specific_id")
+	wantFinding(t, res.Findings, Review, 3, "prod_rev_lvl", "--scst-version")
+	res, c := convertOK(t, "crm.txt", src, Options{SCSTVersion: "3.6"})
 	y := string(res.YAML)
-	for _, want := range []string{"style: scst", "vendor: ACME", "product: lu_db", "device_id: db-disk-01", `serial: "49975694"`} {
+	gen := scstDefaultT10DevID("lu_db", 0)
+	for _, want := range []string{"style: scst", "vendor: ACME", "product: lu_db", "device_id: db-disk-01", `serial: "49975694"`, "vend_specific_id: " + gen} {
 		if !strings.Contains(y, want) {
 			t.Errorf("output lacks %q:\n%s", want, y)
 		}
 	}
-	// With the revision filled in, as the REVIEW asks, the config is valid.
-	fixed := strings.Replace(y, "      style: scst\n", "      style: scst\n      revision: \"360\"\n", 1)
-	c, err := config.Parse("fixed", []byte(fixed))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, fixed)
-	}
 	id, err := vol(t, c, "lu_db").ResolveIdentity()
-	if err != nil || id.Vendor != "ACME" || id.Product != "lu_db" || id.UnitSerial != "49975694" {
+	if err != nil || id.Vendor != "ACME" || id.Product != "lu_db" || id.Revision != "360 " || id.UnitSerial != "49975694" {
 		t.Errorf("identity %+v, %v", id, err)
+	}
+	if d, _ := id.Find(identity.TypeT10Vendor); string(d.Value) != "ACME    "+gen {
+		t.Errorf("T10 vendor ID designator %q, want the generated vend_specific_id", d.Value)
 	}
 	if id.WWID() != "2"+"64622d6469736b2d" { // EUI-64: the first 8 bytes of t10_dev_id "db-disk-"
 		t.Errorf("WWID %s", id.WWID())
