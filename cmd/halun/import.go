@@ -19,17 +19,22 @@ const maxImportSize = 16 << 20
 func newImportCmd() *cobra.Command {
 	var format, dataDir, out, allow, deny string
 	cmd := &cobra.Command{
-		Use:   "import [--format ietd|scst|targetcli] [--data-dir DIR] FILE [-o OUT]",
-		Short: "Convert an ietd.conf, scst.conf or targetcli saveconfig.json to a halun config",
+		Use:   "import [--format ietd|scst|targetcli|tgt|tgtadm] [--data-dir DIR] FILE [-o OUT]",
+		Short: "Convert an ietd.conf, scst.conf, targetcli saveconfig.json or tgt config to a halun config",
 		Long: `Convert the config of another Linux iSCSI target to a halun config, keeping
 the disks' SCSI identity where halun can (IET ScsiSN, SCST usn and LIO's
-vpd_unit_serial become the volume serial) and reporting on stderr, with
+vpd_unit_serial become the volume serial; tgt's identity is kept byte for
+byte with identity style tgt) and reporting on stderr, with
 file:line, everything it cannot carry or carries differently. Lines marked
 REVIEW need a decision or an edit before the config is served.
 
 The format is detected from the content unless --format says it. The YAML
 goes to stdout, or to OUT (written atomically). For IET, give the
 initiators.allow and initiators.deny files with --iet-allow and --iet-deny.
+For tgt, --format tgt reads targets.conf (tids and LUNs computed as
+tgt-admin assigns them) and --format tgtadm reads the output of
+` + "`tgtadm --lld iscsi --op show --mode target`" + `, which has the live tids,
+LUNs, scsi_id and scsi_sn and is preferred.
 Exit status: 0 when converted (even with findings), 1 when the input cannot
 be read as its format.`,
 		Args: argsUsage(cobra.ExactArgs(1)),
@@ -85,7 +90,7 @@ be read as its format.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "input format: ietd, scst or targetcli (default: detect)")
+	cmd.Flags().StringVar(&format, "format", "", "input format: ietd, scst, targetcli, tgt or tgtadm (default: detect)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", config.DefaultDataDir, "node.data_dir of the new config")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the config to this file (atomically) instead of stdout")
 	cmd.Flags().StringVar(&allow, "iet-allow", "", "IET initiators.allow to import with ietd.conf")

@@ -17,10 +17,12 @@ const (
 	FormatIETD      Format = "ietd"      // IET's ietd.conf
 	FormatSCST      Format = "scst"      // scstadmin's scst.conf
 	FormatTargetcli Format = "targetcli" // LIO targetcli's saveconfig.json
+	FormatTGT       Format = "tgt"       // tgt's targets.conf (tgt-admin)
+	FormatTGTAdm    Format = "tgtadm"    // tgtadm --op show --mode target
 )
 
 // Formats lists the accepted formats.
-var Formats = []Format{FormatIETD, FormatSCST, FormatTargetcli}
+var Formats = []Format{FormatIETD, FormatSCST, FormatTargetcli, FormatTGT, FormatTGTAdm}
 
 func (f Format) long() string {
 	switch f {
@@ -30,6 +32,10 @@ func (f Format) long() string {
 		return "SCST scst.conf"
 	case FormatTargetcli:
 		return "LIO targetcli saveconfig.json"
+	case FormatTGT:
+		return "tgt targets.conf"
+	case FormatTGTAdm:
+		return "tgtadm --op show --mode target output"
 	}
 	return string(f)
 }
@@ -48,8 +54,12 @@ func ParseFormat(s string) (Format, error) {
 		return FormatSCST, nil
 	case "lio", "saveconfig", "saveconfig.json", "json":
 		return FormatTargetcli, nil
+	case "targets.conf", "tgt-admin", "stgt":
+		return FormatTGT, nil
+	case "tgtadm-show", "tgt-show", "show":
+		return FormatTGTAdm, nil
 	}
-	return "", fmt.Errorf("unknown format %q: use ietd, scst or targetcli", s)
+	return "", fmt.Errorf("unknown format %q: use ietd, scst, targetcli, tgt or tgtadm", s)
 }
 
 // Options tune a conversion.
@@ -127,6 +137,10 @@ func Convert(name string, data []byte, o Options) (res *Result, err error) {
 		m, err = convertSCST(name, data, o, fs)
 	case FormatTargetcli:
 		m, err = convertTargetcli(name, data, o, fs)
+	case FormatTGT:
+		m, err = convertTGTConf(name, data, o, fs)
+	case FormatTGTAdm:
+		m, err = convertTGTShow(name, data, o, fs)
 	default:
 		return nil, fmt.Errorf("%s: unknown format %q", name, f)
 	}
