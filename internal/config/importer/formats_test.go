@@ -189,6 +189,9 @@ func TestDetect(t *testing.T) {
 		{"# c\nTARGET_DRIVER iscsi {\n}", FormatSCST},
 		{"Target iqn.2001-04.com.example:a\n  Lun 0 Path=/x\n", FormatIETD},
 		{"IncomingUser a b\ntarget iqn.x:y\r\n", FormatIETD},
+		{"default-driver iscsi\n<target iqn.2026-11.test:a>\n  backing-store /x\n</target>\n", FormatTGT},
+		{"  <target iqn.x:y>\n</target>", FormatTGT},
+		{"Target 1: iqn.2026-11.test:a\n    System information:\n", FormatTGTAdm},
 	} {
 		if got, err := Detect([]byte(tc.in)); err != nil || got != tc.want {
 			t.Errorf("Detect(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
