@@ -50,3 +50,13 @@ func FuzzParseTargetcli(f *testing.F) {
 	addSeed(f, "saveconfig.json")
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzConvert(t, FormatTargetcli, data, convertTargetcli) })
 }
+
+func FuzzParseTGTConf(f *testing.F) {
+	addSeed(f, "tgt-targets.conf")
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzConvert(t, FormatTGT, data, convertTGTConf) })
+}
+
+func FuzzParseTGTShow(f *testing.F) {
+	addSeed(f, "tgtadm-show.txt")
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzConvert(t, FormatTGTAdm, data, convertTGTShow) })
+}

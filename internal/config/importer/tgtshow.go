@@ -121,6 +121,11 @@ func convertTGTShow(name string, data []byte, o Options, fs *findings) (*model, 
 					lu = nil
 					continue
 				}
+				for _, prev := range cur.luns {
+					if uint64(prev.lun) == n {
+						el.add(line, "%s: LUN %d listed twice (first at line %d)", who, n, prev.line)
+					}
+				}
 				lu = &tgtLU{tid: cur.tid, lun: int(min(n, 1<<30)), line: line}
 				if n > 16383 {
 					fs.review(line, "%s LUN %d: halun's LUNs are 0..16383; not imported", who, n)
