@@ -159,8 +159,10 @@ func TestTGTConfIdentityEdges(t *testing.T) {
 		if v := vol(t, c, "aa"); v.Serial != "B2" || !v.Thin {
 			t.Errorf("aa = %+v", v)
 		}
-		wantFinding(t, res.Findings, Review, 4, "params scsi_sn=B2")
+		wantFinding(t, res.Findings, Info, 4, "params scsi_sn=B2 overrides")
 		wantFinding(t, res.Findings, Warn, 4, "foo=1")
+		res = conv("<target iqn.2026-11.test:a>\n  <backing-store /srv/tgt/c/aa.img>\n    scsi_sn A1\n    params scsi_sn=B2\n  </backing-store>\n</target>\n")
+		wantFinding(t, res.Findings, Review, 4, "params scsi_sn=B2", "hash order")
 	})
 	t.Run("shared scsi_id", func(t *testing.T) {
 		res := conv("<target iqn.2026-11.test:beta>\n  backing-store /srv/tgt/c/beta1.img\n  backing-store /srv/tgt/c/beta2.img\n  scsi_id shared-id\n</target>\n")

@@ -507,16 +507,18 @@ func tgtConfLU(l *tgtLU, bo tgtOpts, bmulti []tgtItem, to tgtOpts, tmulti []tgtI
 		return to.get(k)
 	}
 	set := map[string]tgtItem{}
+	fromBlock := map[string]bool{}
 	for _, k := range []string{"scsi_id", "scsi_sn", "vendor_id", "product_id", "product_rev", "removable", "readonly",
 		"online", "sense_format", "lbppbe", "la_lba", "optimal_xfer_gran", "optimal_xfer_len", "path",
 		"device-type", "bs-type", "bsopts", "bsoflags", "block-size", "write-cache", "allow-in-use"} {
 		if v, line, ok := pick(k); ok {
 			set[k] = tgtItem{key: k, value: v, line: line}
+			_, fromBlock[k] = bo[k]
 		}
 	}
 	// params: block ones (tgt-admin's order among the block's keys is
 	// Perl hash order, i.e. random), then the target's.
-	for _, group := range [][]tgtItem{bmulti, tmulti} {
+	for gi, group := range [][]tgtItem{bmulti, tmulti} {
 		for _, it := range group {
 			if it.key == "mode_page" {
 				fs.warn(it.line, "%s: mode_page %s not carried: halun's mode pages are its own", who, it.value)
@@ -530,7 +532,11 @@ func tgtConfLU(l *tgtLU, bo tgtOpts, bmulti []tgtItem, to tgtOpts, tmulti []tgtI
 				}
 				v = strings.Trim(v, `"`)
 				if prev, dup := set[k]; dup && prev.value != v && prev.line != it.line {
-					fs.review(it.line, "%s: params %s=%s and %s %s (line %d): tgt-admin sends both, in an order that may vary; %s is assumed — check against `tgtadm --op show`", who, k, v, k, prev.value, prev.line, v)
+					if gi == 0 && fromBlock[k] {
+						fs.review(it.line, "%s: params %s=%s and %s %s (line %d) in one block: tgt-admin sends both in Perl hash order, which varies between runs; %s is assumed — check against `tgtadm --op show`", who, k, v, k, prev.value, prev.line, v)
+					} else {
+						fs.info(it.line, "%s: params %s=%s overrides %s %s (line %d): tgt-admin sends params last", who, k, v, k, prev.value, prev.line)
+					}
 				}
 				switch k {
 				case "thin_provisioning", "rotation_rate", "scsi_id", "scsi_sn", "vendor_id", "product_id", "product_rev",
