@@ -19,8 +19,8 @@ const maxImportSize = 16 << 20
 func newImportCmd() *cobra.Command {
 	var format, dataDir, out, allow, deny, scstVersion string
 	cmd := &cobra.Command{
-		Use:   "import [--format ietd|scst|targetcli|pacemaker] [--data-dir DIR] FILE [-o OUT]",
-		Short: "Convert an ietd.conf, scst.conf, targetcli saveconfig.json or Pacemaker iSCSI resources to a halun config",
+		Use:   "import [--format ietd|scst|targetcli|tgt|tgtadm|pacemaker] [--data-dir DIR] FILE [-o OUT]",
+		Short: "Convert an ietd.conf, scst.conf, targetcli saveconfig.json, tgt config or Pacemaker iSCSI resources to a halun config",
 		Long: `Convert the config of another Linux iSCSI target to a halun config, keeping
 the disks' SCSI identity byte for byte: each volume gets the identity style
 of the target it comes from (identity: style lio, scst, iet or tgt) with the
@@ -32,6 +32,11 @@ marked REVIEW need a decision or an edit before the config is served.
 The format is detected from the content unless --format says it. The YAML
 goes to stdout, or to OUT (written atomically). For IET, give the
 initiators.allow and initiators.deny files with --iet-allow and --iet-deny.
+For tgt, --format tgt reads targets.conf (tids and LUNs computed as
+tgt-admin assigns them) and --format tgtadm reads the output of
+` + "`tgtadm --lld iscsi --op show --mode target`" + `, which has the live tids,
+LUNs, scsi_id and scsi_sn and is preferred.
+
 For a Pacemaker cluster, give the output of "crm configure show" or the CIB
 XML ("cibadmin -Q", "pcs cluster cib"): each iSCSITarget becomes a target,
 each iSCSILogicalUnit a volume whose identity is the one the resource agent
@@ -92,7 +97,7 @@ be read as its format.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "input format: ietd, scst, targetcli or pacemaker (default: detect)")
+	cmd.Flags().StringVar(&format, "format", "", "input format: ietd, scst, targetcli, tgt, tgtadm or pacemaker (default: detect)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", config.DefaultDataDir, "node.data_dir of the new config")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the config to this file (atomically) instead of stdout")
 	cmd.Flags().StringVar(&allow, "iet-allow", "", "IET initiators.allow to import with ietd.conf")

@@ -29,10 +29,10 @@ type identitiesDoc struct {
 
 type identityRecord struct {
 	Spec  string `json:"spec"` // specKey of the spec
-	WWID  string          `json:"wwid"`
-	Inq   string          `json:"inquiry"` // vendor, product, revision as sent (28 bytes, hex)
-	VPD80 string          `json:"vpd80"`   // hex
-	VPD83 string          `json:"vpd83"`   // logical-unit designators, hex
+	WWID  string `json:"wwid"`
+	Inq   string `json:"inquiry"` // vendor, product, revision as sent (28 bytes, hex)
+	VPD80 string `json:"vpd80"`   // hex
+	VPD83 string `json:"vpd83"`   // logical-unit designators, hex
 }
 
 // specKey is a spec's set fields, sorted, as "Field=value" lines: a new

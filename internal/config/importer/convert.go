@@ -17,11 +17,13 @@ const (
 	FormatIETD      Format = "ietd"      // IET's ietd.conf
 	FormatSCST      Format = "scst"      // scstadmin's scst.conf
 	FormatTargetcli Format = "targetcli" // LIO targetcli's saveconfig.json
+	FormatTGT       Format = "tgt"       // tgt's targets.conf (tgt-admin)
+	FormatTGTAdm    Format = "tgtadm"    // tgtadm --op show --mode target
 	FormatPacemaker Format = "pacemaker" // crm configure show or the CIB XML
 )
 
 // Formats lists the accepted formats.
-var Formats = []Format{FormatIETD, FormatSCST, FormatTargetcli, FormatPacemaker}
+var Formats = []Format{FormatIETD, FormatSCST, FormatTargetcli, FormatTGT, FormatTGTAdm, FormatPacemaker}
 
 func (f Format) long() string {
 	switch f {
@@ -33,6 +35,10 @@ func (f Format) long() string {
 		return "LIO targetcli saveconfig.json"
 	case FormatPacemaker:
 		return "Pacemaker iSCSITarget/iSCSILogicalUnit resources"
+	case FormatTGT:
+		return "tgt targets.conf"
+	case FormatTGTAdm:
+		return "tgtadm --op show --mode target output"
 	}
 	return string(f)
 }
@@ -51,10 +57,14 @@ func ParseFormat(s string) (Format, error) {
 		return FormatSCST, nil
 	case "lio", "saveconfig", "saveconfig.json", "json":
 		return FormatTargetcli, nil
+	case "targets.conf", "tgt-admin", "stgt":
+		return FormatTGT, nil
+	case "tgtadm-show", "tgt-show", "show":
+		return FormatTGTAdm, nil
 	case "crm", "crmsh", "cib", "cib.xml", "pcs", "pcmk":
 		return FormatPacemaker, nil
 	}
-	return "", fmt.Errorf("unknown format %q: use ietd, scst, targetcli or pacemaker", s)
+	return "", fmt.Errorf("unknown format %q: use ietd, scst, targetcli, tgt, tgtadm or pacemaker", s)
 }
 
 // Options tune a conversion.
@@ -143,6 +153,10 @@ func Convert(name string, data []byte, o Options) (res *Result, err error) {
 		m, err = convertTargetcli(name, data, o, fs)
 	case FormatPacemaker:
 		m, err = convertPacemaker(name, data, o, fs)
+	case FormatTGT:
+		m, err = convertTGTConf(name, data, o, fs)
+	case FormatTGTAdm:
+		m, err = convertTGTShow(name, data, o, fs)
 	default:
 		return nil, fmt.Errorf("%s: unknown format %q", name, f)
 	}

@@ -12,11 +12,15 @@ var (
 	ietLun    = regexp.MustCompile(`(?mi)^[ \t]*Lun[ \t]+\d+[ \t]+\S`)
 	crmISCSI  = regexp.MustCompile(`(?m)^primitive[ \t]+\S+[ \t]+ocf:heartbeat:iSCSI(LogicalUnit|Target)\b`)
 	cibISCSI  = regexp.MustCompile(`<primitive\b[^>]*\btype="iSCSI(LogicalUnit|Target)"`)
+	tgtBlock  = regexp.MustCompile(`(?m)^[ \t]*<target[ \t]+[^>]*>`)
+	tgtShow   = regexp.MustCompile(`(?m)^Target \d+: `)
 )
 
 // Detect tells the format of a config from its content: a JSON object is
 // targetcli's saveconfig.json, HANDLER/TARGET_DRIVER blocks are scst.conf,
-// Target stanzas and Lun lines are ietd.conf, and a Pacemaker configuration
+// "Target N: IQN" lines are tgtadm's show output, <target IQN> blocks are
+// tgt's targets.conf, Target stanzas and Lun lines are ietd.conf,
+// and a Pacemaker configuration
 // with iSCSI resources — `crm configure show` (a primitive line of
 // ocf:heartbeat:iSCSI…) or the CIB XML (<cib, or a <primitive of type
 // iSCSILogicalUnit or iSCSITarget) — is pacemaker.
@@ -31,8 +35,12 @@ func Detect(data []byte) (Format, error) {
 		return FormatTargetcli, nil
 	case scstBlock.Match(data):
 		return FormatSCST, nil
+	case tgtShow.Match(data):
+		return FormatTGTAdm, nil
+	case tgtBlock.Match(data):
+		return FormatTGT, nil
 	case ietStanza.Match(data) || ietLun.Match(data):
 		return FormatIETD, nil
 	}
-	return "", errors.New("cannot tell the format (not a saveconfig.json, scst.conf, ietd.conf or Pacemaker configuration); say it with --format")
+	return "", errors.New("cannot tell the format (not a saveconfig.json, scst.conf, ietd.conf, targets.conf, tgtadm show output or Pacemaker configuration); say it with --format")
 }

@@ -31,6 +31,23 @@ func TestSyntaxErrors(t *testing.T) {
 		{"json not object", FormatTargetcli, "[1, 2]", 1, "not a JSON object"},
 		{"json not saveconfig", FormatTargetcli, "{\n \"a\": 1\n}", 1, "no storage_objects or targets"},
 		{"json trailing", FormatTargetcli, "{\"targets\": []}\n{}", 2, "more data"},
+		{"tgt unclosed block", FormatTGT, "<target iqn.2026-11.test:a>\n  <backing-store /a>\n  </backing-store>\n", 1, "not closed"},
+		{"tgt stray close", FormatTGT, "# c\n</target>\n", 2, "without an open"},
+		{"tgt mismatched close", FormatTGT, "<target iqn.2026-11.test:a>\n  <backing-store /a>\n</target>\n", 3, "closes <backing-store>"},
+		{"tgt mixed store forms", FormatTGT, "<target iqn.2026-11.test:a>\n  backing-store /a\n  <backing-store /b>\n  </backing-store>\n</target>\n", 3, "cannot mix"},
+		{"tgt key twice", FormatTGT, "<target iqn.2026-11.test:a>\n  backing-store /a\n  scsi_id x\n  scsi_id y\n</target>\n", 4, "twice"},
+		{"tgt bad lun", FormatTGT, "<target iqn.2026-11.test:a>\n  <backing-store /a>\n    lun x\n  </backing-store>\n</target>\n", 3, "not a number"},
+		{"tgt user without password", FormatTGT, "<target iqn.2026-11.test:a>\n  incominguser joe\n</target>\n", 2, "password"},
+		{"tgt bad controller_tid", FormatTGT, "<target iqn.2026-11.test:a>\n  controller_tid 0\n</target>\n", 2, "controller_tid"},
+		{"tgtadm no target", FormatTGTAdm, "hello\n", 1, "Target N: IQN"},
+		{"tgtadm indented before target", FormatTGTAdm, "\n    LUN information:\n", 2, "before the first"},
+		{"tgtadm bad lun", FormatTGTAdm, "Target 1: iqn.2026-11.test:a\n    LUN information:\n        LUN: x\n", 3, "not a number"},
+		{"tgtadm key before lun", FormatTGTAdm, "Target 1: iqn.2026-11.test:a\n    LUN information:\n            SCSI ID: x\n", 3, "before the first"},
+		{"tgtadm bad size", FormatTGTAdm, "Target 1: iqn.2026-11.test:a\n    LUN information:\n        LUN: 1\n            Size: big\n", 4, "Size"},
+		{"tgtadm bad yes", FormatTGTAdm, "Target 1: iqn.2026-11.test:a\n    LUN information:\n        LUN: 1\n            Readonly: maybe\n", 4, "Yes or No"},
+		{"tgtadm tid twice", FormatTGTAdm, "Target 1: iqn.2026-11.test:a\nTarget 1: iqn.2026-11.test:b\n", 2, "twice"},
+		{"tgtadm tid zero", FormatTGTAdm, "Target 0: iqn.2026-11.test:a\n", 1, "target id"},
+		{"tgtadm empty", FormatTGTAdm, "\n\n", 0, "no \"Target N: IQN\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Convert("in.conf", []byte(tc.in), Options{Format: tc.format, Stat: fakeStat(nil)})

@@ -179,6 +179,9 @@ func TestDetect(t *testing.T) {
 		{"primitive t ocf:heartbeat:iSCSITarget params iqn=iqn.x:y\n", FormatPacemaker},
 		{"<?xml version=\"1.0\"?>\n<cib epoch=\"1\"><configuration/></cib>", FormatPacemaker},
 		{"<resources><primitive id=\"lu\" class=\"ocf\" provider=\"heartbeat\" type=\"iSCSILogicalUnit\"/></resources>", FormatPacemaker},
+		{"default-driver iscsi\n<target iqn.2026-11.test:a>\n  backing-store /x\n</target>\n", FormatTGT},
+		{"  <target iqn.x:y>\n</target>", FormatTGT},
+		{"Target 1: iqn.2026-11.test:a\n    System information:\n", FormatTGTAdm},
 	} {
 		if got, err := Detect([]byte(tc.in)); err != nil || got != tc.want {
 			t.Errorf("Detect(%q) = %v, %v; want %v", tc.in, got, err, tc.want)

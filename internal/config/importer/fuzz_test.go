@@ -56,3 +56,13 @@ func FuzzParsePacemaker(f *testing.F) {
 	addSeed(f, "cib.xml")
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzConvert(t, FormatPacemaker, data, convertPacemaker) })
 }
+
+func FuzzParseTGTConf(f *testing.F) {
+	addSeed(f, "tgt-targets.conf")
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzConvert(t, FormatTGT, data, convertTGTConf) })
+}
+
+func FuzzParseTGTShow(f *testing.F) {
+	addSeed(f, "tgtadm-show.txt")
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzConvert(t, FormatTGTAdm, data, convertTGTShow) })
+}

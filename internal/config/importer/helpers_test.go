@@ -43,6 +43,23 @@ var hostFiles = map[string]int64{
 	"/srv/iscsi/vm_data1.img": 50 << 30,
 	"/srv/iscsi/backup.img":   2<<40 + 1000, // a partial block at the end
 	"/srv/iscsi/scratch.img":  8 << 30,
+	// tgt samples
+	"/srv/tgt/c/zz.img":      8 << 20,
+	"/srv/tgt/c/aa.img":      8 << 20,
+	"/srv/tgt/c/mm.img":      8 << 20,
+	"/srv/tgt/c/direct1.img": 8 << 20,
+	"/srv/tgt/c/beta1.img":   8 << 20,
+	"/srv/tgt/c/beta2.img":   8 << 20,
+	"/srv/tgt/c/gamma1.img":  8 << 20,
+	"/srv/tgt/disk1.img":     16 << 20,
+	"/srv/tgt/disk2.img":     16 << 20,
+	"/srv/tgt/disk3.img":     16 << 20,
+	"/srv/tgt/disk4.img":     16 << 20,
+	"/srv/tgt/disk5.img":     16 << 20,
+	"/srv/tgt/disk6.img":     16 << 20,
+	"/srv/tgt/disk7.img":     16 << 20,
+	"/srv/tgt/disk8.img":     16 << 20,
+	"/srv/tgt/disk9.img":     16 << 20,
 }
 
 // convertOK converts and requires the output to pass config.Parse.
