@@ -2,6 +2,7 @@ package backend
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -46,17 +47,17 @@ func TestStoreReadWrite(t *testing.T) {
 				for i := range data {
 					data[i] = byte(i*7 + 1)
 				}
-				if n, err := s.WriteAt(data, c.off); err != nil || n != c.n {
-					t.Fatalf("WriteAt = %d, %v", n, err)
+				if err := s.WriteAt(ctx, data, c.off, false); err != nil {
+					t.Fatalf("WriteAt: %v", err)
 				}
 				got := make([]byte, c.n)
-				if n, err := s.ReadAt(got, c.off); err != nil || n != c.n {
-					t.Fatalf("ReadAt = %d, %v", n, err)
+				if err := s.ReadAt(ctx, got, c.off); err != nil {
+					t.Fatalf("ReadAt: %v", err)
 				}
 				if !bytes.Equal(got, data) {
 					t.Fatal("read back differs from written data")
 				}
-				if err := s.Sync(); err != nil {
+				if err := s.Sync(ctx); err != nil {
 					t.Fatalf("Sync: %v", err)
 				}
 			})
@@ -78,13 +79,13 @@ func TestStoreOutOfRange(t *testing.T) {
 	for kind, s := range stores(t, size) {
 		for _, c := range cases {
 			t.Run(kind+"/"+c.name, func(t *testing.T) {
-				if _, err := s.ReadAt(make([]byte, c.n), c.off); !errors.Is(err, ErrOutOfRange) {
+				if err := s.ReadAt(ctx, make([]byte, c.n), c.off); !errors.Is(err, ErrOutOfRange) {
 					t.Errorf("ReadAt err = %v, want ErrOutOfRange", err)
 				}
-				if _, err := s.WriteAt(make([]byte, c.n), c.off); !errors.Is(err, ErrOutOfRange) {
+				if err := s.WriteAt(ctx, make([]byte, c.n), c.off, false); !errors.Is(err, ErrOutOfRange) {
 					t.Errorf("WriteAt err = %v, want ErrOutOfRange", err)
 				}
-				if err := s.Unmap(c.off, int64(c.n)); !errors.Is(err, ErrOutOfRange) {
+				if err := s.Unmap(ctx, c.off, int64(c.n)); !errors.Is(err, ErrOutOfRange) {
 					t.Errorf("Unmap err = %v, want ErrOutOfRange", err)
 				}
 			})
@@ -108,14 +109,14 @@ func TestStoreUnmapReadsZeros(t *testing.T) {
 		for _, c := range cases {
 			t.Run(kind+"/"+c.name, func(t *testing.T) {
 				all := bytes.Repeat([]byte{0xa5}, size)
-				if _, err := s.WriteAt(all, 0); err != nil {
+				if err := s.WriteAt(ctx, all, 0, false); err != nil {
 					t.Fatal(err)
 				}
-				if err := s.Unmap(c.off, c.n); err != nil {
+				if err := s.Unmap(ctx, c.off, c.n); err != nil {
 					t.Fatalf("Unmap: %v", err)
 				}
 				got := make([]byte, size)
-				if _, err := s.ReadAt(got, 0); err != nil {
+				if err := s.ReadAt(ctx, got, 0); err != nil {
 					t.Fatal(err)
 				}
 				for i, b := range got {
@@ -134,7 +135,7 @@ func TestMemoryThinAllocation(t *testing.T) {
 	if a := m.Allocated(); a != 0 {
 		t.Fatalf("fresh 1 GiB store holds %d bytes", a)
 	}
-	if _, err := m.WriteAt([]byte{1}, 5*memChunk+3); err != nil {
+	if err := m.WriteAt(ctx, []byte{1}, 5*memChunk+3, false); err != nil {
 		t.Fatal(err)
 	}
 	if a := m.Allocated(); a != memChunk {
@@ -148,7 +149,7 @@ func TestMemoryThinAllocation(t *testing.T) {
 	if mapped || run != 5*memChunk {
 		t.Fatalf("MapStatus = %v, %d; want hole of five chunks", mapped, run)
 	}
-	if err := m.Unmap(5*memChunk, memChunk); err != nil {
+	if err := m.Unmap(ctx, 5*memChunk, memChunk); err != nil {
 		t.Fatal(err)
 	}
 	if a := m.Allocated(); a != 0 {
@@ -183,12 +184,12 @@ func TestMemoryConcurrent(t *testing.T) {
 					switch i % 3 {
 					case 0:
 						w := bytes.Repeat([]byte{byte(g<<4 | i&15)}, slot)
-						if _, err := m.WriteAt(w, off); err != nil {
+						if err := m.WriteAt(ctx, w, off, false); err != nil {
 							return err
 						}
 						shadow[k] = w
 					case 1:
-						if _, err := m.ReadAt(buf, off); err != nil {
+						if err := m.ReadAt(ctx, buf, off); err != nil {
 							return err
 						}
 						want := shadow[k]
@@ -199,7 +200,7 @@ func TestMemoryConcurrent(t *testing.T) {
 							return fmt.Errorf("worker %d: slot at %d reads back data it did not leave there", g, off)
 						}
 					default:
-						if err := m.Unmap(off, slot); err != nil {
+						if err := m.Unmap(ctx, off, slot); err != nil {
 							return err
 						}
 						shadow[k] = nil
@@ -276,13 +277,13 @@ func TestFileUnmapPunchesHoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := f.WriteAt(bytes.Repeat([]byte{1}, 8<<20), 0); err != nil {
+	if err := f.WriteAt(ctx, bytes.Repeat([]byte{1}, 8<<20), 0, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := f.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Unmap(0, 8<<20); err != nil {
+	if err := f.Unmap(ctx, 0, 8<<20); err != nil {
 		t.Fatal(err)
 	}
 	mapped, run, err := f.MapStatus(0, 8<<20)
@@ -336,3 +337,6 @@ func TestUnmapChain(t *testing.T) {
 		t.Fatalf("I/O error must be returned: err %v calls %v", err, calls)
 	}
 }
+
+// ctx is the context of the tests' store calls.
+var ctx = context.Background()

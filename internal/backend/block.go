@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -62,7 +63,7 @@ func OpenBlock(path string) (*Block, error) {
 
 // Unmap deallocates [off, off+n) where the device can, and always leaves it
 // reading as zeros (see Block).
-func (b *Block) Unmap(off, n int64) error {
+func (b *Block) Unmap(_ context.Context, off, n int64) error {
 	if err := checkRange("unmap", off, n, b.size.Load()); err != nil {
 		return fmt.Errorf("backend %s: %w", b.path, err)
 	}

@@ -16,6 +16,15 @@ var (
 	ErrNoSpace = errors.New("no space left for the data")
 	// ErrIO: the storage under the store failed the transfer (EIO).
 	ErrIO = errors.New("I/O error")
+	// ErrUnavailable: the store cannot serve the transfer now but may
+	// soon — a replica is being removed from the in-sync set, a promotion
+	// is in flight, a peer call timed out. Nothing is known to be
+	// written; the initiator should retry, on this path or another.
+	ErrUnavailable = errors.New("volume unavailable for now")
+	// ErrFenced: this node may no longer serve the volume (another node
+	// holds a higher epoch, or this node lost its lease). Nothing is
+	// written; the initiator must use another path.
+	ErrFenced = errors.New("volume fenced on this node")
 )
 
 // kindError is a failure of a known kind; its message is the cause's.

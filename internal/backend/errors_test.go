@@ -79,7 +79,7 @@ func TestFileNoSpace(t *testing.T) {
 	}
 	var off int64
 	for ; off < f.Size(); off += int64(len(chunk)) {
-		if _, err = f.WriteAt(chunk, off); err != nil {
+		if err = f.WriteAt(ctx, chunk, off, false); err != nil {
 			break
 		}
 	}
@@ -87,13 +87,13 @@ func TestFileNoSpace(t *testing.T) {
 		t.Fatalf("write at %d of a full file system: %v, want ErrNoSpace", off, err)
 	}
 	got := make([]byte, len(chunk))
-	if _, err := f.ReadAt(got, 0); err != nil || got[0] != 0xa5 {
+	if err := f.ReadAt(ctx, got, 0); err != nil || got[0] != 0xa5 {
 		t.Fatalf("read after the failure: %v %x", err, got[0])
 	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.WriteAt(chunk, off); err != nil {
+	if err := f.WriteAt(ctx, chunk, off, false); err != nil {
 		t.Fatalf("write after space returned: %v", err)
 	}
 }

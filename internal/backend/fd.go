@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,38 +28,43 @@ func checkRange(what string, off, n, size int64) error {
 // ErrOutOfRange is returned for accesses outside the store.
 var ErrOutOfRange = errors.New("range outside store")
 
-func (s *fdStore) ReadAt(p []byte, off int64) (int, error) {
+// ReadAt reads with pread. A local read does not wait on anything the
+// context could cut short.
+func (s *fdStore) ReadAt(_ context.Context, p []byte, off int64) error {
 	if err := checkRange("read", off, int64(len(p)), s.size.Load()); err != nil {
-		return 0, fmt.Errorf("backend %s: %w", s.path, err)
+		return fmt.Errorf("backend %s: %w", s.path, err)
 	}
 	n, err := s.f.ReadAt(p, off)
 	if err == io.EOF && n < len(p) {
 		// A file shorter than its configured size (truncated behind our
 		// back) reads as zeros past its end, like a hole.
 		clear(p[n:])
-		return len(p), nil
+		return nil
 	}
 	if err != nil {
-		return n, fmt.Errorf("backend %s: read at %d: %w", s.path, off, ioError(err))
+		return fmt.Errorf("backend %s: read at %d: %w", s.path, off, ioError(err))
 	}
-	return n, nil
+	return nil
 }
 
-func (s *fdStore) WriteAt(p []byte, off int64) (int, error) {
+// WriteAt writes with pwrite, then fdatasync when durable.
+func (s *fdStore) WriteAt(ctx context.Context, p []byte, off int64, durable bool) error {
 	if err := checkRange("write", off, int64(len(p)), s.size.Load()); err != nil {
-		return 0, fmt.Errorf("backend %s: %w", s.path, err)
+		return fmt.Errorf("backend %s: %w", s.path, err)
 	}
-	n, err := s.f.WriteAt(p, off)
-	if err != nil {
-		return n, fmt.Errorf("backend %s: write at %d: %w", s.path, off, ioError(err))
+	if _, err := s.f.WriteAt(p, off); err != nil {
+		return fmt.Errorf("backend %s: write at %d: %w", s.path, off, ioError(err))
 	}
-	return n, nil
+	if durable {
+		return s.Sync(ctx)
+	}
+	return nil
 }
 
 func (s *fdStore) Size() int64 { return s.size.Load() }
 
 // Sync flushes completed writes to stable storage with fdatasync.
-func (s *fdStore) Sync() error {
+func (s *fdStore) Sync(context.Context) error {
 	if err := s.control(func(fd int) error { return ignoreEINTR(func() error { return syscall.Fdatasync(fd) }) }); err != nil {
 		return fmt.Errorf("backend %s: fdatasync: %w", s.path, ioError(err))
 	}

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -74,7 +75,7 @@ func OpenFile(path string, size int64, create bool) (*File, error) {
 // Unmap deallocates [off, off+n) with fallocate(PUNCH_HOLE|KEEP_SIZE); the
 // range reads as zeros afterwards. Where the file system cannot punch holes
 // it writes zeros instead.
-func (s *File) Unmap(off, n int64) error {
+func (s *File) Unmap(_ context.Context, off, n int64) error {
 	if err := checkRange("unmap", off, n, s.size.Load()); err != nil {
 		return fmt.Errorf("backend %s: %w", s.path, err)
 	}

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -77,9 +78,9 @@ func span(off, n int64, fn func(ci int, co int, po int64, l int)) {
 	}
 }
 
-func (m *Memory) ReadAt(p []byte, off int64) (int, error) {
+func (m *Memory) ReadAt(_ context.Context, p []byte, off int64) error {
 	if err := checkRange("read", off, int64(len(p)), m.size.Load()); err != nil {
-		return 0, fmt.Errorf("backend memory: %w", err)
+		return fmt.Errorf("backend memory: %w", err)
 	}
 	span(off, int64(len(p)), func(ci, co int, po int64, l int) {
 		mu := &m.locks[ci%memStripes]
@@ -91,12 +92,14 @@ func (m *Memory) ReadAt(p []byte, off int64) (int, error) {
 		}
 		mu.RUnlock()
 	})
-	return len(p), nil
+	return nil
 }
 
-func (m *Memory) WriteAt(p []byte, off int64) (int, error) {
+// WriteAt copies p into RAM; durable changes nothing (RAM is all the
+// durability a memory volume has).
+func (m *Memory) WriteAt(_ context.Context, p []byte, off int64, _ bool) error {
 	if err := checkRange("write", off, int64(len(p)), m.size.Load()); err != nil {
-		return 0, fmt.Errorf("backend memory: %w", err)
+		return fmt.Errorf("backend memory: %w", err)
 	}
 	span(off, int64(len(p)), func(ci, co int, po int64, l int) {
 		mu := &m.locks[ci%memStripes]
@@ -109,12 +112,12 @@ func (m *Memory) WriteAt(p []byte, off int64) (int, error) {
 		copy(c[co:co+l], p[po:po+int64(l)])
 		mu.Unlock()
 	})
-	return len(p), nil
+	return nil
 }
 
 // Unmap frees the chunks [off, off+n) covers entirely and zeroes the parts
 // of chunks it covers partially.
-func (m *Memory) Unmap(off, n int64) error {
+func (m *Memory) Unmap(_ context.Context, off, n int64) error {
 	if err := checkRange("unmap", off, n, m.size.Load()); err != nil {
 		return fmt.Errorf("backend memory: %w", err)
 	}
@@ -175,6 +178,6 @@ func (m *Memory) Allocated() int64 {
 	return n
 }
 
-func (m *Memory) Size() int64  { return m.size.Load() }
-func (m *Memory) Sync() error  { return nil }
-func (m *Memory) Close() error { return nil }
+func (m *Memory) Size() int64                { return m.size.Load() }
+func (m *Memory) Sync(context.Context) error { return nil }
+func (m *Memory) Close() error               { return nil }

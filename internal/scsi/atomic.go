@@ -41,17 +41,14 @@ func opCompareAndWriteRun(k *task) Result {
 	off := int64(lba << lu.shift)
 	lu.rmw.Lock()
 	defer lu.rmw.Unlock()
-	if _, err := lu.store.ReadAt(cur, off); err != nil {
+	if err := lu.store.ReadAt(k.ctx(), cur, off); err != nil {
 		return k.storeFailed(err, "read", lba, false)
 	}
 	if i := mismatch(cur, verify); i >= 0 {
 		return k.miscompare(uint64(i))
 	}
-	if _, err := lu.store.WriteAt(write, off); err != nil {
+	if err := lu.store.WriteAt(k.ctx(), write, off, k.fua() || !lu.wce.Load()); err != nil {
 		return k.storeFailed(err, "write", lba, true)
-	}
-	if r := k.syncIf(k.fua() || !lu.wce.Load(), lba); r != nil {
-		return *r
 	}
 	lu.wrote()
 	return Good
@@ -82,17 +79,14 @@ func opOrWrite(k *task) Result {
 	off := int64(lba << lu.shift)
 	lu.rmw.Lock()
 	defer lu.rmw.Unlock()
-	if _, err := lu.store.ReadAt(cur, off); err != nil {
+	if err := lu.store.ReadAt(k.ctx(), cur, off); err != nil {
 		return k.storeFailed(err, "read", lba, false)
 	}
 	for i := range cur {
 		cur[i] |= p[i]
 	}
-	if _, err := lu.store.WriteAt(cur, off); err != nil {
+	if err := lu.store.WriteAt(k.ctx(), cur, off, k.fua() || !lu.wce.Load()); err != nil {
 		return k.storeFailed(err, "write", lba, true)
-	}
-	if r := k.syncIf(k.fua() || !lu.wce.Load(), lba); r != nil {
-		return *r
 	}
 	lu.wrote()
 	return Good

@@ -1,6 +1,7 @@
 package scsi
 
 import (
+	"context"
 	"encoding/binary"
 	"sync/atomic"
 	"testing"
@@ -15,13 +16,21 @@ var (
 	nexusB = Nexus{InitiatorName: "iqn.2026-11.org.halun:b", ISID: [6]byte{0x80, 0, 0, 0, 0, 2}, TargetName: testTargetName, TPGT: 1}
 )
 
-// countingStore counts Sync calls.
+// countingStore counts durability requests: Sync calls and durable
+// writes.
 type countingStore struct {
 	backend.Store
 	syncs atomic.Int64
 }
 
-func (s *countingStore) Sync() error { s.syncs.Add(1); return s.Store.Sync() }
+func (s *countingStore) Sync(ctx context.Context) error { s.syncs.Add(1); return s.Store.Sync(ctx) }
+
+func (s *countingStore) WriteAt(ctx context.Context, p []byte, off int64, durable bool) error {
+	if durable {
+		s.syncs.Add(1)
+	}
+	return s.Store.WriteAt(ctx, p, off, durable)
+}
 
 func (s *countingStore) MapStatus(off, n int64) (bool, int64, error) {
 	return s.Store.(backend.Mapper).MapStatus(off, n)

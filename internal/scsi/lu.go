@@ -1,6 +1,7 @@
 package scsi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -204,9 +205,9 @@ func (lu *LU) Resize(newBytes int64) error {
 	return nil
 }
 
-// Flush makes every completed write durable (shutdown, SYNCHRONIZE CACHE).
-func (lu *LU) Flush() error {
-	if err := lu.store.Sync(); err != nil {
+// Flush makes every completed write durable (shutdown).
+func (lu *LU) Flush(ctx context.Context) error {
+	if err := lu.store.Sync(ctx); err != nil {
 		return fmt.Errorf("scsi: flush LU %s: %w", lu.cfg.Serial, err)
 	}
 	return nil

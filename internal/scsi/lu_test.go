@@ -1,6 +1,7 @@
 package scsi
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func TestNewLUValidation(t *testing.T) {
 				if lu.Blocks() != uint64(c.store.Size())/uint64(cfg.BlockSize) {
 					t.Errorf("Blocks = %d", lu.Blocks())
 				}
-				if err := lu.Flush(); err != nil {
+				if err := lu.Flush(context.Background()); err != nil {
 					t.Errorf("Flush: %v", err)
 				}
 				return
@@ -61,24 +62,24 @@ type faultyStore struct {
 
 var errInjected = errors.New("injected I/O error")
 
-func (s *faultyStore) ReadAt(p []byte, off int64) (int, error) {
+func (s *faultyStore) ReadAt(ctx context.Context, p []byte, off int64) error {
 	if s.panicRead {
 		panic("injected panic")
 	}
 	if s.failRead {
-		return 0, errInjected
+		return errInjected
 	}
-	return s.Store.ReadAt(p, off)
+	return s.Store.ReadAt(ctx, p, off)
 }
 
-func (s *faultyStore) WriteAt(p []byte, off int64) (int, error) {
-	if s.failWrite {
-		return 0, errInjected
+func (s *faultyStore) WriteAt(ctx context.Context, p []byte, off int64, durable bool) error {
+	if s.failWrite || durable && s.failSync {
+		return errInjected
 	}
-	return s.Store.WriteAt(p, off)
+	return s.Store.WriteAt(ctx, p, off, durable)
 }
 
-func (s *faultyStore) Sync() error {
+func (s *faultyStore) Sync(context.Context) error {
 	if s.failSync {
 		return errInjected
 	}
@@ -107,7 +108,7 @@ func TestSBC3_4_18_MediumErrors(t *testing.T) {
 	st.failSync = true
 	wantCheck(t, exec(cdb10(opWrite10, 0, 3, 1), make([]byte, 512)), keyMediumError, ascWriteError)
 	wantCheck(t, exec(cdb10(opSyncCache10, 0, 0, 0), nil), keyMediumError, ascWriteError)
-	if err := lu.Flush(); !errors.Is(err, errInjected) {
+	if err := lu.Flush(context.Background()); !errors.Is(err, errInjected) {
 		t.Errorf("Flush = %v", err)
 	}
 	st.failSync = false

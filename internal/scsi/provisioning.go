@@ -102,7 +102,7 @@ func allZero(b []byte) bool {
 func (k *task) unmapRange(lba, n uint64) Result {
 	lu := k.lu
 	lu.rmw.RLock()
-	err := lu.store.Unmap(int64(lba<<lu.shift), int64(n<<lu.shift))
+	err := lu.store.Unmap(k.ctx(), int64(lba<<lu.shift), int64(n<<lu.shift))
 	lu.rmw.RUnlock()
 	if err != nil {
 		return k.storeFailed(err, "unmap", lba, true)

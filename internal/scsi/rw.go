@@ -64,7 +64,7 @@ func opRead(k *task) Result {
 		return Good
 	}
 	buf := k.dataInBuf(uint64(n) << lu.shift)
-	if err := lu.readStable(buf, int64(lba<<lu.shift)); err != nil {
+	if err := lu.readStable(k.ctx(), buf, int64(lba<<lu.shift)); err != nil {
 		return k.storeFailed(err, "read", lba, false)
 	}
 	return Result{Status: StatusGood, Data: buf}
@@ -91,25 +91,22 @@ func (k *task) writeData(n uint32) ([]byte, *Result) {
 // fua reports whether the CDB's FUA bit (byte 1 bit 3) is set.
 func (k *task) fua() bool { return cdbLength(k.cdb[0]) != 6 && k.cdb[1]&0x08 != 0 }
 
-// store writes p at lba under the writers' shared lock and makes it
-// durable when the cache mode or FUA requires (SBC-3 4.15).
+// store writes p at lba under the writers' shared lock, durable when the
+// cache mode or FUA requires (SBC-3 4.15): one store call either way.
 func (k *task) store(p []byte, lba uint64, durable bool) *Result {
 	lu := k.lu
-	if len(p) > 0 {
-		lu.rmw.RLock()
-		_, err := lu.store.WriteAt(p, int64(lba<<lu.shift))
-		lu.rmw.RUnlock()
-		if err != nil {
-			r := k.storeFailed(err, "write", lba, true)
-			return &r
-		}
+	durable = durable || !lu.wce.Load()
+	if len(p) == 0 {
+		return k.syncIf(durable, lba)
 	}
-	if r := k.syncIf(durable || !lu.wce.Load(), lba); r != nil {
-		return r
+	lu.rmw.RLock()
+	err := lu.store.WriteAt(k.ctx(), p, int64(lba<<lu.shift), durable)
+	lu.rmw.RUnlock()
+	if err != nil {
+		r := k.storeFailed(err, "write", lba, true)
+		return &r
 	}
-	if len(p) > 0 {
-		lu.wrote()
-	}
+	lu.wrote()
 	return nil
 }
 
@@ -118,7 +115,7 @@ func (k *task) syncIf(cond bool, lba uint64) *Result {
 	if !cond {
 		return nil
 	}
-	if err := k.lu.store.Sync(); err != nil {
+	if err := k.lu.store.Sync(k.ctx()); err != nil {
 		r := k.storeFailed(err, "sync", lba, true)
 		return &r
 	}
@@ -170,7 +167,7 @@ func opWriteVerify(k *task) Result {
 	}
 	if k.cdb[1]&0x02 != 0 && len(p) > 0 {
 		back := make([]byte, len(p))
-		if _, err := lu.store.ReadAt(back, int64(lba<<lu.shift)); err != nil {
+		if err := lu.store.ReadAt(k.ctx(), back, int64(lba<<lu.shift)); err != nil {
 			return k.storeFailed(err, "read back", lba, false)
 		}
 		if i := mismatch(back, p); i >= 0 {
@@ -218,7 +215,7 @@ func opVerify(k *task) Result {
 		return Good
 	}
 	buf := make([]byte, uint64(n)<<lu.shift)
-	if _, err := lu.store.ReadAt(buf, int64(lba<<lu.shift)); err != nil {
+	if err := lu.store.ReadAt(k.ctx(), buf, int64(lba<<lu.shift)); err != nil {
 		return k.storeFailed(err, "verify read", lba, false)
 	}
 	d := k.cmd.DataOut

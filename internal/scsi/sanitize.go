@@ -1,6 +1,7 @@
 package scsi
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -174,9 +175,12 @@ func (lu *LU) runSanitize(op *sanitizeOp, sa byte, pattern []byte, passes int, i
 		close(op.done)
 	}()
 	lu.log.Info("scsi: sanitize started", "lu", lu.cfg.Serial, "service_action", sa)
+	// The operation outlives the command that started it (SBC-4 4.11):
+	// its store calls are not cut short with the command.
+	ctx := context.Background()
 	total := uint64(lu.nblocks()) << lu.shift
 	if sa != saSanitizeOverwrite {
-		err = lu.eraseAll(op, total)
+		err = lu.eraseAll(ctx, op, total)
 		return
 	}
 	rate := lu.cfg.SanitizeRate
@@ -198,7 +202,7 @@ func (lu *LU) runSanitize(op *sanitizeOp, sa byte, pattern []byte, passes int, i
 		for off := uint64(0); off < total; off += sanitizeChunk {
 			n := min(uint64(sanitizeChunk), total-off)
 			lu.rmw.Lock()
-			_, werr := lu.store.WriteAt(buf[:n], int64(off))
+			werr := lu.store.WriteAt(ctx, buf[:n], int64(off), false)
 			lu.rmw.Unlock()
 			if werr != nil {
 				err = werr
@@ -212,22 +216,22 @@ func (lu *LU) runSanitize(op *sanitizeOp, sa byte, pattern []byte, passes int, i
 			}
 		}
 	}
-	err = lu.store.Sync()
+	err = lu.store.Sync(ctx)
 }
 
 // eraseAll deallocates every block.
-func (lu *LU) eraseAll(op *sanitizeOp, total uint64) error {
+func (lu *LU) eraseAll(ctx context.Context, op *sanitizeOp, total uint64) error {
 	for off := uint64(0); off < total; off += 64 * sanitizeChunk {
 		n := min(uint64(64*sanitizeChunk), total-off)
 		lu.rmw.Lock()
-		err := lu.store.Unmap(int64(off), int64(n))
+		err := lu.store.Unmap(ctx, int64(off), int64(n))
 		lu.rmw.Unlock()
 		if err != nil {
 			return err
 		}
 		op.progress.Store(uint32((off + n) * 65535 / total))
 	}
-	return lu.store.Sync()
+	return lu.store.Sync(ctx)
 }
 
 // sanitizeGateLocked is the check every command passes while a sanitize

@@ -1,6 +1,7 @@
 package scsi
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"time"
@@ -17,6 +18,17 @@ var storeSense = []struct {
 	read, write uint16 // ASC/ASCQ by the direction of the failed transfer
 	lba         bool   // the first LBA of the transfer goes in INFORMATION
 }{
+	// A volume that cannot be served on this node now, but soon may (a
+	// replica leaving the in-sync set, a promotion in flight, a peer
+	// call that timed out): NOT READY, ASYMMETRIC ACCESS STATE
+	// TRANSITION, which initiators retry (SPC-4 5.15.2.5).
+	{backend.ErrUnavailable, keyNotReady, ascALUATransitioning, ascALUATransitioning, false},
+	{context.DeadlineExceeded, keyNotReady, ascALUATransitioning, ascALUATransitioning, false},
+	// A volume this node may no longer serve (a higher epoch exists, or
+	// its lease ran out): NOT READY, TARGET PORT IN STANDBY STATE, so a
+	// multipath initiator moves to the path through the new primary.
+	// Never MEDIUM ERROR: the medium is fine, and the data is elsewhere.
+	{backend.ErrFenced, keyNotReady, ascALUAStandby, ascALUAStandby, false},
 	// SBC-3 4.7.3.6: a thin volume whose backing storage is exhausted
 	// becomes write protected until space is available again.
 	{backend.ErrNoSpace, keyDataProtect, ascSpaceAllocFailedWP, ascSpaceAllocFailedWP, false},

@@ -33,32 +33,40 @@ func (s *faultStore) errs() (read, write, sync error) {
 	return s.readErr, s.writeErr, s.syncErr
 }
 
-func (s *faultStore) ReadAt(p []byte, off int64) (int, error) {
+func (s *faultStore) ReadAt(ctx context.Context, p []byte, off int64) error {
 	if err, _, _ := s.errs(); err != nil {
-		return 0, fmt.Errorf("backend fault: read at %d: %w", off, err)
+		return fmt.Errorf("backend fault: read at %d: %w", off, err)
 	}
-	return s.Store.ReadAt(p, off)
+	return s.Store.ReadAt(ctx, p, off)
 }
 
-func (s *faultStore) WriteAt(p []byte, off int64) (int, error) {
-	if _, err, _ := s.errs(); err != nil {
-		return 0, fmt.Errorf("backend fault: write at %d: %w", off, err)
+func (s *faultStore) WriteAt(ctx context.Context, p []byte, off int64, durable bool) error {
+	_, werr, serr := s.errs()
+	if werr != nil {
+		return fmt.Errorf("backend fault: write at %d: %w", off, werr)
 	}
-	return s.Store.WriteAt(p, off)
+	if durable && serr != nil {
+		return fmt.Errorf("backend fault: fdatasync: %w", serr)
+	}
+	return s.Store.WriteAt(ctx, p, off, durable)
 }
 
-func (s *faultStore) Sync() error {
+func (s *faultStore) Sync(ctx context.Context) error {
 	if _, _, err := s.errs(); err != nil {
 		return fmt.Errorf("backend fault: fdatasync: %w", err)
 	}
-	return s.Store.Sync()
+	return s.Store.Sync(ctx)
 }
 
 // The failures a file store reports, as backend wraps them.
 var (
 	errNoSpace = fmt.Errorf("%w: %w", backend.ErrNoSpace, syscall.ENOSPC)
 	errEIO     = fmt.Errorf("%w: %w", backend.ErrIO, syscall.EIO)
-	errOther   = syscall.EBADF
+	// As a replicated store would report them.
+	errUnavailable = fmt.Errorf("replica b: %w", backend.ErrUnavailable)
+	errTimedOut    = fmt.Errorf("replica b: write: %w", context.DeadlineExceeded)
+	errFenced      = fmt.Errorf("epoch 7 < 8: %w", backend.ErrFenced)
+	errOther       = syscall.EBADF
 )
 
 // logRecords is a slog handler that keeps what is logged.
@@ -150,6 +158,20 @@ func TestSBC3_StoreErrorSense(t *testing.T) {
 			key: keyMediumError, asc: ascWriteError, infoValid: true},
 		{name: "read of unknown failure", read: errOther, cdb: cdb10(opRead10, 0, lba, 1),
 			key: keyMediumError, asc: ascUnrecoveredReadError, infoValid: true},
+		// A replica that cannot serve now, or a node fenced off its
+		// volume: NOT READY, never MEDIUM ERROR.
+		{name: "write unavailable", write: errUnavailable, cdb: cdb10(opWrite10, 0, lba, 1), data: block,
+			key: keyNotReady, asc: ascALUATransitioning},
+		{name: "read unavailable", read: errUnavailable, cdb: cdb10(opRead10, 0, lba, 1),
+			key: keyNotReady, asc: ascALUATransitioning},
+		{name: "peer call timed out", write: errTimedOut, cdb: cdb10(opWrite10, 0, lba, 1), data: block,
+			key: keyNotReady, asc: ascALUATransitioning},
+		{name: "write fenced", write: errFenced, cdb: cdb10(opWrite10, 0, lba, 1), data: block,
+			key: keyNotReady, asc: ascALUAStandby},
+		{name: "durable write fenced", sync: errFenced, cdb: cdb10(opWrite10, 0, lba, 1), data: block,
+			key: keyNotReady, asc: ascALUAStandby},
+		{name: "read fenced", read: errFenced, cdb: cdb10(opRead10, 0, lba, 1),
+			key: keyNotReady, asc: ascALUAStandby},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

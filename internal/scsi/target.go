@@ -152,6 +152,8 @@ type task struct {
 	buf [16]byte
 	// desc selects descriptor format sense (control mode page D_SENSE).
 	desc bool
+	// cctx is the context of the command's store calls (cmdctx.go).
+	cctx cmdContext
 }
 
 var taskPool = sync.Pool{New: func() any { return new(task) }}
@@ -172,7 +174,7 @@ func (t *LUNTarget) Execute(cmd *Command) (res Result) {
 // execute is Execute without the panic safety net, for tests and fuzzing.
 func (t *LUNTarget) execute(cmd *Command) Result {
 	k := taskPool.Get().(*task)
-	*k = task{t: t, cmd: cmd, lu: t.lu(cmd.Nexus, cmd.LUN)}
+	*k = task{t: t, cmd: cmd, lu: t.lu(cmd.Nexus, cmd.LUN), cctx: cmdContext{done: cmd.Done}}
 	k.cdb = cmd.CDB
 	if len(k.cdb) < len(k.buf) {
 		copy(k.buf[:], k.cdb)

@@ -1,5 +1,7 @@
 package scsi
 
+import "context"
+
 // WRITE ATOMIC(16) (SBC-4 5.48, atomic writes SBC-4 4.29): the blocks are
 // written as one unit. Other writers are excluded by holding lu.rmw
 // exclusively; readers see either none or all of the new data because
@@ -51,14 +53,11 @@ func opWriteAtomic(k *task) Result {
 	p := k.cmd.DataOut[:want]
 	lu.rmw.Lock()
 	lu.atomicSeq.Add(1)
-	_, err := lu.store.WriteAt(p, int64(lba<<lu.shift))
+	err := lu.store.WriteAt(k.ctx(), p, int64(lba<<lu.shift), k.fua() || !lu.wce.Load())
 	lu.atomicSeq.Add(1)
 	lu.rmw.Unlock()
 	if err != nil {
 		return k.storeFailed(err, "atomic write", lba, true)
-	}
-	if r := k.syncIf(k.fua() || !lu.wce.Load(), lba); r != nil {
-		return *r
 	}
 	lu.wrote()
 	return Good
@@ -66,7 +65,7 @@ func opWriteAtomic(k *task) Result {
 
 // readStable reads p at off so that it does not observe an atomic write
 // half done: it retries when one overlapped (SBC-4 4.29.2).
-func (lu *LU) readStable(p []byte, off int64) error {
+func (lu *LU) readStable(ctx context.Context, p []byte, off int64) error {
 	for {
 		s := lu.atomicSeq.Load()
 		if s&1 != 0 {
@@ -75,7 +74,7 @@ func (lu *LU) readStable(p []byte, off int64) error {
 			lu.rmw.RUnlock() //nolint:staticcheck // empty critical section: a wait
 			continue
 		}
-		if _, err := lu.store.ReadAt(p, off); err != nil {
+		if err := lu.store.ReadAt(ctx, p, off); err != nil {
 			return err
 		}
 		if lu.atomicSeq.Load() == s {

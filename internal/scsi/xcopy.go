@@ -240,12 +240,12 @@ func (k *task) copySegment(s xcopySegment) *Result {
 			off = s.blocks - done - c
 		}
 		b := buf[:c*bs]
-		if err := s.src.readStable(b, int64((s.srcLBA+off)*bs)); err != nil {
+		if err := s.src.readStable(k.ctx(), b, int64((s.srcLBA+off)*bs)); err != nil {
 			s.src.log.Error("scsi: extended copy read failed", "lu", s.src.cfg.Serial, "err", err)
 			return fail(keyCopyAborted, ascCopyTargetNotRch)
 		}
 		s.dst.rmw.RLock()
-		_, err := s.dst.store.WriteAt(b, int64((s.dstLBA+off)*bs))
+		err := s.dst.store.WriteAt(k.ctx(), b, int64((s.dstLBA+off)*bs), false)
 		s.dst.rmw.RUnlock()
 		if err != nil {
 			s.dst.log.Error("scsi: extended copy write failed", "lu", s.dst.cfg.Serial, "err", err)
@@ -254,7 +254,7 @@ func (k *task) copySegment(s xcopySegment) *Result {
 		done += c
 	}
 	if !s.dst.wce.Load() {
-		if err := s.dst.store.Sync(); err != nil {
+		if err := s.dst.store.Sync(k.ctx()); err != nil {
 			return fail(keyCopyAborted, ascCopyTargetNotRch)
 		}
 	}

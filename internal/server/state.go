@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -85,7 +86,7 @@ type retiredStore struct {
 
 func (r *retiredStore) close() error {
 	r.once.Do(func() {
-		if err := r.store.Sync(); err != nil {
+		if err := r.store.Sync(context.Background()); err != nil {
 			r.err = fmt.Errorf("flush removed volume %s: %w", r.name, err)
 		}
 		if err := r.store.Close(); err != nil && r.err == nil {
@@ -115,7 +116,7 @@ func (n *Node) closeVolumes() []error {
 	defer n.mu.Unlock()
 	var errs []error
 	for _, v := range n.vols {
-		if err := v.lu.Flush(); err != nil {
+		if err := v.lu.Flush(context.Background()); err != nil {
 			errs = append(errs, fmt.Errorf("flush: %w", err))
 		}
 		if err := v.store.Close(); err != nil {

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -66,7 +67,7 @@ func TestDataTransferMatrix(t *testing.T) {
 						t.Fatalf("read back %d bytes at LBA %d: data differs", n, lba)
 					}
 					onDisk := make([]byte, n)
-					tt.Store.ReadAt(onDisk, int64(lba)*blockSize)
+					tt.Store.ReadAt(context.Background(), onDisk, int64(lba)*blockSize)
 					if !bytes.Equal(onDisk, data) {
 						t.Fatalf("store holds other bytes than written at LBA %d", lba)
 					}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -182,7 +183,7 @@ func TestGracefulShutdownKeepsAcknowledgedWrites(t *testing.T) {
 	}
 	tt.stop()
 	got := make([]byte, len(data))
-	tt.Store.ReadAt(got, 2048*blockSize)
+	tt.Store.ReadAt(context.Background(), got, 2048*blockSize)
 	if !bytes.Equal(got, data) {
 		t.Fatal("acknowledged write missing after shutdown")
 	}

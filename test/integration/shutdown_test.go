@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"sync"
@@ -166,7 +167,7 @@ func TestShutdownAsksInitiatorsToLogOut(t *testing.T) {
 
 	for _, w := range acked {
 		got := make([]byte, len(w.data))
-		if _, err := tt.Store.ReadAt(got, int64(w.lba)*blockSize); err != nil {
+		if err := tt.Store.ReadAt(context.Background(), got, int64(w.lba)*blockSize); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, w.data) {
