@@ -24,6 +24,9 @@ type Options struct {
 	AdminSocket string
 	// Reload delivers reload requests (SIGHUP).
 	Reload <-chan struct{}
+	// Parts are the node's parts (parts.go); the zero Parts is a single
+	// node's.
+	Parts Parts
 }
 
 // maxSocketPath is the longest path a Unix socket can be bound at

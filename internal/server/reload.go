@@ -95,12 +95,12 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 		cur := n.vols[v.Name]
 		switch {
 		case cur == nil:
-			nv, err := openVolume(v, n.log)
+			nv, err := n.openVolume(v)
 			if err != nil {
 				return nil, err
 			}
 			p.opened[v.Name] = nv
-			if err := nv.lu.SetPRStore(n.prs); err != nil {
+			if err := nv.lu.SetPRStore(n.parts.PRStore); err != nil {
 				return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
 			}
 			p.note("volume %s added (%s, serial %s)", v.Name, config.FormatSize(v.Size), v.Serial)
@@ -120,14 +120,14 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 				nv = &volume{cfg: *v, store: cur.store, lu: lu}
 				p.reused[v.Name] = true
 			} else {
-				nv, err = openVolume(v, n.log)
+				nv, err = n.openVolume(v)
 				if err != nil {
 					return nil, err
 				}
 			}
 			p.opened[v.Name] = nv
 			p.replaced[v.Name] = true
-			if err := nv.lu.SetPRStore(n.prs); err != nil {
+			if err := nv.lu.SetPRStore(n.parts.PRStore); err != nil {
 				return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
 			}
 			p.note("volume %s replaced (%s): a new logical unit", v.Name, why)
@@ -164,7 +164,7 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 			g = aluaGroupsOf(live.get())
 		}
 		if g == nil {
-			g = newALUAGroups(cfg, t)
+			g = n.parts.ALUA(cfg, t)
 		} else {
 			ow, oe := configALUA(old, ot)
 			nw, ne := configALUA(cfg, t)

@@ -36,7 +36,7 @@ func buildFrom(t *testing.T, text string) (*Node, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := Build(cfg, nil)
+	n, err := Build(cfg, nil, Parts{})
 	if err != nil {
 		t.Fatal(err)
 	}

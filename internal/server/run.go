@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/halun/halun/internal/backend"
 	"github.com/halun/halun/internal/config"
 	"github.com/halun/halun/internal/iscsi"
 	"github.com/halun/halun/internal/iscsi/login"
@@ -21,9 +18,9 @@ type Node struct {
 	Server *iscsi.Server
 	log    *slog.Logger
 	live   // what live reconfiguration changes (state.go)
-	// prs keeps persistent reservations with APTPL, for volumes opened at
-	// start and by reload alike.
-	prs scsi.PRStore
+	// parts open the volumes, keep their reservations and give targets
+	// their ALUA state, at start and on reload alike.
+	parts Parts
 }
 
 // Run serves cfg until ctx ends, then shuts down gracefully: listeners
@@ -39,7 +36,7 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Option
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n, err := Build(cfg, log)
+	n, err := Build(cfg, log, o.Parts)
 	if err != nil {
 		return err
 	}
@@ -71,13 +68,18 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Option
 	return errors.Join(serveErr, closeErr)
 }
 
-// Build opens every volume and assembles logical units, targets and the
-// iSCSI server. Nothing is half-built: on error everything opened is closed.
-func Build(cfg *config.Config, log *slog.Logger) (*Node, error) {
+// Build opens every volume with parts and assembles logical units, targets
+// and the iSCSI server; parts' nil fields are LocalParts'. Nothing is
+// half-built: on error everything opened is closed.
+func Build(cfg *config.Config, log *slog.Logger, parts Parts) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{log: log}
+	parts, err := parts.withDefaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{log: log, parts: parts}
 	// The cleanup holds its own reference: a named result would already
 	// be nil when an error return runs it.
 	built := false
@@ -90,20 +92,14 @@ func Build(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	}()
 	n.vols = map[string]*volume{}
 	lus := map[string]*scsi.LU{}
-	// Persistent reservations with APTPL survive restarts here.
-	prs, err := scsi.NewFilePRStore(filepath.Join(cfg.Node.DataDir, "reservations"))
-	if err != nil {
-		return nil, err
-	}
-	n.prs = prs
 	for i := range cfg.Volumes {
-		v, err := openVolume(&cfg.Volumes[i], log)
+		v, err := n.openVolume(&cfg.Volumes[i])
 		if err != nil {
 			return nil, err
 		}
 		n.vols[v.cfg.Name] = v
 		lus[v.cfg.Name] = v.lu
-		if err := v.lu.SetPRStore(prs); err != nil {
+		if err := v.lu.SetPRStore(parts.PRStore); err != nil {
 			return nil, fmt.Errorf("%s: volume %s: %w", v.cfg.Pos, v.cfg.Name, err)
 		}
 	}
@@ -114,7 +110,7 @@ func Build(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	icfg.PortalGroups = portalGroups(cfg)
 	n.luns = map[string]*liveLUNs{}
 	for i := range cfg.Targets {
-		t, err := buildTarget(&cfg.Targets[i], lus, newALUAGroups(cfg, &cfg.Targets[i]))
+		t, err := buildTarget(&cfg.Targets[i], lus, parts.ALUA(cfg, &cfg.Targets[i]))
 		if err != nil {
 			return nil, err
 		}
@@ -147,10 +143,11 @@ func portalGroups(cfg *config.Config) []iscsi.PortalGroup {
 	return out
 }
 
-// openVolume opens a volume's store and builds its logical unit, which
-// reports storage failures to log.
-func openVolume(v *config.Volume, log *slog.Logger) (*volume, error) {
-	store, err := openStore(v)
+// openVolume opens a volume's store with the node's parts and builds its
+// logical unit, which reports storage failures to the node's log.
+func (n *Node) openVolume(v *config.Volume) (*volume, error) {
+	log := n.log
+	store, err := n.parts.OpenStore(v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
 	}
@@ -224,21 +221,6 @@ func targetSettings(p config.Params) (login.Settings, error) {
 		s.FirstBurstLength = s.MaxBurstLength
 	}
 	return s, s.Validate()
-}
-
-func openStore(v *config.Volume) (backend.Store, error) {
-	switch v.Backend {
-	case config.BackendFile:
-		if err := os.MkdirAll(filepath.Dir(v.Path), 0o700); err != nil {
-			return nil, fmt.Errorf("create directory for %s: %w", v.Path, err)
-		}
-		return backend.OpenFile(v.Path, v.Size, true)
-	case config.BackendBlock:
-		return backend.OpenBlock(v.Path)
-	case config.BackendMemory:
-		return backend.NewMemory(v.Size), nil
-	}
-	return nil, fmt.Errorf("unknown backend %q", v.Backend)
 }
 
 // Close flushes every logical unit and closes the stores.

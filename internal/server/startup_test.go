@@ -149,7 +149,7 @@ func TestStartupErrors(t *testing.T) {
 				err = RunWith(ctx, cfg, nil, o)
 			} else {
 				var n *Node
-				n, err = Build(cfg, nil)
+				n, err = Build(cfg, nil, Parts{})
 				if n != nil {
 					t.Error("Build returned a node with its error")
 					n.Close()

@@ -31,6 +31,9 @@ type InProcessOptions struct {
 	Source string
 	// AdminSocket, if set, serves the management API there.
 	AdminSocket string
+	// Parts are the node's parts (server.Parts); the zero value is a
+	// single node's.
+	Parts server.Parts
 }
 
 // TestLogger logs errors only, or everything with HALUN_TEST_DEBUG set.
@@ -49,7 +52,7 @@ func ServeInProcess(t testing.TB, cfg *config.Config, o InProcessOptions) *InPro
 	if o.Log == nil {
 		o.Log = TestLogger()
 	}
-	n, err := server.Build(cfg, o.Log)
+	n, err := server.Build(cfg, o.Log, o.Parts)
 	if err != nil {
 		t.Fatal(err)
 	}
