@@ -14,6 +14,13 @@ import (
 // the nexus. The state lives in one ALUAGroups per target, shared by every
 // view of it. Until it is set every group is active/optimized and ALUA is
 // implicit only.
+//
+// A logical unit may instead have ALUAGroups of its own (LU.SetALUAGroups):
+// then the states are the LU's, whatever target reaches it — as in a
+// cluster, where each volume has its own primary, the primary's target
+// port group is active/optimized for that LU and the other nodes' groups
+// standby, and every node answers REPORT TARGET PORT GROUPS for the LU
+// identically (SPC-4 5.16.2.1: access states are per logical unit).
 
 // ALUAState is an asymmetric access state (SPC-4 table 37).
 type ALUAState uint8
@@ -73,6 +80,9 @@ func (c *aluaConfig) find(id uint16) int {
 // nexus of the target, whichever view it uses.
 type ALUAGroups struct {
 	name string // the target's name: unit attentions go to its nexuses only
+	// lu, when set, is the one logical unit whose groups these are: a
+	// change reaches every nexus of the LU, through any target.
+	lu atomic.Pointer[LU]
 	cfg  atomic.Pointer[aluaConfig]
 	mu   sync.Mutex // serialises changes of cfg
 
@@ -94,8 +104,43 @@ func (g *ALUAGroups) attach(t *LUNTarget) {
 	g.members = append(g.members, weak.Make(t))
 }
 
+// NewLUALUAGroups returns ALUA state for one logical unit (attach it with
+// LU.SetALUAGroups), every group active/optimized and ALUA implicit only
+// until Set.
+func NewLUALUAGroups() *ALUAGroups { return &ALUAGroups{} }
+
+// SetALUAGroups gives the LU target port group states of its own, which
+// take the place of the states of every target that reaches it; nil
+// returns it to its targets'. A change raises ASYMMETRIC ACCESS STATE
+// CHANGED on every I_T nexus of the LU.
+func (lu *LU) SetALUAGroups(g *ALUAGroups) {
+	if g != nil {
+		g.lu.Store(lu)
+	}
+	if old := lu.alua.Swap(g); old != g {
+		g2 := g
+		if g2 == nil {
+			g2 = old
+		}
+		if g2 != nil {
+			lu.mu.Lock()
+			for _, s := range lu.nexuses {
+				s.addUA(ascALUAStateChanged)
+			}
+			lu.mu.Unlock()
+		}
+	}
+}
+
+// ALUAGroups returns the LU's own ALUA state, or nil when its targets'
+// applies.
+func (lu *LU) ALUAGroups() *ALUAGroups { return lu.alua.Load() }
+
 // lus returns the distinct logical units of every live member.
 func (g *ALUAGroups) lus() []*LU {
+	if lu := g.lu.Load(); lu != nil {
+		return []*LU{lu}
+	}
 	g.membersMu.Lock()
 	defer g.membersMu.Unlock()
 	seen := map[*LU]bool{}
@@ -116,9 +161,21 @@ func (g *ALUAGroups) lus() []*LU {
 }
 
 // ours reports whether nexus n is one of the target's. A nexus without a
-// target name (the transport did not say) is taken to be.
+// target name (the transport did not say) is taken to be, and every nexus
+// of a logical unit's own groups is.
 func (g *ALUAGroups) ours(n Nexus) bool {
 	return n.TargetName == "" || g.name == "" || strings.EqualFold(n.TargetName, g.name)
+}
+
+// alua is the ALUA state that applies to the command: its LU's own, or
+// its target's.
+func (k *task) alua() *ALUAGroups {
+	if k.lu != nil {
+		if g := k.lu.alua.Load(); g != nil {
+			return g
+		}
+	}
+	return k.t.alua
 }
 
 // establishUA adds a unit attention for every I_T nexus of the target on
@@ -209,10 +266,10 @@ func (t *LUNTarget) establishUA(asc uint16, skip *Nexus) {
 // a LUN map changes.
 func (t *LUNTarget) ReportedLUNsChanged() { t.establishUA(ascReportedLUNsDataChanged, nil) }
 
-// aluaState is the asymmetric access state of the target port group of a
+// state is the asymmetric access state of the target port group of a
 // TPGT.
-func (t *LUNTarget) aluaState(tpgt uint16) ALUAState {
-	c := t.alua.cfg.Load()
+func (g *ALUAGroups) state(tpgt uint16) ALUAState {
+	c := g.cfg.Load()
 	if c == nil {
 		return ALUAActiveOptimized
 	}
@@ -224,8 +281,8 @@ func (t *LUNTarget) aluaState(tpgt uint16) ALUAState {
 
 // tpgs is the TPGS field of standard INQUIRY data: implicit ALUA, and
 // explicit when enabled (SPC-4 6.6.2).
-func (t *LUNTarget) tpgs() byte {
-	if c := t.alua.cfg.Load(); c != nil && c.explicit {
+func (g *ALUAGroups) tpgs() byte {
+	if c := g.cfg.Load(); c != nil && c.explicit {
 		return 0x30
 	}
 	return 0x10
@@ -237,7 +294,7 @@ func (t *LUNTarget) tpgs() byte {
 // fUnavailableOK.
 func (k *task) aluaGate(flags opFlags) *Result {
 	var asc uint16
-	switch k.t.aluaState(k.cmd.Nexus.TPGT) {
+	switch k.alua().state(k.cmd.Nexus.TPGT) {
 	case ALUAActiveOptimized, ALUAActiveNonOptimized:
 		return nil
 	case ALUAStandby:
@@ -263,17 +320,17 @@ func (k *task) aluaGate(flags opFlags) *Result {
 // portGroups is what REPORT TARGET PORT GROUPS lists: the groups set, or
 // by default one active/optimized group per portal group seen by the
 // target's nexuses.
-func (t *LUNTarget) portGroups(self uint16) ([]TargetPortGroup, map[uint16]byte) {
-	if c := t.alua.cfg.Load(); c != nil {
+func (g *ALUAGroups) portGroups(self uint16) ([]TargetPortGroup, map[uint16]byte) {
+	if c := g.cfg.Load(); c != nil {
 		gs := slices.Clone(c.groups)
 		slices.SortFunc(gs, func(a, b TargetPortGroup) int { return int(a.ID) - int(b.ID) })
 		return gs, c.status
 	}
 	seen := map[uint16]bool{self: true}
-	for _, lu := range t.alua.lus() {
+	for _, lu := range g.lus() {
 		lu.mu.RLock()
 		for n := range lu.nexuses {
-			if t.alua.ours(n) {
+			if g.ours(n) {
 				seen[n.TPGT] = true
 			}
 		}
@@ -295,7 +352,7 @@ func opReportTPGRun(k *task) Result {
 	if format > 1 {
 		return k.invalidCDB(1, 7)
 	}
-	groups, status := k.t.portGroups(k.cmd.Nexus.TPGT)
+	groups, status := k.alua().portGroups(k.cmd.Nexus.TPGT)
 	b := make([]byte, 4, 8+12*len(groups))
 	if format == 1 {
 		b = append(b, 0x10, aluaTransitionSeconds, 0, 0) // FORMAT TYPE 001b
@@ -325,7 +382,7 @@ func stpgDataOut(k *task) uint32 { return be32(k.cdb[6:]) }
 // target's, seen by every view; every other nexus of the target gets
 // ASYMMETRIC ACCESS STATE CHANGED.
 func opSetTPGRun(k *task) Result {
-	g := k.t.alua
+	g := k.alua()
 	plen := int(be32(k.cdb[6:]))
 	g.mu.Lock()
 	defer g.mu.Unlock()

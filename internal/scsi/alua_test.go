@@ -1,6 +1,10 @@
 package scsi
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/halun/halun/internal/backend"
+)
 
 func rtpgCDB(format byte) []byte {
 	c := make([]byte, 12)
@@ -134,4 +138,67 @@ func TestSPC4_6_33_ReportedLUNsChanged(t *testing.T) {
 		wantCheck(t, tl.as(n, make([]byte, 6), nil), keyUnitAttention, ascReportedLUNsDataChanged)
 		wantGood(t, tl.as(n, make([]byte, 6), nil))
 	}
+}
+
+// SPC-4 5.16.2.1: a logical unit with ALUA state of its own (a cluster
+// volume with its own primary) reports and enforces the same states
+// through every target that reaches it, whatever the targets' states;
+// a change reaches every nexus of the LU, through any target.
+func TestSPC4_5_16_2_1_PerLogicalUnitALUA(t *testing.T) {
+	lu, err := NewLU(LUConfig{Serial: "perlu0001"}, backend.NewMemory(64*512))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewLU(LUConfig{Serial: "perlu0002"}, backend.NewMemory(64*512))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Node A's target reaches the LU through port group 1, node B's
+	// through port group 2; the targets themselves say nothing.
+	ta := NewTarget("iqn.2026-12.io.halun.test:a", map[uint64]*LU{0: lu, 1: other})
+	tb := NewTarget("iqn.2026-12.io.halun.test:b", map[uint64]*LU{0: lu})
+	na := Nexus{InitiatorName: nexusA.InitiatorName, ISID: nexusA.ISID, TargetName: "iqn.2026-12.io.halun.test:a", TPGT: 1}
+	nb := Nexus{InitiatorName: nexusA.InitiatorName, ISID: nexusA.ISID, TargetName: "iqn.2026-12.io.halun.test:b", TPGT: 2}
+	do := func(tg *LUNTarget, n Nexus, lun uint64, cdb []byte) Result {
+		return tg.execute(&Command{Nexus: n, LUN: encodeLUN(lun), CDB: pad16(cdb)})
+	}
+	tur := make([]byte, 6)
+	read := cdb10(opRead10, 0, 0, 1)
+	do(ta, na, 0, tur)
+	do(tb, nb, 0, tur)
+	do(ta, na, 1, tur)
+
+	g := NewLUALUAGroups()
+	g.Set([]TargetPortGroup{{ID: 1, State: ALUAActiveOptimized}, {ID: 2, State: ALUAStandby}}, false)
+	lu.SetALUAGroups(g)
+	wantCheck(t, do(ta, na, 0, tur), keyUnitAttention, ascALUAStateChanged)
+	wantCheck(t, do(tb, nb, 0, tur), keyUnitAttention, ascALUAStateChanged)
+	wantGood(t, do(ta, na, 1, tur)) // another LU: no change, no unit attention
+
+	// Both targets report the LU's groups identically.
+	ra, rb := do(ta, na, 0, rtpgCDB(0)), do(tb, nb, 0, rtpgCDB(0))
+	wantGood(t, ra)
+	wantGood(t, rb)
+	if string(ra.Data) != string(rb.Data) || be16(ra.Data[6:]) != 1 || ra.Data[16]&0x0f != byte(ALUAStandby) || be16(ra.Data[18:]) != 2 {
+		t.Fatalf("RTPG through A % x, through B % x", ra.Data, rb.Data)
+	}
+	// Active through A, standby through B; standby still answers INQUIRY
+	// and REPORT TARGET PORT GROUPS.
+	wantGood(t, do(ta, na, 0, read))
+	wantCheck(t, do(tb, nb, 0, read), keyNotReady, ascALUAStandby)
+	wantGood(t, do(tb, nb, 0, inquiryCDB(false, 0, 96)))
+	// The other LU keeps its target's (default) state.
+	wantGood(t, do(ta, na, 1, read))
+
+	// A failover: B's group becomes active, A's standby.
+	g.Set([]TargetPortGroup{{ID: 1, State: ALUAStandby}, {ID: 2, State: ALUAActiveOptimized}}, false)
+	wantCheck(t, do(ta, na, 0, read), keyUnitAttention, ascALUAStateChanged)
+	wantCheck(t, do(tb, nb, 0, read), keyUnitAttention, ascALUAStateChanged)
+	wantCheck(t, do(ta, na, 0, read), keyNotReady, ascALUAStandby)
+	wantGood(t, do(tb, nb, 0, read))
+
+	// Back to the targets' states.
+	lu.SetALUAGroups(nil)
+	wantCheck(t, do(ta, na, 0, read), keyUnitAttention, ascALUAStateChanged)
+	wantGood(t, do(ta, na, 0, read))
 }

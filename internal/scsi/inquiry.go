@@ -73,7 +73,7 @@ func opInquiryRun(k *task) Result {
 		// target's TPGS (ALUA) filled in.
 		b := append([]byte(nil), truncate(k.lu.stdInquiry, alloc)...)
 		if len(b) > 5 {
-			b[5] |= k.t.tpgs()
+			b[5] |= k.alua().tpgs()
 		}
 		return data(b, alloc)
 	}

@@ -89,6 +89,9 @@ type LU struct {
 
 	// tasks is the task set: the commands of every I_T nexus in the LU.
 	tasks TaskSet
+	// alua, if set, is the LU's own ALUA state, in place of its
+	// targets' (alua.go).
+	alua atomic.Pointer[ALUAGroups]
 
 	mu       sync.RWMutex // guards everything below
 	mode     modeState

@@ -233,7 +233,7 @@ func (k *task) gate(d *opDesc) *Result {
 			return r
 		}
 	}
-	if k.t.alua.cfg.Load() != nil {
+	if k.alua().cfg.Load() != nil {
 		var flags opFlags
 		if d != nil {
 			flags = d.flags

@@ -23,6 +23,12 @@ type Parts struct {
 	PRStore scsi.PRStore
 	// ALUA returns the ALUA state of a new target.
 	ALUA func(cfg *config.Config, t *config.Target) *scsi.ALUAGroups
+	// VolumeALUA, if set, returns a volume's own ALUA state, which takes
+	// the place of its targets' for that logical unit (a cluster: each
+	// volume's primary is active/optimized, the other nodes standby), or
+	// nil to leave the volume to its targets'. It never comes from, nor
+	// is written to, the operator's config. A single node has none.
+	VolumeALUA func(v *config.Volume) *scsi.ALUAGroups
 }
 
 // LocalParts are a single node's parts for cfg: the volumes' local stores

@@ -46,7 +46,9 @@ func TestBuildTakesItsParts(t *testing.T) {
 	var opened []string
 	var mu sync.Mutex
 	prs := &memPRStore{}
-	var aluaFor []string
+	var aluaFor, volALUA []string
+	volGroups := scsi.NewLUALUAGroups()
+	volGroups.Set([]scsi.TargetPortGroup{{ID: 1, State: scsi.ALUAActiveOptimized}, {ID: 9, State: scsi.ALUAStandby}}, false)
 	parts := Parts{
 		OpenStore: func(v *config.Volume) (backend.Store, error) {
 			mu.Lock()
@@ -61,6 +63,13 @@ func TestBuildTakesItsParts(t *testing.T) {
 			g.Set([]scsi.TargetPortGroup{{ID: 1, State: scsi.ALUAStandby}}, false)
 			return g
 		},
+		VolumeALUA: func(v *config.Volume) *scsi.ALUAGroups {
+			volALUA = append(volALUA, v.Name)
+			if v.Name == "a" {
+				return volGroups
+			}
+			return nil
+		},
 	}
 	n, err := Build(cfg, nil, parts)
 	if err != nil {
@@ -73,6 +82,9 @@ func TestBuildTakesItsParts(t *testing.T) {
 	}
 	if gs, _ := aluaGroupsOf(n.luns["iqn.2026-11.io.halun.test:t"].get()).Get(); len(gs) != 1 || gs[0].State != scsi.ALUAStandby {
 		t.Errorf("ALUA state %v, want the part's standby", gs)
+	}
+	if strings.Join(volALUA, ",") != "a,b" || n.vols["a"].lu.ALUAGroups() != volGroups || n.vols["b"].lu.ALUAGroups() != nil {
+		t.Errorf("volume ALUA asked for %v; a has %p (want %p), b has %p", volALUA, n.vols["a"].lu.ALUAGroups(), volGroups, n.vols["b"].lu.ALUAGroups())
 	}
 	if _, err := os.Stat(filepath.Join(o.DataDir, "reservations")); !os.IsNotExist(err) {
 		t.Errorf("Build made its own reservation store: %v", err)

@@ -109,13 +109,9 @@ func (n *Node) prepare(cfg *config.Config) (_ *plan, err error) {
 			var nv *volume
 			if cur.cfg.Backend == v.Backend && cur.cfg.Path == v.Path && cur.cfg.Size == v.Size && cur.cfg.BlockSize == v.BlockSize {
 				// Same data, new logical unit on it.
-				cfg, err := luConfig(v, n.log)
+				lu, err := n.newLU(v, cur.store)
 				if err != nil {
-					return nil, fmt.Errorf("%s: %w", v.Pos, err)
-				}
-				lu, err := scsi.NewLU(cfg, cur.store)
-				if err != nil {
-					return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
+					return nil, err
 				}
 				nv = &volume{cfg: *v, store: cur.store, lu: lu}
 				p.reused[v.Name] = true

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/halun/halun/internal/backend"
 	"github.com/halun/halun/internal/config"
 	"github.com/halun/halun/internal/iscsi"
 	"github.com/halun/halun/internal/iscsi/login"
@@ -146,22 +147,35 @@ func portalGroups(cfg *config.Config) []iscsi.PortalGroup {
 // openVolume opens a volume's store with the node's parts and builds its
 // logical unit, which reports storage failures to the node's log.
 func (n *Node) openVolume(v *config.Volume) (*volume, error) {
-	log := n.log
 	store, err := n.parts.OpenStore(v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
 	}
-	cfg, err := luConfig(v, log)
+	lu, err := n.newLU(v, store)
 	if err != nil {
 		store.Close()
+		return nil, err
+	}
+	return &volume{cfg: *v, store: store, lu: lu}, nil
+}
+
+// newLU builds a volume's logical unit on store, with the volume's own
+// ALUA state when the node's parts give it one.
+func (n *Node) newLU(v *config.Volume, store backend.Store) (*scsi.LU, error) {
+	cfg, err := luConfig(v, n.log)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", v.Pos, err)
 	}
 	lu, err := scsi.NewLU(cfg, store)
 	if err != nil {
-		store.Close()
 		return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
 	}
-	return &volume{cfg: *v, store: store, lu: lu}, nil
+	if n.parts.VolumeALUA != nil {
+		if g := n.parts.VolumeALUA(v); g != nil {
+			lu.SetALUAGroups(g)
+		}
+	}
+	return lu, nil
 }
 
 // luConfig is the logical unit a volume's config describes, logging to
