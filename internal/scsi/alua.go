@@ -82,9 +82,9 @@ type ALUAGroups struct {
 	name string // the target's name: unit attentions go to its nexuses only
 	// lu, when set, is the one logical unit whose groups these are: a
 	// change reaches every nexus of the LU, through any target.
-	lu atomic.Pointer[LU]
-	cfg  atomic.Pointer[aluaConfig]
-	mu   sync.Mutex // serialises changes of cfg
+	lu  atomic.Pointer[LU]
+	cfg atomic.Pointer[aluaConfig]
+	mu  sync.Mutex // serialises changes of cfg
 
 	membersMu sync.Mutex
 	// members are the LUN sets using the groups, weakly: a view that was
