@@ -1,0 +1,180 @@
+package replication
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// reply is a replica's answer to one request.
+type reply struct {
+	status uint64
+	epoch  uint64
+	msg    string
+	err    error // the connection failed before the reply
+}
+
+// peer is the primary's connection to one replica of a volume.
+type peer struct {
+	name string
+	conn net.Conn
+
+	wmu sync.Mutex // serialises sends
+	bw  *bufio.Writer
+
+	mu      sync.Mutex
+	seq     uint64
+	pending map[uint64]chan reply
+	broken  error // set once the connection failed
+	done    chan struct{}
+}
+
+// dialPeer connects to a replica and says hello for volume at epoch. It
+// returns the replica's volume size.
+func dialPeer(ctx context.Context, name string, dial func(context.Context) (net.Conn, error), volume string, epoch uint64) (*peer, int64, error) {
+	conn, err := dial(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("replica %s: dial: %w", name, err)
+	}
+	p := &peer{name: name, conn: conn, bw: bufio.NewWriterSize(conn, 256<<10), pending: map[uint64]chan reply{}, done: make(chan struct{})}
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	br := bufio.NewReaderSize(conn, 64<<10)
+	if _, err := p.bw.Write(appendFrame(nil, &frame{typ: msgHello, seq: 0, epoch: epoch, payload: []byte(volume)})); err != nil {
+		conn.Close()
+		return nil, 0, fmt.Errorf("replica %s: hello: %w", name, err)
+	}
+	if err := p.bw.Flush(); err != nil {
+		conn.Close()
+		return nil, 0, fmt.Errorf("replica %s: hello: %w", name, err)
+	}
+	var f frame
+	if _, err := readFrame(br, &f, nil); err != nil {
+		conn.Close()
+		return nil, 0, fmt.Errorf("replica %s: hello reply: %w", name, err)
+	}
+	if f.typ != msgReply {
+		conn.Close()
+		return nil, 0, fmt.Errorf("replica %s: %w: hello answered with type %d", name, errProtocol, f.typ)
+	}
+	if f.offset != statusOK {
+		conn.Close()
+		return nil, 0, statusError(name, f.offset, string(f.payload))
+	}
+	if len(f.payload) < 8 {
+		conn.Close()
+		return nil, 0, fmt.Errorf("replica %s: %w: short hello reply", name, errProtocol)
+	}
+	size := int64(binary.BigEndian.Uint64(f.payload))
+	conn.SetDeadline(time.Time{})
+	go p.readReplies(br)
+	return p, size, nil
+}
+
+// readReplies hands each reply to the request waiting for it, until the
+// connection fails; then every waiting request gets the failure.
+func (p *peer) readReplies(br *bufio.Reader) {
+	var f frame
+	var err error
+	for {
+		if _, err = readFrame(br, &f, nil); err != nil {
+			break
+		}
+		if f.typ != msgReply {
+			err = fmt.Errorf("%w: type %d from a replica", errProtocol, f.typ)
+			break
+		}
+		p.mu.Lock()
+		ch := p.pending[f.seq]
+		delete(p.pending, f.seq)
+		p.mu.Unlock()
+		if ch != nil {
+			ch <- reply{status: f.offset, epoch: f.epoch, msg: string(f.payload)}
+		}
+	}
+	p.fail(fmt.Errorf("replica %s: connection: %w", p.name, err))
+}
+
+// fail marks the connection broken, closes it and fails every pending
+// request.
+func (p *peer) fail(err error) {
+	p.mu.Lock()
+	if p.broken != nil {
+		p.mu.Unlock()
+		return
+	}
+	p.broken = err
+	pending := p.pending
+	p.pending = map[uint64]chan reply{}
+	close(p.done)
+	p.mu.Unlock()
+	p.conn.Close()
+	for _, ch := range pending {
+		ch <- reply{err: err}
+	}
+}
+
+// send sends a request and returns the channel its reply comes on.
+func (p *peer) send(f *frame) <-chan reply {
+	ch := make(chan reply, 1)
+	p.mu.Lock()
+	if p.broken != nil {
+		err := p.broken
+		p.mu.Unlock()
+		ch <- reply{err: err}
+		return ch
+	}
+	p.seq++
+	f.seq = p.seq
+	p.pending[f.seq] = ch
+	p.mu.Unlock()
+	p.wmu.Lock()
+	var h [headerLen]byte
+	_, err := p.bw.Write(appendHeader(h[:0], f))
+	if err == nil && len(f.payload) > 0 {
+		_, err = p.bw.Write(f.payload)
+	}
+	if err == nil {
+		err = p.bw.Flush()
+	}
+	p.wmu.Unlock()
+	if err != nil {
+		p.fail(fmt.Errorf("replica %s: send: %w", p.name, err))
+	}
+	return ch
+}
+
+func (p *peer) close() { p.fail(errors.New("closed")) }
+
+// statusError turns a replica's status into an error of the kind the
+// SCSI layer maps (see Store).
+func statusError(name string, status uint64, msg string) error {
+	var kind error
+	switch status {
+	case statusStaleEpoch:
+		kind = errStale
+	case statusNoSpace:
+		kind = errReplicaNoSpace
+	case statusRange:
+		kind = errReplicaRange
+	case statusNoVolume:
+		kind = errNoVolume
+	default:
+		kind = errReplicaIO
+	}
+	return fmt.Errorf("replica %s: %w: %s", name, kind, msg)
+}
+
+var (
+	errStale          = errors.New("stale epoch")
+	errReplicaNoSpace = errors.New("no space")
+	errReplicaRange   = errors.New("out of range")
+	errNoVolume       = errors.New("no such volume")
+	errReplicaIO      = errors.New("I/O error")
+)

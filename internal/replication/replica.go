@@ -1,0 +1,207 @@
+package replication
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/halun/halun/internal/backend"
+)
+
+// Replica serves the replica side of replicated volumes: each connection
+// from a primary opens with a hello naming one volume, then carries that
+// volume's writes, unmaps and syncs, each answered once it is applied.
+type Replica struct {
+	// Volume returns this node's store for a volume, if it holds one.
+	Volume func(name string) (backend.Store, bool)
+	// Epochs keeps the highest epoch accepted per volume.
+	Epochs EpochStore
+	// Log receives what a connection ends with; nil discards.
+	Log *slog.Logger
+
+	mu     sync.Mutex
+	epochs map[string]uint64 // cache of Epochs, guarded by mu
+}
+
+// maxInFlight bounds the requests of one connection applied at once.
+const maxInFlight = 64
+
+// epoch returns volume's accepted epoch.
+func (r *Replica) epoch(volume string) (uint64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.epochs[volume]; ok {
+		return e, nil
+	}
+	e, err := r.Epochs.Epoch(volume)
+	if err != nil {
+		return 0, err
+	}
+	if r.epochs == nil {
+		r.epochs = map[string]uint64{}
+	}
+	r.epochs[volume] = e
+	return e, nil
+}
+
+// accept raises volume's epoch to epoch (durably) unless it is lower
+// than the accepted one, which it reports.
+func (r *Replica) accept(volume string, epoch uint64) (bool, uint64, error) {
+	cur, err := r.epoch(volume)
+	if err != nil {
+		return false, 0, err
+	}
+	if epoch < cur {
+		return false, cur, nil
+	}
+	if epoch == cur {
+		return true, cur, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cur := r.epochs[volume]; epoch < cur {
+		return false, cur, nil
+	}
+	if err := r.Epochs.SetEpoch(volume, epoch); err != nil {
+		return false, 0, err
+	}
+	r.epochs[volume] = epoch
+	return true, epoch, nil
+}
+
+func (r *Replica) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log
+}
+
+// ServeConn serves one primary's connection until it closes or breaks
+// the protocol, and closes it.
+func (r *Replica) ServeConn(conn net.Conn) error {
+	defer conn.Close()
+	br := bufio.NewReaderSize(conn, 64<<10)
+	w := &replyWriter{w: bufio.NewWriterSize(conn, 64<<10)}
+	var f frame
+	if _, err := readFrame(br, &f, nil); err != nil {
+		return fmt.Errorf("replication: reading hello: %w", err)
+	}
+	if f.typ != msgHello {
+		w.reply(f.seq, 0, statusProtocol, "the first message must be a hello")
+		return fmt.Errorf("%w: first message of type %d", errProtocol, f.typ)
+	}
+	volume := string(f.payload)
+	store, ok := r.Volume(volume)
+	if !ok {
+		w.reply(f.seq, 0, statusNoVolume, "no volume "+volume+" here")
+		return fmt.Errorf("replication: hello for volume %q, which this node does not hold", volume)
+	}
+	okEpoch, cur, err := r.accept(volume, f.epoch)
+	if err != nil {
+		w.reply(f.seq, 0, statusIO, err.Error())
+		return err
+	}
+	if !okEpoch {
+		w.reply(f.seq, cur, statusStaleEpoch, fmt.Sprintf("epoch %d is below %d", f.epoch, cur))
+		return fmt.Errorf("replication: volume %s: refused a primary of epoch %d (accepted %d)", volume, f.epoch, cur)
+	}
+	var hello [8]byte
+	binary.BigEndian.PutUint64(hello[:], uint64(store.Size()))
+	if err := w.replyPayload(f.seq, cur, statusOK, hello[:]); err != nil {
+		return err
+	}
+	log := r.log().With("volume", volume, "peer", conn.RemoteAddr().String())
+	log.Debug("replication: primary connected", "epoch", f.epoch)
+
+	// Requests run concurrently: the primary never has two overlapping
+	// writes in flight, so any order of application gives the same
+	// bytes. A reply is sent once its request is applied.
+	sem := make(chan struct{}, maxInFlight)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx := context.Background()
+	for {
+		var req frame
+		buf, err := readFrame(br, &req, nil)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		_ = buf
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(req frame) {
+			defer func() { <-sem; wg.Done() }()
+			st, msg := r.apply(ctx, volume, store, &req)
+			e, _ := r.epoch(volume)
+			if err := w.reply(req.seq, e, st, msg); err != nil {
+				log.Debug("replication: reply failed", "err", err)
+				conn.Close()
+			}
+		}(req)
+	}
+}
+
+// apply applies one request to the store and returns its status.
+func (r *Replica) apply(ctx context.Context, volume string, store backend.Store, req *frame) (uint64, string) {
+	ok, cur, err := r.accept(volume, req.epoch)
+	if err != nil {
+		return statusIO, err.Error()
+	}
+	if !ok {
+		return statusStaleEpoch, fmt.Sprintf("epoch %d is below %d", req.epoch, cur)
+	}
+	durable := req.flags&flagDurable != 0
+	switch req.typ {
+	case msgWrite:
+		err = store.WriteAt(ctx, req.payload, int64(req.offset), durable)
+	case msgUnmap:
+		err = store.Unmap(ctx, int64(req.offset), int64(req.length))
+		if err == nil && durable {
+			err = store.Sync(ctx)
+		}
+	case msgSync:
+		err = store.Sync(ctx)
+	case msgPing:
+	default:
+		return statusProtocol, fmt.Sprintf("unexpected message type %d", req.typ)
+	}
+	switch {
+	case err == nil:
+		return statusOK, ""
+	case errors.Is(err, backend.ErrNoSpace):
+		return statusNoSpace, err.Error()
+	case errors.Is(err, backend.ErrOutOfRange):
+		return statusRange, err.Error()
+	}
+	return statusIO, err.Error()
+}
+
+// replyWriter serialises replies on one connection.
+type replyWriter struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func (w *replyWriter) reply(seq, epoch, status uint64, msg string) error {
+	return w.replyPayload(seq, epoch, status, []byte(msg))
+}
+
+func (w *replyWriter) replyPayload(seq, epoch, status uint64, p []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var b [headerLen]byte
+	out := appendFrame(b[:0], &frame{typ: msgReply, seq: seq, epoch: epoch, offset: status, payload: p})
+	if _, err := w.w.Write(out); err != nil {
+		return err
+	}
+	return w.w.Flush()
+}

@@ -1,0 +1,270 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/halun/halun/internal/backend"
+)
+
+// DefaultTimeout is how long a replica may take to answer before the
+// primary removes it from the in-sync set.
+const DefaultTimeout = 2 * time.Second
+
+// Replica names one replica of a volume and how to reach it.
+type ReplicaAddr struct {
+	Name string
+	// Dial opens a connection to the replica's replication listener
+	// (mutual TLS in a cluster).
+	Dial func(ctx context.Context) (net.Conn, error)
+}
+
+// Options describe a primary's replicated volume.
+type Options struct {
+	// Volume is the volume's name, as the replicas know it.
+	Volume string
+	// Epoch is the volume's epoch this primary holds.
+	Epoch uint64
+	// Local is the primary's own store.
+	Local backend.Store
+	// Replicas are the in-sync replicas to write to.
+	Replicas []ReplicaAddr
+	// Timeout bounds a replica's answer; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// OutOfSync removes a replica from the in-sync set, durably (an etcd
+	// transaction in a cluster), because of cause. It is called before
+	// any write the replica missed is acknowledged; if it fails, the
+	// primary acknowledges nothing more and is fenced. Required.
+	OutOfSync func(replica string, cause error) error
+	// Dirty records [off, off+n) as written while a replica was out of
+	// sync (the resync bitmap); it is called before the write is
+	// acknowledged. Nil records nothing.
+	Dirty func(off, n int64)
+	// Log receives replica failures; nil discards.
+	Log *slog.Logger
+}
+
+// Store is a replicated volume on its primary: a backend.Store that
+// writes locally and to every in-sync replica in parallel, and returns
+// only when all have the write (or the ones that failed are out of the
+// in-sync set). Reads are local.
+type Store struct {
+	o     Options
+	local backend.Store
+	locks rangeLock
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	inSync  []*peer // replicas every write goes to
+	outSync bool    // some replica is out of sync: writes are recorded dirty
+	fenced  atomic.Bool
+}
+
+// Open connects to every replica and says hello at o.Epoch. A replica that
+// cannot be reached is taken out of the in-sync set (o.OutOfSync) before
+// Open returns; a replica that holds a higher epoch fences the primary:
+// Open fails with backend.ErrFenced.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if o.OutOfSync == nil {
+		return nil, errors.New("replication: Options.OutOfSync is required")
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	s := &Store{o: o, local: o.Local, log: o.Log}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, r := range o.Replicas {
+		dctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		p, size, err := dialPeer(dctx, r.Name, r.Dial, o.Volume, o.Epoch)
+		cancel()
+		switch {
+		case errors.Is(err, errStale):
+			s.closePeers()
+			return nil, fmt.Errorf("replication: volume %s: %w: %w", o.Volume, backend.ErrFenced, err)
+		case err == nil && size != o.Local.Size():
+			p.close()
+			err = fmt.Errorf("replica %s: volume of %d bytes, the primary's has %d", r.Name, size, o.Local.Size())
+			fallthrough
+		case err != nil:
+			if ferr := s.outOfSync(r.Name, err); ferr != nil {
+				s.closePeers()
+				return nil, ferr
+			}
+			continue
+		}
+		s.inSync = append(s.inSync, p)
+	}
+	return s, nil
+}
+
+// InSync returns the names of the replicas writes go to.
+func (s *Store) InSync() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.inSync))
+	for i, p := range s.inSync {
+		out[i] = p.name
+	}
+	return out
+}
+
+// outOfSync takes replica name out of the in-sync set. It returns
+// backend.ErrFenced when the removal could not be made durable.
+func (s *Store) outOfSync(name string, cause error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, p := range s.inSync {
+		if p.name == name {
+			s.inSync = append(s.inSync[:i:i], s.inSync[i+1:]...)
+			p.close()
+			break
+		}
+	}
+	if err := s.o.OutOfSync(name, cause); err != nil {
+		s.fenced.Store(true)
+		s.log.Error("replication: could not take a failed replica out of the in-sync set; fenced", "volume", s.o.Volume,
+			"replica", name, "cause", cause, "err", err)
+		return fmt.Errorf("replication: volume %s: %w: replica %s failed (%v) and could not be taken out of sync: %v",
+			s.o.Volume, backend.ErrFenced, name, cause, err)
+	}
+	s.outSync = true
+	s.log.Warn("replication: replica out of sync", "volume", s.o.Volume, "replica", name, "cause", cause)
+	return nil
+}
+
+func (s *Store) closePeers() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.inSync {
+		p.close()
+	}
+	s.inSync = nil
+}
+
+// peers returns the in-sync replicas and whether writes must be recorded
+// dirty.
+func (s *Store) peers() ([]*peer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*peer(nil), s.inSync...), s.outSync
+}
+
+// replicate sends f to every in-sync replica, runs local, and waits for
+// all. A replica that fails or times out is taken out of sync before
+// replicate returns; a replica with a higher epoch fences the primary.
+func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
+	if s.fenced.Load() {
+		return fmt.Errorf("replication: volume %s: %w", s.o.Volume, backend.ErrFenced)
+	}
+	ps, _ := s.peers()
+	f.epoch = s.o.Epoch
+	chans := make([]<-chan reply, len(ps))
+	for i, p := range ps {
+		fc := *f
+		chans[i] = p.send(&fc)
+	}
+	lerr := local()
+	timer := time.NewTimer(s.o.Timeout)
+	defer timer.Stop()
+	var fenceErr error
+	for i, ch := range chans {
+		var r reply
+		select {
+		case r = <-ch:
+		case <-timer.C:
+			r = reply{err: fmt.Errorf("replica %s: no answer within %v", ps[i].name, s.o.Timeout)}
+			// Every later replica gets no more time either.
+			timer.Reset(0)
+		}
+		switch {
+		case r.err == nil && r.status == statusOK:
+			continue
+		case r.err == nil && r.status == statusStaleEpoch:
+			s.fenced.Store(true)
+			fenceErr = fmt.Errorf("replication: volume %s: %w: %w", s.o.Volume, backend.ErrFenced, statusError(ps[i].name, r.status, r.msg))
+			continue
+		}
+		cause := r.err
+		if cause == nil {
+			cause = statusError(ps[i].name, r.status, r.msg)
+		}
+		if err := s.outOfSync(ps[i].name, cause); err != nil {
+			fenceErr = err
+		}
+	}
+	if fenceErr != nil {
+		return fenceErr
+	}
+	if _, dirty := s.peers(); dirty && s.o.Dirty != nil && n > 0 {
+		s.o.Dirty(off, n)
+	}
+	return lerr
+}
+
+// ReadAt reads the primary's copy.
+func (s *Store) ReadAt(ctx context.Context, p []byte, off int64) error {
+	if s.fenced.Load() {
+		return fmt.Errorf("replication: volume %s: %w", s.o.Volume, backend.ErrFenced)
+	}
+	return s.local.ReadAt(ctx, p, off)
+}
+
+// WriteAt writes p locally and on every in-sync replica, durable on all
+// when durable is set. Overlapping writes are ordered by a range lock, so
+// the replicas apply them in the primary's order. The command's context
+// does not cut the wait short: a write the replicas may have applied is
+// waited for (at most the replica timeout), so no replica is left with
+// data the others lack without being taken out of sync.
+func (s *Store) WriteAt(ctx context.Context, p []byte, off int64, durable bool) error {
+	sp := s.locks.lock(off, int64(len(p)))
+	defer s.locks.unlock(sp)
+	f := &frame{typ: msgWrite, offset: uint64(off), payload: p}
+	if durable {
+		f.flags = flagDurable
+	}
+	return s.replicate(f, off, int64(len(p)), func() error { return s.local.WriteAt(ctx, p, off, durable) })
+}
+
+// maxUnmap is the most one unmap message covers (its length is 32 bits).
+const maxUnmap = 1 << 30
+
+// Unmap deallocates the range locally and on every in-sync replica, in
+// pieces of at most maxUnmap bytes.
+func (s *Store) Unmap(ctx context.Context, off, n int64) error {
+	for n > 0 {
+		m := min(n, maxUnmap)
+		sp := s.locks.lock(off, m)
+		err := s.replicate(&frame{typ: msgUnmap, offset: uint64(off), length: uint32(m)}, off, m,
+			func() error { return s.local.Unmap(ctx, off, m) })
+		s.locks.unlock(sp)
+		if err != nil {
+			return err
+		}
+		off += m
+		n -= m
+	}
+	return nil
+}
+
+// Sync makes every completed write durable locally and on every in-sync
+// replica.
+func (s *Store) Sync(ctx context.Context) error {
+	return s.replicate(&frame{typ: msgSync}, 0, 0, func() error { return s.local.Sync(ctx) })
+}
+
+// Size is the volume's size.
+func (s *Store) Size() int64 { return s.local.Size() }
+
+// Close closes the replica connections and the local store.
+func (s *Store) Close() error {
+	s.closePeers()
+	return s.local.Close()
+}

@@ -1,0 +1,354 @@
+package replication
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/halun/halun/internal/backend"
+)
+
+var ctx = context.Background()
+
+const volSize = 4 << 20
+
+// replicaNode is a replica serving on loopback, its store and epochs.
+type replicaNode struct {
+	name   string
+	store  *countingStore
+	epochs *FileEpochs
+	ln     net.Listener
+	r      *Replica
+}
+
+// countingStore counts what a replica was asked to make durable.
+type countingStore struct {
+	backend.Store
+	durableWrites, syncs atomic.Int64
+}
+
+func (c *countingStore) WriteAt(ctx context.Context, p []byte, off int64, durable bool) error {
+	if durable {
+		c.durableWrites.Add(1)
+	}
+	return c.Store.WriteAt(ctx, p, off, durable)
+}
+
+func (c *countingStore) Sync(ctx context.Context) error { c.syncs.Add(1); return c.Store.Sync(ctx) }
+
+func startReplica(t *testing.T, name string) *replicaNode {
+	t.Helper()
+	ep, err := OpenFileEpochs(filepath.Join(t.TempDir(), "epochs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &replicaNode{name: name, store: &countingStore{Store: backend.NewMemory(volSize)}, epochs: ep}
+	n.serve(t)
+	return n
+}
+
+func (n *replicaNode) serve(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.ln = ln
+	n.r = &Replica{Epochs: n.epochs, Volume: func(v string) (backend.Store, bool) {
+		return n.store, v == "vol1"
+	}}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() { defer wg.Done(); n.r.ServeConn(c) }()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+}
+
+func (n *replicaNode) addr() ReplicaAddr {
+	a := n.ln.Addr().String()
+	return ReplicaAddr{Name: n.name, Dial: func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", a)
+	}}
+}
+
+// outLog records OutOfSync calls and can fail them.
+type outLog struct {
+	mu    sync.Mutex
+	names []string
+	fail  error
+}
+
+func (o *outLog) outOfSync(name string, cause error) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.names = append(o.names, name)
+	return o.fail
+}
+
+func (o *outLog) got() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.names...)
+}
+
+func openPrimary(t *testing.T, epoch uint64, out *outLog, dirty func(off, n int64), replicas ...ReplicaAddr) *Store {
+	t.Helper()
+	s, err := Open(ctx, Options{Volume: "vol1", Epoch: epoch, Local: backend.NewMemory(volSize), Replicas: replicas,
+		OutOfSync: out.outOfSync, Dirty: dirty, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func contents(t *testing.T, s backend.Store) []byte {
+	t.Helper()
+	b := make([]byte, s.Size())
+	if err := s.ReadAt(ctx, b, 0); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestProtocolC_ReplicasIdentical: concurrent writes, overlapping ones
+// included, and unmaps leave the primary and every replica byte-identical,
+// and an unmapped range reads as zeros everywhere.
+func TestProtocolC_ReplicasIdentical(t *testing.T) {
+	a, b := startReplica(t, "a"), startReplica(t, "b")
+	out := &outLog{}
+	s := openPrimary(t, 1, out, nil, a.addr(), b.addr())
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			buf := make([]byte, 64<<10)
+			for range 200 {
+				// A small address space, so writes overlap often.
+				off := int64(rng.IntN(64)) * 4096
+				n := int64(1+rng.IntN(16)) * 512
+				if rng.IntN(10) == 0 {
+					if err := s.Unmap(ctx, off, n); err != nil {
+						t.Error(err)
+						return
+					}
+					continue
+				}
+				for i := range buf[:n] {
+					buf[i] = byte(rng.Uint32())
+				}
+				if err := s.WriteAt(ctx, buf[:n], off, rng.IntN(2) == 0); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := s.Unmap(ctx, 4096, 8192); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := contents(t, s)
+	if !bytes.Equal(p, contents(t, a.store)) || !bytes.Equal(p, contents(t, b.store)) {
+		t.Fatal("replicas differ from the primary")
+	}
+	if !bytes.Equal(p[4096:4096+8192], make([]byte, 8192)) {
+		t.Error("unmapped range does not read as zeros")
+	}
+	if len(out.got()) != 0 {
+		t.Errorf("replicas taken out of sync: %v", out.got())
+	}
+	if a.store.durableWrites.Load() == 0 || a.store.syncs.Load() == 0 {
+		t.Errorf("durability not carried to the replica: %d durable writes, %d syncs", a.store.durableWrites.Load(), a.store.syncs.Load())
+	}
+}
+
+// TestEpoch_DeposedPrimaryCannotWrite: once a replica has accepted a
+// higher epoch (a successor primary), the old primary's writes are
+// refused, reach no replica, and the old primary is fenced — also after
+// the replica restarts (the epoch is persisted).
+func TestEpoch_DeposedPrimaryCannotWrite(t *testing.T) {
+	a := startReplica(t, "a")
+	old := openPrimary(t, 4, &outLog{}, nil, a.addr())
+	if err := old.WriteAt(ctx, []byte("old!"), 0, true); err != nil {
+		t.Fatal(err)
+	}
+	successor := openPrimary(t, 5, &outLog{}, nil, a.addr())
+	if err := successor.WriteAt(ctx, []byte("new!"), 512, true); err != nil {
+		t.Fatal(err)
+	}
+	err := old.WriteAt(ctx, []byte("lost"), 0, true)
+	if !errors.Is(err, backend.ErrFenced) {
+		t.Fatalf("deposed primary's write: %v, want ErrFenced", err)
+	}
+	if got := contents(t, a.store); string(got[:4]) != "old!" || string(got[512:516]) != "new!" {
+		t.Errorf("replica holds %q / %q", got[:4], got[512:516])
+	}
+	if err := old.WriteAt(ctx, []byte("more"), 4096, false); !errors.Is(err, backend.ErrFenced) {
+		t.Errorf("fenced primary wrote again: %v", err)
+	}
+	if err := old.ReadAt(ctx, make([]byte, 4), 0); !errors.Is(err, backend.ErrFenced) {
+		t.Errorf("fenced primary served a read: %v", err)
+	}
+	// The replica restarts: a primary of the old epoch is still refused.
+	a.ln.Close()
+	ep, err := OpenFileEpochs(a.epochs.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := ep.Epoch("vol1"); e != 5 {
+		t.Fatalf("persisted epoch %d, want 5", e)
+	}
+	a.epochs = ep
+	a.serve(t)
+	_, err = Open(ctx, Options{Volume: "vol1", Epoch: 4, Local: backend.NewMemory(volSize), Replicas: []ReplicaAddr{a.addr()},
+		OutOfSync: (&outLog{}).outOfSync})
+	if !errors.Is(err, backend.ErrFenced) {
+		t.Errorf("old epoch after the replica's restart: %v, want ErrFenced", err)
+	}
+}
+
+// silentReplica accepts a primary's hello, then never answers.
+func silentReplica(t *testing.T) ReplicaAddr {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); close(done) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				var f frame
+				if _, err := readFrame(c, &f, nil); err != nil {
+					return
+				}
+				var size [8]byte
+				binary.BigEndian.PutUint64(size[:], volSize)
+				c.Write(appendFrame(nil, &frame{typ: msgReply, seq: f.seq, payload: size[:]}))
+				<-done
+			}()
+		}
+	}()
+	a := ln.Addr().String()
+	return ReplicaAddr{Name: "silent", Dial: func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", a)
+	}}
+}
+
+// TestTimeout_OutOfSyncBeforeAck: a replica that stops answering is taken
+// out of the in-sync set before the write is acknowledged, the write is
+// recorded dirty, and later writes go to the others only.
+func TestTimeout_OutOfSyncBeforeAck(t *testing.T) {
+	a := startReplica(t, "a")
+	out := &outLog{}
+	var dirtyMu sync.Mutex
+	var dirty [][2]int64
+	s := openPrimary(t, 1, out, func(off, n int64) {
+		dirtyMu.Lock()
+		dirty = append(dirty, [2]int64{off, n})
+		dirtyMu.Unlock()
+	}, a.addr(), silentReplica(t))
+	if err := s.WriteAt(ctx, []byte("data"), 8192, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.got(); len(got) != 1 || got[0] != "silent" {
+		t.Fatalf("out of sync when the write returned: %v", got)
+	}
+	dirtyMu.Lock()
+	if len(dirty) != 1 || dirty[0] != [2]int64{8192, 4} {
+		t.Errorf("dirty ranges %v", dirty)
+	}
+	dirtyMu.Unlock()
+	if in := s.InSync(); len(in) != 1 || in[0] != "a" {
+		t.Errorf("in sync %v", in)
+	}
+	if err := s.WriteAt(ctx, []byte("more"), 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := contents(t, a.store); string(got[8192:8196]) != "data" || string(got[:4]) != "more" {
+		t.Error("the healthy replica missed writes")
+	}
+}
+
+// TestTimeout_FenceWhenOutOfSyncFails: if the failed replica cannot be
+// taken out of the in-sync set (etcd unreachable), the write is not
+// acknowledged and the primary fences itself.
+func TestTimeout_FenceWhenOutOfSyncFails(t *testing.T) {
+	out := &outLog{fail: errors.New("etcd: no quorum")}
+	s := openPrimary(t, 1, out, nil, startReplica(t, "a").addr(), silentReplica(t))
+	if err := s.WriteAt(ctx, []byte("data"), 0, true); !errors.Is(err, backend.ErrFenced) {
+		t.Fatalf("write: %v, want ErrFenced", err)
+	}
+	if err := s.WriteAt(ctx, []byte("data"), 4096, true); !errors.Is(err, backend.ErrFenced) {
+		t.Errorf("a fenced primary wrote: %v", err)
+	}
+}
+
+// TestOpen_UnreachableReplicaGoesOutOfSync: a replica that cannot be
+// reached at open is out of sync before the primary serves.
+func TestOpen_UnreachableReplicaGoesOutOfSync(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	gone := ln.Addr().String()
+	ln.Close()
+	out := &outLog{}
+	s := openPrimary(t, 1, out, nil, ReplicaAddr{Name: "gone", Dial: func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", gone)
+	}})
+	if got := out.got(); len(got) != 1 || got[0] != "gone" || len(s.InSync()) != 0 {
+		t.Errorf("out of sync %v, in sync %v", got, s.InSync())
+	}
+}
+
+// TestReplica_RefusesUnknownVolume: a hello for a volume the replica does
+// not hold is refused.
+func TestReplica_RefusesUnknownVolume(t *testing.T) {
+	a := startReplica(t, "a")
+	_, _, err := dialPeer(ctx, "a", a.addr().Dial, "other", 1)
+	if !errors.Is(err, errNoVolume) {
+		t.Errorf("hello for another volume: %v", err)
+	}
+}
