@@ -1,8 +1,9 @@
 // Command halun is the halun iSCSI target: `halun serve` runs a node,
 // `halun config check` validates a config, `halun import` converts IET, SCST
-// and LIO configs, the management commands (target, volume, lun, acl,
-// session, portal, alua, reload) talk to a running node over its admin
-// socket, and `halun version` says which build this is.
+// and LIO configs, `halun cluster` creates a cluster's certificates, the
+// management commands (target, volume, lun, acl, session, portal, alua,
+// reload) talk to a running node over its admin socket, and `halun
+// version` says which build this is.
 package main
 
 import (
@@ -82,6 +83,7 @@ func newRootCmd() *cobra.Command {
   halun serve                      serve the embedded default: a 1 GiB disk on 127.0.0.1:3260
   halun serve --config FILE        serve a YAML config
   halun config check FILE          validate a config
+  halun cluster init|add-node      create a cluster's CA and node certificates
 
 Managing a running daemon (over its admin socket, --socket):
   halun target|volume|lun|acl|portal list, halun session list -v
@@ -95,7 +97,7 @@ Managing a running daemon (over its admin socket, --socket):
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServeCmd(), newConfigCmd(), newVersionCmd(), newImportCmd())
+	root.AddCommand(newServeCmd(), newConfigCmd(), newVersionCmd(), newImportCmd(), newClusterCmd())
 	// Management of a running daemon over its admin socket.
 	root.AddCommand(newTargetCmd(), newVolumeCmd(), newLUNCmd(), newACLCmd(), newSessionCmd(),
 		newPortalCmd(), newALUACmd(), newReloadCmd())

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/halun/halun/internal/cluster/pki"
+)
+
+func newClusterCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Create the certificates of a halun cluster (its CA and one per node)",
+		Long: `Every link of a halun cluster — etcd peer and client traffic, replication
+between storage nodes — is mutual TLS with certificates of the cluster's own
+CA, so a process without a node certificate can neither write a replica nor
+change cluster state. Create them once, on an admin machine:
+
+  halun cluster init --name prod --dir ./prod-pki a=10.0.0.1 b=10.0.0.2 --witness w=10.0.0.3
+  halun cluster add-node --name prod --dir ./prod-pki c=10.0.0.4,c.example.net
+
+then copy DIR/<node> to each node as <data_dir>/tls. DIR/ca.key signs node
+certificates: keep it off the nodes, and keep it, add-node needs it.
+
+Names are DNS labels (lower-case letters, digits, '-'). HOSTs are the IP
+addresses and DNS names a node is reached at; they go into its certificate
+exactly as given (no 127.0.0.1 is added). Nodes are storage nodes unless
+given with --witness.`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(
+		clusterPKICmd("init --name CLUSTER --dir DIR NODE=HOST[,HOST...]... [--witness NAME=HOST[,HOST...]]...",
+			"Create a cluster CA and a certificate for each node",
+			`Create DIR (0700) with the cluster CA (ca.crt, ca.key) and, for each node,
+DIR/<node>/ with node.crt, node.key and a copy of ca.crt. Refuses a DIR that
+already holds a CA: add nodes to it with 'halun cluster add-node'.`,
+			true, pki.Init),
+		clusterPKICmd("add-node --name CLUSTER --dir DIR NODE=HOST[,HOST...]... [--witness NAME=HOST[,HOST...]]...",
+			"Sign certificates for new nodes with the existing cluster CA in DIR",
+			`Sign certificates for nodes joining the cluster with the CA in DIR (written
+by 'halun cluster init'), writing DIR/<node>/ for each. Refuses a node that
+already has a directory with a key or certificate.`,
+			false, pki.AddNodes),
+	)
+	return cmd
+}
+
+// clusterPKICmd is init or add-node: they take the same arguments and
+// differ in what they do with them.
+func clusterPKICmd(use, short, long string, newCA bool, do func(dir, cluster string, nodes []pki.Node) error) *cobra.Command {
+	var name, dir string
+	var witnesses []string
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long:  long,
+		Args:  argsUsage(cobra.ArbitraryArgs),
+	}
+	sub := strings.Fields(use)[0]
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		nodes, err := clusterNodes(args, witnesses)
+		if err != nil {
+			return usageError{fmt.Errorf("cluster %s: %w", sub, err)}
+		}
+		switch {
+		case name == "":
+			return usageError{fmt.Errorf("cluster %s: --name is required", sub)}
+		case dir == "":
+			return usageError{fmt.Errorf("cluster %s: --dir is required", sub)}
+		case newCA && len(args) == 0:
+			return usageError{fmt.Errorf("cluster %s: give at least one storage node as NODE=HOST[,HOST...]", sub)}
+		}
+		if err := pki.CheckNodes(name, nodes); err != nil {
+			return usageError{fmt.Errorf("cluster %s: %w", sub, err)}
+		}
+		if err := do(dir, name, nodes); err != nil {
+			return err
+		}
+		printWritten(cmd.OutOrStdout(), dir, name, nodes, newCA)
+		return nil
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "cluster `name` (a DNS label, in every certificate)")
+	f.StringVar(&dir, "dir", "", "`directory` of the cluster CA and the node directories")
+	f.StringArrayVar(&witnesses, "witness", nil, "a witness node (etcd member without volumes), `NAME=HOST[,HOST...]`; repeatable")
+	return cmd
+}
+
+// clusterNodes parses storage nodes from args and witnesses, each
+// NAME=HOST[,HOST...].
+func clusterNodes(args, witnesses []string) ([]pki.Node, error) {
+	var nodes []pki.Node
+	for _, group := range []struct {
+		role pki.Role
+		args []string
+	}{{pki.RoleStorage, args}, {pki.RoleWitness, witnesses}} {
+		for _, a := range group.args {
+			name, hosts, ok := strings.Cut(a, "=")
+			if !ok || name == "" || hosts == "" {
+				return nil, fmt.Errorf("%q: want NAME=HOST[,HOST...]", a)
+			}
+			n := pki.Node{Name: name, Role: group.role}
+			for _, h := range strings.Split(hosts, ",") {
+				if h == "" {
+					return nil, fmt.Errorf("%q: empty host", a)
+				}
+				n.Hosts = append(n.Hosts, h)
+			}
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes, nil
+}
+
+// printWritten says what was written and what to do next.
+func printWritten(w io.Writer, dir, cluster string, nodes []pki.Node, newCA bool) {
+	if newCA {
+		fmt.Fprintf(w, "wrote %s: cluster %s CA certificate\n", filepath.Join(dir, pki.CACertFile), cluster)
+		fmt.Fprintf(w, "wrote %s: cluster CA key (0600): keep it off the nodes; add-node needs it\n",
+			filepath.Join(dir, pki.CAKeyFile))
+	}
+	for _, n := range nodes {
+		fmt.Fprintf(w, "wrote %s/{%s,%s,%s}: %s node %s, %s, hosts %s\n", filepath.Join(dir, n.Name),
+			pki.NodeCertFile, pki.NodeKeyFile, pki.CACertFile, n.Role, n.Name,
+			pki.NodeURI(cluster, n.Role, n.Name), strings.Join(n.Hosts, ", "))
+	}
+	each := make([]string, len(nodes))
+	for i, n := range nodes {
+		each[i] = filepath.Join(dir, n.Name) + " to " + n.Name
+	}
+	fmt.Fprintf(w, "Next: copy %s to each node as <data_dir>/tls (%s).\n",
+		filepath.Join(dir, "<node>"), strings.Join(each, ", "))
+}
