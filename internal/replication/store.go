@@ -43,9 +43,10 @@ type Options struct {
 	// primary acknowledges nothing more and is fenced. Required.
 	OutOfSync func(replica string, cause error) error
 	// Dirty records [off, off+n) as written while a replica was out of
-	// sync (the resync bitmap); it is called before the write is
-	// acknowledged. Nil records nothing.
-	Dirty func(off, n int64)
+	// sync, durably (Bitmap.Mark); it is called before the write is
+	// acknowledged, and its error fails the write: a write whose bit could
+	// be lost is not acknowledged. Nil records nothing.
+	Dirty func(off, n int64) error
 	// Log receives replica failures; nil discards.
 	Log *slog.Logger
 }
@@ -204,7 +205,9 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 		return fenceErr
 	}
 	if _, dirty := s.peers(); dirty && s.o.Dirty != nil && n > 0 {
-		s.o.Dirty(off, n)
+		if err := s.o.Dirty(off, n); err != nil {
+			return fmt.Errorf("replication: volume %s: recording a write for resync: %w: %w", s.o.Volume, backend.ErrIO, err)
+		}
 	}
 	return lerr
 }

@@ -121,7 +121,7 @@ func (o *outLog) got() []string {
 	return append([]string(nil), o.names...)
 }
 
-func openPrimary(t *testing.T, epoch uint64, out *outLog, dirty func(off, n int64), replicas ...ReplicaAddr) *Store {
+func openPrimary(t *testing.T, epoch uint64, out *outLog, dirty func(off, n int64) error, replicas ...ReplicaAddr) *Store {
 	t.Helper()
 	s, err := Open(ctx, Options{Volume: "vol1", Epoch: epoch, Local: backend.NewMemory(volSize), Replicas: replicas,
 		OutOfSync: out.outOfSync, Dirty: dirty, Timeout: time.Second})
@@ -286,10 +286,11 @@ func TestTimeout_OutOfSyncBeforeAck(t *testing.T) {
 	out := &outLog{}
 	var dirtyMu sync.Mutex
 	var dirty [][2]int64
-	s := openPrimary(t, 1, out, func(off, n int64) {
+	s := openPrimary(t, 1, out, func(off, n int64) error {
 		dirtyMu.Lock()
 		dirty = append(dirty, [2]int64{off, n})
 		dirtyMu.Unlock()
+		return nil
 	}, a.addr(), silentReplica(t))
 	if err := s.WriteAt(ctx, []byte("data"), 8192, true); err != nil {
 		t.Fatal(err)
