@@ -42,11 +42,14 @@ type Options struct {
 	// any write the replica missed is acknowledged; if it fails, the
 	// primary acknowledges nothing more and is fenced. Required.
 	OutOfSync func(replica string, cause error) error
-	// Dirty records [off, off+n) as written while a replica was out of
-	// sync, durably (Bitmap.Mark); it is called before the write is
-	// acknowledged, and its error fails the write: a write whose bit could
-	// be lost is not acknowledged. Nil records nothing.
-	Dirty func(off, n int64) error
+	// OutOfSyncAtStart are the volume's replicas already out of the
+	// in-sync set: writes are recorded dirty for them until they resync.
+	OutOfSyncAtStart []string
+	// Dirty records [off, off+n) as missed by replica, an out-of-sync
+	// replica, durably (its Bitmap.Mark); it is called before the write
+	// is acknowledged, and its error fails the write: a write whose bit
+	// could be lost is not acknowledged. Nil records nothing.
+	Dirty func(replica string, off, n int64) error
 	// Log receives replica failures; nil discards.
 	Log *slog.Logger
 }
@@ -62,8 +65,9 @@ type Store struct {
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	inSync  []*peer // replicas every write goes to
-	outSync bool    // some replica is out of sync: writes are recorded dirty
+	inSync  []*peer          // replicas every write goes to
+	syncing map[string]*peer // out-of-sync replicas resyncing: they get live writes too
+	out     map[string]bool  // out-of-sync replicas: every write is recorded dirty for them
 	fenced  atomic.Bool
 }
 
@@ -78,9 +82,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	s := &Store{o: o, local: o.Local, log: o.Log}
+	s := &Store{o: o, local: o.Local, log: o.Log, syncing: map[string]*peer{}, out: map[string]bool{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, name := range o.OutOfSyncAtStart {
+		s.out[name] = true
 	}
 	for _, r := range o.Replicas {
 		dctx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -136,7 +143,7 @@ func (s *Store) outOfSync(name string, cause error) error {
 		return fmt.Errorf("replication: volume %s: %w: replica %s failed (%v) and could not be taken out of sync: %v",
 			s.o.Volume, backend.ErrFenced, name, cause, err)
 	}
-	s.outSync = true
+	s.out[name] = true
 	s.log.Warn("replication: replica out of sync", "volume", s.o.Volume, "replica", name, "cause", cause)
 	return nil
 }
@@ -147,15 +154,64 @@ func (s *Store) closePeers() {
 	for _, p := range s.inSync {
 		p.close()
 	}
+	for _, p := range s.syncing {
+		p.close()
+	}
 	s.inSync = nil
+	clear(s.syncing)
 }
 
-// peers returns the in-sync replicas and whether writes must be recorded
-// dirty.
-func (s *Store) peers() ([]*peer, bool) {
+// peers returns the replicas a write goes to: the in-sync ones, then the
+// resyncing ones (marked by syncing[i]).
+func (s *Store) peers() ([]*peer, []bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]*peer(nil), s.inSync...), s.outSync
+	ps := append([]*peer(nil), s.inSync...)
+	syncing := make([]bool, len(ps), len(ps)+len(s.syncing))
+	for _, p := range s.syncing {
+		ps = append(ps, p)
+		syncing = append(syncing, true)
+	}
+	return ps, syncing
+}
+
+// dropSyncing ends replica p's resync: it failed a write. It reports
+// false when p is no longer resyncing (it just rejoined the in-sync set).
+func (s *Store) dropSyncing(p *peer, cause error) bool {
+	s.mu.Lock()
+	was := s.syncing[p.name] == p
+	if was {
+		delete(s.syncing, p.name)
+		s.out[p.name] = true
+	}
+	s.mu.Unlock()
+	if !was {
+		return false
+	}
+	p.fail(fmt.Errorf("resync of replica %s ended: %w", p.name, cause))
+	s.log.Warn("replication: resync ended", "volume", s.o.Volume, "replica", p.name, "cause", cause)
+	return true
+}
+
+// markDirty records [off, off+n) for every replica that is out of sync.
+func (s *Store) markDirty(off, n int64) error {
+	if s.o.Dirty == nil || n <= 0 {
+		return nil
+	}
+	s.mu.Lock()
+	var names []string
+	for name := range s.out {
+		if s.syncing[name] == nil {
+			names = append(names, name)
+		}
+	}
+	s.mu.Unlock()
+	for _, name := range names {
+		if err := s.o.Dirty(name, off, n); err != nil {
+			return fmt.Errorf("replication: volume %s: recording a write for replica %s's resync: %w: %w", s.o.Volume, name, backend.ErrIO, err)
+		}
+	}
+	return nil
 }
 
 // replicate sends f to every in-sync replica, runs local, and waits for
@@ -165,7 +221,7 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 	if s.fenced.Load() {
 		return fmt.Errorf("replication: volume %s: %w", s.o.Volume, backend.ErrFenced)
 	}
-	ps, _ := s.peers()
+	ps, syncing := s.peers()
 	f.epoch = s.o.Epoch
 	chans := make([]<-chan reply, len(ps))
 	for i, p := range ps {
@@ -197,6 +253,11 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 		if cause == nil {
 			cause = statusError(ps[i].name, r.status, r.msg)
 		}
+		if syncing[i] && s.dropSyncing(ps[i], cause) {
+			// Already out of sync in the cluster's record: only its
+			// resync ends.
+			continue
+		}
 		if err := s.outOfSync(ps[i].name, cause); err != nil {
 			fenceErr = err
 		}
@@ -204,10 +265,8 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 	if fenceErr != nil {
 		return fenceErr
 	}
-	if _, dirty := s.peers(); dirty && s.o.Dirty != nil && n > 0 {
-		if err := s.o.Dirty(off, n); err != nil {
-			return fmt.Errorf("replication: volume %s: recording a write for resync: %w: %w", s.o.Volume, backend.ErrIO, err)
-		}
+	if err := s.markDirty(off, n); err != nil {
+		return err
 	}
 	return lerr
 }

@@ -27,6 +27,8 @@ type replicaNode struct {
 	epochs *FileEpochs
 	ln     net.Listener
 	r      *Replica
+	// closeConns closes the connections the current listener accepted.
+	closeConns func()
 }
 
 // countingStore counts what a replica was asked to make durable.
@@ -82,13 +84,16 @@ func (n *replicaNode) serve(t *testing.T) {
 			go func() { defer wg.Done(); n.r.ServeConn(c) }()
 		}
 	}()
-	t.Cleanup(func() {
-		ln.Close()
+	n.closeConns = func() {
 		mu.Lock()
 		for _, c := range conns {
 			c.Close()
 		}
 		mu.Unlock()
+	}
+	t.Cleanup(func() {
+		ln.Close()
+		n.closeConns()
 		wg.Wait()
 	})
 }
@@ -121,7 +126,7 @@ func (o *outLog) got() []string {
 	return append([]string(nil), o.names...)
 }
 
-func openPrimary(t *testing.T, epoch uint64, out *outLog, dirty func(off, n int64) error, replicas ...ReplicaAddr) *Store {
+func openPrimary(t *testing.T, epoch uint64, out *outLog, dirty func(replica string, off, n int64) error, replicas ...ReplicaAddr) *Store {
 	t.Helper()
 	s, err := Open(ctx, Options{Volume: "vol1", Epoch: epoch, Local: backend.NewMemory(volSize), Replicas: replicas,
 		OutOfSync: out.outOfSync, Dirty: dirty, Timeout: time.Second})
@@ -286,7 +291,7 @@ func TestTimeout_OutOfSyncBeforeAck(t *testing.T) {
 	out := &outLog{}
 	var dirtyMu sync.Mutex
 	var dirty [][2]int64
-	s := openPrimary(t, 1, out, func(off, n int64) error {
+	s := openPrimary(t, 1, out, func(_ string, off, n int64) error {
 		dirtyMu.Lock()
 		dirty = append(dirty, [2]int64{off, n})
 		dirtyMu.Unlock()

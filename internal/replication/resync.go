@@ -1,0 +1,163 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ResyncOptions describe bringing one out-of-sync replica back.
+type ResyncOptions struct {
+	Replica ReplicaAddr
+	// Bitmap holds what the replica missed (its Dirty records).
+	Bitmap *Bitmap
+	// Rate bounds the resync's copying in bytes per second; 0 is
+	// unbounded. Live writes are not counted against it.
+	Rate int64
+	// Chunk is the most one resync message copies; 0 means 1 MiB.
+	Chunk int64
+	// BackInSync puts the replica back into the in-sync set, durably (an
+	// etcd transaction); the replica gets every write as in-sync only
+	// after it succeeds. Required.
+	BackInSync func(replica string) error
+	// Progress is told, after every chunk, how many bytes were copied
+	// and how many the bitmap still holds. Nil tells nothing.
+	Progress func(copied, remaining int64)
+}
+
+// Resync brings an out-of-sync replica back: it connects, and from then
+// on the replica receives every live write, while in the background the
+// regions its bitmap holds are copied from this primary's store, each
+// under the range lock so no live write to the region interleaves, and
+// cleared once the replica has them. When the bitmap is empty the
+// replica's writes are synced and it rejoins the in-sync set (BackInSync).
+// Resync is resumable: the bitmap is flushed as it shrinks, and a resync
+// that ends early (ctx, a failed write) leaves the rest in it. It returns
+// the bytes copied.
+func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
+	if o.BackInSync == nil || o.Bitmap == nil {
+		return 0, errors.New("replication: Resync needs a Bitmap and BackInSync")
+	}
+	if o.Chunk <= 0 {
+		o.Chunk = 1 << 20
+	}
+	name := o.Replica.Name
+	s.mu.Lock()
+	if !s.out[name] || s.syncing[name] != nil {
+		s.mu.Unlock()
+		return 0, fmt.Errorf("replication: volume %s: replica %s is not out of sync, or already resyncing", s.o.Volume, name)
+	}
+	s.mu.Unlock()
+	dctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+	p, size, err := dialPeer(dctx, name, o.Replica.Dial, s.o.Volume, s.o.Epoch)
+	cancel()
+	if err != nil {
+		return 0, fmt.Errorf("replication: volume %s: resync: %w", s.o.Volume, err)
+	}
+	if size != s.local.Size() {
+		p.close()
+		return 0, fmt.Errorf("replication: volume %s: replica %s holds %d bytes, the primary %d", s.o.Volume, name, size, s.local.Size())
+	}
+	s.mu.Lock()
+	s.syncing[name] = p
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.syncing[name] == p {
+			delete(s.syncing, name)
+		}
+		s.mu.Unlock()
+	}()
+
+	var copied int64
+	buf := make([]byte, o.Chunk)
+	start := time.Now()
+	lastFlush := start
+	for {
+		off, n, ok := o.Bitmap.Next(0, o.Chunk)
+		if !ok {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			o.Bitmap.Flush()
+			return copied, err
+		}
+		if err := s.copyRange(ctx, p, buf[:n], off); err != nil {
+			s.dropSyncing(p, err)
+			o.Bitmap.Flush()
+			return copied, fmt.Errorf("replication: volume %s: resync of replica %s: %w", s.o.Volume, name, err)
+		}
+		o.Bitmap.Clear(off, n)
+		copied += n
+		if o.Progress != nil {
+			o.Progress(copied, o.Bitmap.DirtyBytes())
+		}
+		if time.Since(lastFlush) > 5*time.Second {
+			// Resumable: a restart resends only what is left.
+			if err := o.Bitmap.Flush(); err != nil {
+				s.log.Warn("replication: flushing the resync bitmap", "volume", s.o.Volume, "err", err)
+			}
+			lastFlush = time.Now()
+		}
+		if o.Rate > 0 {
+			if ahead := time.Duration(float64(copied)/float64(o.Rate)*float64(time.Second)) - time.Since(start); ahead > 0 {
+				select {
+				case <-time.After(ahead):
+				case <-ctx.Done():
+				}
+			}
+		}
+	}
+	// Everything the replica missed is there: make it durable, rejoin.
+	r := <-p.send(&frame{typ: msgSync, epoch: s.o.Epoch})
+	if r.err != nil || r.status != statusOK {
+		err := r.err
+		if err == nil {
+			err = statusError(name, r.status, r.msg)
+		}
+		s.dropSyncing(p, err)
+		return copied, fmt.Errorf("replication: volume %s: resync of replica %s: final sync: %w", s.o.Volume, name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.syncing[name] != p {
+		return copied, fmt.Errorf("replication: volume %s: resync of replica %s ended by a failed write", s.o.Volume, name)
+	}
+	if err := o.BackInSync(name); err != nil {
+		return copied, fmt.Errorf("replication: volume %s: replica %s resynced, but could not rejoin the in-sync set: %w", s.o.Volume, name, err)
+	}
+	delete(s.syncing, name)
+	delete(s.out, name)
+	s.inSync = append(s.inSync, p)
+	if err := o.Bitmap.Flush(); err != nil {
+		s.log.Warn("replication: flushing the emptied bitmap", "volume", s.o.Volume, "err", err)
+	}
+	s.log.Info("replication: replica back in sync", "volume", s.o.Volume, "replica", name, "copied", copied,
+		"took", time.Since(start).Round(time.Millisecond))
+	return copied, nil
+}
+
+// copyRange sends the primary's bytes at off to a resyncing replica,
+// holding the range so no live write to it interleaves.
+func (s *Store) copyRange(ctx context.Context, p *peer, buf []byte, off int64) error {
+	sp := s.locks.lock(off, int64(len(buf)))
+	defer s.locks.unlock(sp)
+	if err := s.local.ReadAt(ctx, buf, off); err != nil {
+		return fmt.Errorf("reading the primary's copy: %w", err)
+	}
+	timer := time.NewTimer(s.o.Timeout)
+	defer timer.Stop()
+	select {
+	case r := <-p.send(&frame{typ: msgWrite, epoch: s.o.Epoch, offset: uint64(off), payload: buf}):
+		if r.err != nil {
+			return r.err
+		}
+		if r.status != statusOK {
+			return statusError(p.name, r.status, r.msg)
+		}
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("replica %s: no answer within %v", p.name, s.o.Timeout)
+	}
+}

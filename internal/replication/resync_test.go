@@ -1,0 +1,142 @@
+package replication
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/halun/halun/internal/backend"
+)
+
+// bitmapDirty sends a store's Dirty calls for replica name to bm.
+func bitmapDirty(name string, bm *Bitmap) func(string, int64, int64) error {
+	return func(replica string, off, n int64) error {
+		if replica != name {
+			return nil
+		}
+		return bm.Mark(off, n)
+	}
+}
+
+// stop takes a replica node off the network: its listener and every
+// connection close; its store is kept.
+func (n *replicaNode) stop() {
+	n.ln.Close()
+	if n.closeConns != nil {
+		n.closeConns()
+	}
+}
+
+// TestResync_OnlyWhatChanged: a replica that was away receives, when it
+// returns, only the regions written meanwhile (bitmap granularity), gets
+// live writes during the resync, ends byte-identical to the primary and
+// rejoins the in-sync set through BackInSync.
+func TestResync_OnlyWhatChanged(t *testing.T) {
+	a, b := startReplica(t, "a"), startReplica(t, "b")
+	bm, err := OpenBitmap(filepath.Join(t.TempDir(), "vol1.b.bitmap"), volSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &outLog{}
+	s := openPrimary(t, 1, out, bitmapDirty("b", bm), a.addr(), b.addr())
+	rng := rand.New(rand.NewPCG(1, 2))
+	write := func(off int64, n int) {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(rng.Uint32())
+		}
+		if err := s.WriteAt(ctx, p, off, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(0, 8192) // before the outage: b has it
+	b.stop()
+	var written int64
+	for range 20 {
+		off := int64(rng.IntN(volSize/4096)) * 4096
+		write(off, 4096)
+		written += 4096
+	}
+	if got := out.got(); len(got) != 1 || got[0] != "b" {
+		t.Fatalf("out of sync: %v", got)
+	}
+	b.serve(t)
+	var live sync.WaitGroup
+	stopLive := make(chan struct{})
+	live.Add(1)
+	go func() {
+		defer live.Done()
+		r := rand.New(rand.NewPCG(3, 4))
+		for {
+			select {
+			case <-stopLive:
+				return
+			default:
+			}
+			p := make([]byte, 4096)
+			p[0] = byte(r.Uint32())
+			if err := s.WriteAt(ctx, p, int64(r.IntN(volSize/4096))*4096, false); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	var back atomic.Bool
+	var progress atomic.Int64
+	copied, err := s.Resync(ctx, ResyncOptions{Replica: b.addr(), Bitmap: bm, Chunk: 256 << 10,
+		BackInSync: func(r string) error { back.Store(r == "b"); return nil },
+		Progress:   func(c, _ int64) { progress.Store(c) }})
+	close(stopLive)
+	live.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.Load() || len(s.InSync()) != 2 {
+		t.Fatalf("back in sync %v, in sync %v", back.Load(), s.InSync())
+	}
+	// Each 4 KiB write dirties one 64 KiB grain at most.
+	if copied > written*BitmapGrain/4096 || copied == 0 || progress.Load() != copied {
+		t.Errorf("copied %d bytes for %d written (progress %d)", copied, written, progress.Load())
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := contents(t, s)
+	if !bytes.Equal(p, contents(t, a.store)) || !bytes.Equal(p, contents(t, b.store)) {
+		t.Fatal("after resync the replicas differ from the primary")
+	}
+	if bm.DirtyBytes() != 0 {
+		t.Errorf("%d bytes still dirty", bm.DirtyBytes())
+	}
+}
+
+// TestResync_Full: a replica whose disk was wiped gets the whole volume.
+func TestResync_Full(t *testing.T) {
+	b := startReplica(t, "b")
+	bm, err := OpenBitmap(filepath.Join(t.TempDir(), "bm"), volSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openPrimary(t, 1, &outLog{}, bitmapDirty("b", bm), b.addr())
+	big := bytes.Repeat([]byte{0x5a}, volSize/2)
+	if err := s.WriteAt(ctx, big, volSize/4, true); err != nil {
+		t.Fatal(err)
+	}
+	b.stop()
+	s.WriteAt(ctx, []byte("x"), 0, false) // b goes out of sync
+	b.store = &countingStore{Store: backend.NewMemory(volSize)}
+	b.serve(t)
+	if err := bm.SetAll(); err != nil {
+		t.Fatal(err)
+	}
+	copied, err := s.Resync(ctx, ResyncOptions{Replica: b.addr(), Bitmap: bm, BackInSync: func(string) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if copied != volSize || !bytes.Equal(contents(t, s), contents(t, b.store)) {
+		t.Errorf("full resync copied %d of %d; identical %v", copied, volSize, bytes.Equal(contents(t, s), contents(t, b.store)))
+	}
+}
