@@ -106,6 +106,13 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Cluster != nil {
+		// The replication, coordination and failover parts exist
+		// (internal/replication, internal/cluster) but a node does not
+		// assemble them yet: serving such a config unreplicated would
+		// be a lie about its volumes.
+		return fmt.Errorf("%s: a clustered node cannot be served yet: replication is not wired into halun serve in this build", cfg.Cluster.Pos)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if err := config.EnsureSerials(cfg); err != nil {
 		return err

@@ -20,6 +20,9 @@ type Config struct {
 	Targets      []Target
 	// Discovery configures discovery sessions (SendTargets).
 	Discovery Discovery
+	// Cluster, if set, makes this node a storage node of a cluster
+	// (cluster.go).
+	Cluster *Cluster
 }
 
 // Pos locates a config entry in its source, for messages about it that
@@ -159,6 +162,10 @@ type Volume struct {
 	// SanitizeRate bounds SANITIZE OVERWRITE to this many bytes per
 	// second; 0 means halun's default (scsi.DefaultSanitizeRate).
 	SanitizeRate int64
+	// Replicas are the storage nodes holding the volume in a cluster
+	// (every storage node unless the config lists them); nil without a
+	// cluster section.
+	Replicas []string
 }
 
 // Blocks is the volume's capacity in logical blocks (0 for block volumes,

@@ -78,6 +78,9 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	if n := m.get("discovery"); n != nil && !isNull(n) {
 		c.Discovery = d.discovery(n, "discovery")
 	}
+	if n := m.get("cluster"); n != nil && !isNull(n) {
+		c.Cluster = d.cluster(n, "cluster", c.Node.DataDir)
+	}
 	// Top-level keys starting with x- are ignored, to hold anchors
 	// (x-defaults: &defaults {...}) for reuse further down.
 	for _, p := range m.pairs {
@@ -358,6 +361,18 @@ func (d *decoder) volume(n *yaml.Node, path, dataDir string) Volume {
 	}
 	if x := m.get("identity"); x != nil {
 		d.identity(x, join(path, "identity"), &v)
+	}
+	if x := m.get("replicas"); x != nil {
+		items, _ := d.list(x, join(path, "replicas"))
+		v.Replicas = []string{}
+		for i, it := range items {
+			if s, ok := d.str(it, index(join(path, "replicas"), i)); ok {
+				v.Replicas = append(v.Replicas, s)
+			}
+		}
+		if len(items) == 0 {
+			d.errAt(x, join(path, "replicas"), "empty; list the nodes holding the volume, or leave replicas out for every storage node")
+		}
 	}
 	if x := m.get("product_id"); x != nil {
 		if s, ok := d.str(x, join(path, "product_id")); ok {

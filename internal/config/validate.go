@@ -64,6 +64,7 @@ func (d *decoder) validate(c *Config) {
 	}
 
 	d.validateIdentities(c)
+	d.validateCluster(c)
 
 	iqns := map[string]string{}
 	for i := range c.Targets {
