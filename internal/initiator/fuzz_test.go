@@ -120,3 +120,32 @@ func FuzzCHAPChallenge(f *testing.F) {
 		_, _, _ = s.next(kvs)
 	})
 }
+
+// FuzzALUAPages: the VPD 0x83 and REPORT TARGET PORT GROUPS parsers that
+// steer multipath never panic and never read past their input.
+func FuzzALUAPages(f *testing.F) {
+	f.Add([]byte{0, 0x83, 0, 8, 0x51, 0x95, 0, 4, 0, 0, 0, 2}, uint16(2))
+	f.Add([]byte{0, 0, 0, 12, 0x02, 0x8f, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1}, uint16(1))
+	f.Fuzz(func(t *testing.T, b []byte, id uint16) {
+		if g, ok := targetPortGroupOf(b); ok && len(b) < 12 {
+			t.Fatalf("group %d from %d bytes", g, len(b))
+		}
+		if st, ok := groupState(b, id); ok && st > 0xf {
+			t.Fatalf("state %d", st)
+		}
+	})
+}
+
+func TestALUAPageParsers(t *testing.T) {
+	page := []byte{0, 0x83, 0, 16, 0x51, 0x94, 0, 4, 0, 0, 0, 7, 0x51, 0x95, 0, 4, 0, 0, 0, 2}
+	if g, ok := targetPortGroupOf(page); !ok || g != 2 {
+		t.Errorf("target port group %d %v", g, ok)
+	}
+	rtpg := []byte{0, 0, 0, 24, 0x80, 0x8f, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0x02, 0x8f, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2}
+	if st, ok := groupState(rtpg, 2); !ok || st != 2 {
+		t.Errorf("group 2 state %d %v", st, ok)
+	}
+	if _, ok := groupState(rtpg, 3); ok {
+		t.Error("an unlisted group has a state")
+	}
+}
