@@ -18,8 +18,8 @@ import (
 //	  node: a                     # this node; --node overrides it
 //	  tls_dir: tls                # this node's certificates, relative to data_dir
 //	  nodes:
-//	    - {name: a, replication: "10.0.0.1:7000", etcd_peer: "10.0.0.1:2380", etcd_client: "10.0.0.1:2379"}
-//	    - {name: b, replication: "10.0.0.2:7000", etcd_peer: "10.0.0.2:2380", etcd_client: "10.0.0.2:2379"}
+//	    - {name: a, portal_groups: [1], replication: "10.0.0.1:7000", etcd_peer: "10.0.0.1:2380", etcd_client: "10.0.0.1:2379"}
+//	    - {name: b, portal_groups: [2], replication: "10.0.0.2:7000", etcd_peer: "10.0.0.2:2380", etcd_client: "10.0.0.2:2379"}
 //	  witness: {name: w, etcd_peer: "10.0.0.3:2380", etcd_client: "10.0.0.3:2379"}
 //	  etcd_endpoints: []          # an external etcd cluster instead of the embedded members
 //	  replica_timeout: 2s         # a replica that does not answer within it goes out of sync
@@ -40,8 +40,13 @@ type Cluster struct {
 
 // ClusterNode is one storage node, or the witness (no replication).
 type ClusterNode struct {
-	Pos         Pos
-	Name        string
+	Pos  Pos
+	Name string
+	// PortalGroups are the tags of the node's portal groups, which are
+	// its target port groups in ALUA: unique in the cluster, so every
+	// node reports the same groups for a volume and each initiator path
+	// lands in its node's group.
+	PortalGroups []uint16
 	Replication Portal // the replication listener
 	EtcdPeer    Portal // the embedded etcd member's peer listener
 	EtcdClient  Portal // its client listener
@@ -201,8 +206,19 @@ func (d *decoder) clusterNode(n *yaml.Node, path string, witness bool) ClusterNo
 	}
 	if witness {
 		m.reject("replication", "a witness holds no volumes: it has no replication address")
+		m.reject("portal_groups", "a witness serves no initiators: it has no portal groups")
 	} else {
 		addr("replication", &cn.Replication, true)
+		if x := m.get("portal_groups"); x != nil {
+			items, _ := d.list(x, join(path, "portal_groups"))
+			for i, it := range items {
+				if v, ok := d.integer(it, index(join(path, "portal_groups"), i), 1, 65535); ok {
+					cn.PortalGroups = append(cn.PortalGroups, uint16(v))
+				}
+			}
+		} else {
+			m.missing("portal_groups", ", the tags of the node's portal groups (its ALUA target port groups), e.g. [1]")
+		}
 	}
 	addr("etcd_peer", &cn.EtcdPeer, false)
 	addr("etcd_client", &cn.EtcdClient, false)
@@ -259,6 +275,27 @@ func (d *decoder) validateCluster(c *Config) {
 	}
 	if len(cl.Nodes) == 0 {
 		d.errField(join(cl.Pos.Field, "nodes"), "no storage node")
+	}
+	tags := map[uint16]string{}
+	for _, n := range cl.Nodes {
+		for _, tag := range n.PortalGroups {
+			if prev, dup := tags[tag]; dup && prev != n.Name {
+				d.errField(join(n.Pos.Field, "portal_groups"), "portal group %d is node %s's already; target port group IDs are unique in the cluster", tag, prev)
+			}
+			tags[tag] = n.Name
+		}
+	}
+	if self := cl.Self(); self != nil {
+		for _, tag := range self.PortalGroups {
+			if c.PortalGroup(tag) == nil {
+				d.errField(join(self.Pos.Field, "portal_groups"), "portal group %d is not in this node's portal_groups", tag)
+			}
+		}
+		for _, pg := range c.PortalGroups {
+			if !slices.Contains(self.PortalGroups, pg.Tag) {
+				d.errField(join(self.Pos.Field, "portal_groups"), "this node's portal group %d is missing; list every portal group of the node", pg.Tag)
+			}
+		}
 	}
 	if cl.Node != "" && cl.Self() == nil {
 		if cl.Witness != nil && cl.Witness.Name == cl.Node {

@@ -20,8 +20,8 @@ cluster:
   name: san
   node: a
   nodes:
-    - {name: a, replication: "10.0.0.1:7000", etcd_peer: "10.0.0.1:2380", etcd_client: "10.0.0.1:2379"}
-    - {name: b, replication: "10.0.0.2:7000", etcd_peer: "10.0.0.2:2380", etcd_client: "10.0.0.2:2379"}
+    - {name: a, portal_groups: [1], replication: "10.0.0.1:7000", etcd_peer: "10.0.0.1:2380", etcd_client: "10.0.0.1:2379"}
+    - {name: b, portal_groups: [2], replication: "10.0.0.2:7000", etcd_peer: "10.0.0.2:2380", etcd_client: "10.0.0.2:2379"}
   witness: {name: w, etcd_peer: "10.0.0.3:2380", etcd_client: "10.0.0.3:2379"}
   replica_timeout: 1500ms
 `
@@ -53,7 +53,9 @@ func TestClusterInvalid(t *testing.T) {
 		{"even voters", "  witness: {name: w, etcd_peer: \"10.0.0.3:2380\", etcd_client: \"10.0.0.3:2379\"}\n", "",
 			"2 etcd voters: an even number cannot keep a majority"},
 		{"duplicate address", `etcd_client: "10.0.0.2:2379"}`, `etcd_client: "10.0.0.1:2379"}`, "10.0.0.1:2379 is already used by cluster.nodes[0].etcd_client"},
-		{"duplicate name", `- {name: b, replication`, `- {name: a, replication`, "node a is already defined"},
+		{"duplicate name", `- {name: b, portal_groups`, `- {name: a, portal_groups`, "node a is already defined"},
+		{"shared port group", "portal_groups: [2]", "portal_groups: [1]", "portal group 1 is node a's already"},
+		{"foreign port group", "portal_groups: [1]", "portal_groups: [1, 3]", "portal group 3 is not in this node's portal_groups"},
 		{"unknown replica", "replicas: [a]}", "replicas: [a, c]}", `volumes[1].replicas: "c" is not a storage node`},
 		{"replica twice", "replicas: [a]}", "replicas: [a, a]}", "volumes[1].replicas: a is listed twice"},
 		{"replicated without serial", "size: 1MiB, serial: 633c5643a1}", "size: 1MiB}", "volume v1 is replicated: set its serial"},
