@@ -47,9 +47,9 @@ type ClusterNode struct {
 	// node reports the same groups for a volume and each initiator path
 	// lands in its node's group.
 	PortalGroups []uint16
-	Replication Portal // the replication listener
-	EtcdPeer    Portal // the embedded etcd member's peer listener
-	EtcdClient  Portal // its client listener
+	Replication  Portal // the replication listener
+	EtcdPeer     Portal // the embedded etcd member's peer listener
+	EtcdClient   Portal // its client listener
 }
 
 // Defaults of the cluster section.
