@@ -1,0 +1,111 @@
+package coord
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// DebugEnv is the environment variable that, when set to a non-empty
+// value, lets etcd's own logs through at debug level. Otherwise only its
+// errors reach halun's log.
+const DebugEnv = "HALUN_ETCD_DEBUG"
+
+// shutdownNoise are fragments of errors etcd logs when it is closed on
+// purpose; they say nothing wrong.
+var shutdownNoise = []string{
+	"mux: server closed",
+	"http: Server closed",
+	"use of closed network connection",
+	"grpc: the server has been stopped",
+}
+
+// zapToSlog builds a zap logger that writes to log: errors only, unless
+// DebugEnv is set. component tags each record (etcd, etcd-client).
+func zapToSlog(log *slog.Logger, component string) *zap.Logger {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	level := zapcore.ErrorLevel
+	if os.Getenv(DebugEnv) != "" {
+		level = zapcore.DebugLevel
+	}
+	return zap.New(&slogCore{log: log.With("component", component), level: level})
+}
+
+// slogCore is a zapcore.Core writing to a slog.Logger.
+type slogCore struct {
+	log    *slog.Logger
+	level  zapcore.Level
+	fields []zapcore.Field
+}
+
+func (c *slogCore) Enabled(l zapcore.Level) bool { return l >= c.level }
+
+func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
+	n := *c
+	n.fields = append(append([]zapcore.Field(nil), c.fields...), fields...)
+	return &n
+}
+
+func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.Enabled(e.Level) {
+		return ce.AddCore(e, c)
+	}
+	return ce
+}
+
+func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
+	enc := zapcore.NewMapObjectEncoder()
+	for _, f := range c.fields {
+		f.AddTo(enc)
+	}
+	for _, f := range fields {
+		f.AddTo(enc)
+	}
+	if isShutdownNoise(e.Message, enc.Fields) {
+		return nil
+	}
+	attrs := make([]slog.Attr, 0, len(enc.Fields))
+	for k, v := range enc.Fields {
+		attrs = append(attrs, slog.Any(k, v))
+	}
+	c.log.LogAttrs(context.Background(), slogLevel(e.Level), e.Message, attrs...)
+	return nil
+}
+
+func (c *slogCore) Sync() error { return nil }
+
+func isShutdownNoise(msg string, fields map[string]any) bool {
+	texts := []string{msg}
+	for _, v := range fields {
+		if s, ok := v.(string); ok {
+			texts = append(texts, s)
+		}
+	}
+	for _, t := range texts {
+		for _, n := range shutdownNoise {
+			if strings.Contains(t, n) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func slogLevel(l zapcore.Level) slog.Level {
+	switch {
+	case l <= zapcore.DebugLevel:
+		return slog.LevelDebug
+	case l == zapcore.InfoLevel:
+		return slog.LevelInfo
+	case l == zapcore.WarnLevel:
+		return slog.LevelWarn
+	default:
+		return slog.LevelError
+	}
+}
