@@ -168,6 +168,7 @@ func (c *cluster) start(names ...string) {
 		})
 	}
 	wg.Wait()
+	c.t.Logf("members %v started", names)
 	for _, err := range errs {
 		if err != nil {
 			c.t.Fatal(err)
@@ -182,7 +183,9 @@ func (c *cluster) stop(n string) {
 	delete(c.members, n)
 	c.mu.Unlock()
 	if m != nil {
+		start := time.Now()
 		m.Close()
+		c.t.Logf("member %s stopped in %v", n, time.Since(start).Round(time.Millisecond))
 	}
 }
 

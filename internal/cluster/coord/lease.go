@@ -49,8 +49,9 @@ type nodeRecord struct {
 
 // KeepAlive grants a lease of ttl (rounded up to whole seconds; etcd may
 // grant more, see Lease.TTL), puts the node's key attached to it, and
-// keeps it alive until ctx ends or Close revokes it. The grant and put
-// are bounded by ctx's deadline or DefaultRequestTimeout.
+// keeps it alive until ctx ends — then it expires in etcd after its TTL
+// — or Close revokes it. The grant and put are bounded by ctx's deadline
+// or DefaultRequestTimeout; ctx is meant to live as long as the node.
 func (c *Client) KeepAlive(ctx context.Context, node string, ttl time.Duration) (*Lease, error) {
 	if err := checkNode(node); err != nil {
 		return nil, fmt.Errorf("keep node %s alive: %w", node, err)
@@ -71,7 +72,7 @@ func (c *Client) KeepAlive(ctx context.Context, node string, ttl time.Duration) 
 		return nil, fmt.Errorf("keep node %s alive: %w", node, err)
 	}
 	if _, err := c.etcd.Put(rctx, nodeKey(node), string(val), clientv3.WithLease(g.ID)); err != nil {
-		c.revoke(g.ID)
+		c.revoke(g.ID, time.Duration(g.TTL)*time.Second)
 		return nil, fmt.Errorf("keep node %s alive: put %s: %w", node, nodeKey(node), err)
 	}
 	lctx, lcancel := context.WithCancel(ctx)
@@ -113,12 +114,13 @@ func (l *Lease) Lost() <-chan struct{} { return l.lost }
 
 // Close stops the keep-alive and revokes the lease, which deletes the
 // node key at once (so a replica may promote without waiting for the
-// TTL). If the revoke fails, the lease expires after its TTL anyway.
+// TTL). It waits at most a TTL for etcd: if the revoke fails, the lease
+// expires after its TTL anyway.
 func (l *Lease) Close() error {
 	l.closeOnce.Do(func() {
 		l.cancel()
 		<-l.done
-		if err := l.c.revoke(l.id); err != nil {
+		if err := l.c.revoke(l.id, l.ttl); err != nil {
 			l.closeErr = fmt.Errorf("revoke the lease of node %s: %w", l.node, err)
 			return
 		}
@@ -127,8 +129,10 @@ func (l *Lease) Close() error {
 	return l.closeErr
 }
 
-func (c *Client) revoke(id clientv3.LeaseID) error {
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultRequestTimeout)
+// revoke revokes lease id, waiting at most timeout: once its TTL has
+// passed, the lease has expired anyway.
+func (c *Client) revoke(id clientv3.LeaseID, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	_, err := c.etcd.Revoke(ctx, id)
 	if errors.Is(err, rpctypes.ErrLeaseNotFound) {

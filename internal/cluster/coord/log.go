@@ -3,7 +3,9 @@ package coord
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -70,9 +72,12 @@ func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	if isShutdownNoise(e.Message, enc.Fields) {
 		return nil
 	}
-	attrs := make([]slog.Attr, 0, len(enc.Fields))
-	for k, v := range enc.Fields {
-		attrs = append(attrs, slog.Any(k, v))
+	attrs := make([]slog.Attr, 0, len(enc.Fields)+1)
+	if e.LoggerName != "" {
+		attrs = append(attrs, slog.String("logger", e.LoggerName))
+	}
+	for _, k := range slices.Sorted(maps.Keys(enc.Fields)) {
+		attrs = append(attrs, slog.Any(k, enc.Fields[k]))
 	}
 	c.log.LogAttrs(context.Background(), slogLevel(e.Level), e.Message, attrs...)
 	return nil

@@ -288,6 +288,24 @@ func (c *Client) BackInSync(ctx context.Context, name, primary string, epoch uin
 	return err
 }
 
+// OutOfSyncFunc is the OutOfSync callback of a replicated volume's
+// primary (replication.Options.OutOfSync) in a cluster: it removes the
+// replica from the in-sync set of volume name as primary at epoch,
+// waiting at most timeout (0 means DefaultRequestTimeout). An error —
+// ErrFenced, or etcd unreachable — means the primary must acknowledge
+// nothing more.
+func (c *Client) OutOfSyncFunc(name, primary string, epoch uint64, timeout time.Duration) func(replica string, cause error) error {
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	return func(replica string, cause error) error {
+		c.log.Warn("replica failed", "volume", name, "replica", replica, "cause", cause)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return c.OutOfSync(ctx, name, primary, epoch, replica)
+	}
+}
+
 func fenced(s VolumeState, primary string, epoch uint64) error {
 	if s.Primary != primary || s.Epoch != epoch {
 		return fmt.Errorf("%w: the volume's primary is %q at epoch %d", ErrFenced, s.Primary, s.Epoch)
