@@ -285,13 +285,7 @@ func TestClusterOutOfSyncIsGuardedByPrimaryAndEpoch(t *testing.T) {
 	c := newCluster(t, "a")
 	cl := c.dial("a", "a")
 	ctx := ctxFor(t, 20*time.Second)
-	if _, err := cl.CreateVolume(ctx, "v1", []string{"a", "b", "c"}); err != nil {
-		t.Fatal(err)
-	}
-	keepAlive(t, cl, "a")
-	if _, err := cl.Promote(ctx, "v1", "a"); err != nil {
-		t.Fatal(err)
-	}
+	// Watched before it exists, the volume is seen from its creation.
 	watch := cl.WatchVolume(ctx, "v1")
 	next := func(what string) VolumeState {
 		t.Helper()
@@ -303,7 +297,15 @@ func TestClusterOutOfSyncIsGuardedByPrimaryAndEpoch(t *testing.T) {
 			return VolumeState{}
 		}
 	}
-	wantState(t, "watch: current", next("current state"), "a", 1, []string{"a", "b", "c"})
+	if _, err := cl.CreateVolume(ctx, "v1", []string{"a", "b", "c"}); err != nil {
+		t.Fatal(err)
+	}
+	keepAlive(t, cl, "a")
+	if _, err := cl.Promote(ctx, "v1", "a"); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, "watch: created", next("creation"), "", 0, []string{"a", "b", "c"})
+	wantState(t, "watch: promoted", next("promotion"), "a", 1, []string{"a", "b", "c"})
 
 	if err := cl.OutOfSync(ctx, "v1", "a", 0, "b"); !errors.Is(err, ErrFenced) {
 		t.Fatalf("out of sync with a stale epoch: %v, want ErrFenced", err)

@@ -350,13 +350,19 @@ func (c *Client) update(ctx context.Context, what, name string, change func(Volu
 	}
 }
 
-// WatchVolume sends the record of volume name as it is, then every new
-// version of it, until ctx ends, when the channel is closed. A receiver
-// that is slow does not miss the latest version: versions are sent in
-// order, each only after the previous was received. While etcd is
-// unreachable nothing is sent; the watch resumes from where it was.
+// WatchVolume sends the record of volume name as it is (if it exists),
+// then every new version of it in order — including its creation — until
+// ctx ends, when the channel is closed. Each version waits for the
+// receiver. While etcd is unreachable or without a leader nothing is
+// sent; the watch then resumes with the record as it is, so versions
+// written in the meantime may be skipped, never reordered.
 func (c *Client) WatchVolume(ctx context.Context, name string) <-chan VolumeState {
 	ch := make(chan VolumeState)
+	if err := checkVolume(name); err != nil {
+		c.log.Error("watch volume", "err", err)
+		close(ch)
+		return ch
+	}
 	go func() {
 		defer close(ch)
 		var rev int64 // mod revision of the last version sent
@@ -373,19 +379,12 @@ func (c *Client) WatchVolume(ctx context.Context, name string) <-chan VolumeStat
 			}
 		}
 		for backoff := 50 * time.Millisecond; ctx.Err() == nil; backoff = min(2*backoff, 2*time.Second) {
+			// Read, then watch from the revision after the read, so
+			// that nothing written in between is missed.
 			rctx, cancel := c.bound(ctx)
-			s, r, err := c.volume(rctx, name)
+			resp, err := c.etcd.Get(rctx, volumeKey(name))
 			cancel()
-			var from int64
-			switch {
-			case err == nil:
-				if !send(s, r) {
-					return
-				}
-				from = r + 1
-			case errors.Is(err, ErrNoVolume):
-				from = 0
-			default:
+			if err != nil {
 				c.log.Debug("watch volume: read failed", "volume", name, "err", err)
 				select {
 				case <-ctx.Done():
@@ -394,10 +393,14 @@ func (c *Client) WatchVolume(ctx context.Context, name string) <-chan VolumeStat
 				}
 				continue
 			}
-			opts := []clientv3.OpOption{clientv3.WithPrevKV()}
-			if from > 0 {
-				opts = append(opts, clientv3.WithRev(from))
+			if len(resp.Kvs) == 1 {
+				if s, err := decodeState(name, resp.Kvs[0].Value); err != nil {
+					c.log.Error("watch volume: damaged record", "volume", name, "err", err)
+				} else if !send(s, resp.Kvs[0].ModRevision) {
+					return
+				}
 			}
+			opts := []clientv3.OpOption{clientv3.WithRev(resp.Header.Revision + 1)}
 			wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 			for wr := range c.etcd.Watch(wctx, volumeKey(name), opts...) {
 				if err := wr.Err(); err != nil {
@@ -421,6 +424,11 @@ func (c *Client) WatchVolume(ctx context.Context, name string) <-chan VolumeStat
 				backoff = 50 * time.Millisecond
 			}
 			wcancel()
+			select { // the watch ended (no leader, compaction): read again
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
 		}
 	}()
 	return ch
