@@ -26,6 +26,14 @@ var shutdownNoise = []string{
 	"grpc: the server has been stopped",
 }
 
+// bootstrapNoise are fragments of errors etcd logs while a new member
+// bootstraps, before its backend records its term and conf state; they
+// do no harm (etcd-io/etcd#18978, whose tests ignore them too), so they
+// are logged at debug level.
+var bootstrapNoise = []string{
+	"cannot detect storage schema version: missing",
+}
+
 // zapToSlog builds a zap logger that writes to log: errors only, unless
 // DebugEnv is set. component tags each record (etcd, etcd-client).
 func zapToSlog(log *slog.Logger, component string) *zap.Logger {
@@ -69,8 +77,15 @@ func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	for _, f := range fields {
 		f.AddTo(enc)
 	}
-	if isShutdownNoise(e.Message, enc.Fields) {
+	if containsAny(e.Message, enc.Fields, shutdownNoise) {
 		return nil
+	}
+	level := slogLevel(e.Level)
+	if containsAny(e.Message, enc.Fields, bootstrapNoise) {
+		if c.level > zapcore.DebugLevel {
+			return nil
+		}
+		level = slog.LevelDebug
 	}
 	attrs := make([]slog.Attr, 0, len(enc.Fields)+1)
 	if e.LoggerName != "" {
@@ -79,13 +94,15 @@ func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	for _, k := range slices.Sorted(maps.Keys(enc.Fields)) {
 		attrs = append(attrs, slog.Any(k, enc.Fields[k]))
 	}
-	c.log.LogAttrs(context.Background(), slogLevel(e.Level), e.Message, attrs...)
+	c.log.LogAttrs(context.Background(), level, e.Message, attrs...)
 	return nil
 }
 
 func (c *slogCore) Sync() error { return nil }
 
-func isShutdownNoise(msg string, fields map[string]any) bool {
+// containsAny says whether the message or a string field contains one
+// of fragments.
+func containsAny(msg string, fields map[string]any, fragments []string) bool {
 	texts := []string{msg}
 	for _, v := range fields {
 		if s, ok := v.(string); ok {
@@ -93,7 +110,7 @@ func isShutdownNoise(msg string, fields map[string]any) bool {
 		}
 	}
 	for _, t := range texts {
-		for _, n := range shutdownNoise {
+		for _, n := range fragments {
 			if strings.Contains(t, n) {
 				return true
 			}

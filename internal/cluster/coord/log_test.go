@@ -17,6 +17,7 @@ func TestEtcdLogsReachSlogAtErrorLevelWithoutShutdownNoise(t *testing.T) {
 	lg.Warn("a warning")
 	lg.Error("setting up serving from embedded etcd failed.", zap.Error(errors.New("mux: server closed")))
 	lg.Error("serving", zap.Error(errors.New("accept tcp 127.0.0.1:1: use of closed network connection")))
+	lg.Error("failed to update storage version", zap.Error(errors.New("cannot detect storage schema version: missing term information")))
 	lg.Error("disk full", zap.Error(errors.New("no space left on device")))
 	got := recs.all()
 	if len(got) != 1 {
@@ -35,8 +36,13 @@ func TestEtcdLogsAtDebugLevelWhenAsked(t *testing.T) {
 	lg := zapToSlog(slog.New(recs), "etcd")
 	lg.Debug("raft detail")
 	lg.Info("routine chatter")
-	if got := recs.all(); len(got) != 2 {
-		t.Fatalf("records %q, want both", got)
+	lg.Error("failed to update storage version", zap.Error(errors.New("cannot detect storage schema version: missing confstate information")))
+	got := recs.all()
+	if len(got) != 3 {
+		t.Fatalf("records %q, want all three", got)
+	}
+	if !strings.Contains(got[2], `DEBUG "failed to update storage version"`) {
+		t.Fatalf("bootstrap noise logged as %q, want at debug level", got[2])
 	}
 }
 
