@@ -12,7 +12,9 @@
 // certificate of the cluster CA; etcd itself checks the peer URL hosts
 // against the certificates' IP and DNS SANs, so a node's pki Hosts must
 // include the addresses in its URLs. A member restarted on the same data
-// directory rejoins the cluster from its log.
+// directory rejoins the cluster from its log. Dial connects a Client the
+// way every halun cluster link does (pki.Identity.ClientTLS): the server
+// must be a node of the cluster, whatever address was dialled.
 //
 // # Records
 //
@@ -29,7 +31,8 @@
 // the primary's node key is gone, and the epoch goes up), ForcePromote
 // (disaster recovery), OutOfSync and BackInSync (the primary changes the
 // in-sync set, guarded by its primary name and epoch: a deposed primary
-// is told it is fenced).
+// is told it is fenced; OutOfSyncFunc is replication's OutOfSync
+// callback built on it). WatchVolume follows a record.
 //
 // # Time
 //
