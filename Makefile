@@ -27,7 +27,7 @@ fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 integration: deps
-	$(GO) test -race -timeout 20m ./test/clients/... ./test/integration/... ./test/admin/... ./test/tgt/...
+	$(GO) test -race -timeout 20m ./test/clients/... ./test/integration/... ./test/admin/... ./test/tgt/... ./test/cluster/...
 	$(GO) test -v -timeout 10m ./test/scale/
 
 # A few SIGKILLs under a verified write load; `make soak` runs 60.

@@ -205,3 +205,18 @@ func (w *replyWriter) replyPayload(seq, epoch, status uint64, p []byte) error {
 	}
 	return w.w.Flush()
 }
+
+// Raise records that volume is now at epoch, durably, as a node does for
+// itself when it becomes the volume's primary: from then on this node's
+// replica side refuses any primary of a lower epoch — the deposed one
+// included.
+func (r *Replica) Raise(volume string, epoch uint64) error {
+	ok, cur, err := r.accept(volume, epoch)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("replication: volume %s: epoch %d is below the accepted %d", volume, epoch, cur)
+	}
+	return nil
+}

@@ -192,3 +192,16 @@ func (l *Lease) run(ctx context.Context) {
 		expiry.Reset(time.Until(next))
 	}
 }
+
+// Alive reports whether node's key exists: the node holds a lease it
+// keeps alive. Promote decides for itself; this only spares a
+// transaction while a primary is alive.
+func (c *Client) Alive(ctx context.Context, node string) (bool, error) {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	r, err := c.etcd.Get(ctx, nodeKey(node), clientv3.WithCountOnly())
+	if err != nil {
+		return false, fmt.Errorf("coord: node %s: %w", node, err)
+	}
+	return r.Count > 0, nil
+}

@@ -1,0 +1,269 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/halun/halun/internal/backend"
+	"github.com/halun/halun/internal/cluster/coord"
+	"github.com/halun/halun/internal/cluster/pki"
+	"github.com/halun/halun/internal/config"
+	"github.com/halun/halun/internal/replication"
+	"github.com/halun/halun/internal/scsi"
+	"github.com/halun/halun/internal/server"
+)
+
+// Node is this storage node's part in the cluster.
+type Node struct {
+	cfg    *config.Config
+	cl     *config.Cluster
+	self   string
+	log    *slog.Logger
+	id     *pki.Identity
+	member *coord.Member // nil with an external etcd
+	client *coord.Client
+	lease  *coord.Lease
+	ln     net.Listener
+	rep    *replication.Replica
+	epochs *replication.FileEpochs
+
+	vols map[string]*volume
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Start joins the cluster cfg describes: it starts the embedded etcd
+// member (which waits for a quorum: start the other nodes and the
+// witness alongside), connects to etcd, takes this node's lease, serves
+// the replica side of its volumes, and starts a controller per volume.
+// The returned node's Parts go to server.Build.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, error) {
+	cl := cfg.Cluster
+	if cl == nil || cl.Self() == nil {
+		return nil, errors.New("cluster: the config has no cluster section naming this node")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{cfg: cfg, cl: cl, self: cl.Node, log: log.With("node", cl.Node), vols: map[string]*volume{}}
+	ok := false
+	defer func() {
+		if !ok {
+			n.Close()
+		}
+	}()
+	var err error
+	if n.id, err = pki.Load(cl.TLSDir); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if n.id.Cluster != cl.Name || n.id.Name != cl.Node || n.id.Role != pki.RoleStorage {
+		return nil, fmt.Errorf("cluster: the certificate in %s is storage node %q of cluster %q (%s); the config says node %q of cluster %q",
+			cl.TLSDir, n.id.Name, n.id.Cluster, n.id.Role, cl.Node, cl.Name)
+	}
+	endpoints := cl.EtcdEndpoints
+	if len(endpoints) == 0 {
+		initial := map[string]string{}
+		for _, m := range append(slices.Clone(cl.Nodes), witnessOf(cl)...) {
+			initial[m.Name] = "https://" + m.EtcdPeer.String()
+			endpoints = append(endpoints, "https://"+m.EtcdClient.String())
+		}
+		self := cl.Self()
+		n.member, err = coord.StartMember(ctx, coord.MemberConfig{Name: n.self, DataDir: filepath.Join(cfg.Node.DataDir, "etcd"),
+			PeerURL: "https://" + self.EtcdPeer.String(), ClientURL: "https://" + self.EtcdClient.String(),
+			InitialCluster: initial, TLSDir: cl.TLSDir, Log: n.log})
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
+	if n.client, err = coord.Dial(ctx, endpoints, n.id, coord.WithLogger(n.log)); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if n.lease, err = n.client.KeepAlive(n.ctx, n.self, cl.LeaseTTL); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if n.epochs, err = replication.OpenFileEpochs(filepath.Join(cfg.Node.DataDir, "replication", "epochs.json")); err != nil {
+		return nil, err
+	}
+	// The volumes this node holds, each on its local store.
+	for i := range cfg.Volumes {
+		v := &cfg.Volumes[i]
+		if !slices.Contains(v.Replicas, n.self) {
+			continue
+		}
+		local, err := server.OpenLocalStore(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: volume %s: %w", v.Pos, v.Name, err)
+		}
+		n.vols[v.Name] = newVolume(n, v, local)
+	}
+	n.rep = &replication.Replica{Epochs: n.epochs, Log: n.log, Volume: func(name string) (backend.Store, bool) {
+		if v := n.vols[name]; v != nil {
+			return v.local, true
+		}
+		return nil, false
+	}}
+	self := cl.Self()
+	if n.ln, err = tls.Listen("tcp", self.Replication.String(), n.id.ServerTLS(pki.RequireRole(pki.RoleStorage))); err != nil {
+		return nil, fmt.Errorf("cluster: replication listener: %w", err)
+	}
+	n.wg.Add(1)
+	go n.serveReplicas()
+	for _, v := range n.vols {
+		if _, err := n.client.CreateVolume(ctx, v.cfg.Name, v.cfg.Replicas); err != nil {
+			return nil, fmt.Errorf("cluster: volume %s: %w", v.cfg.Name, err)
+		}
+	}
+	for _, v := range n.vols {
+		n.wg.Add(1)
+		go v.run()
+	}
+	ok = true
+	return n, nil
+}
+
+func witnessOf(cl *config.Cluster) []config.ClusterNode {
+	if cl.Witness == nil {
+		return nil
+	}
+	return []config.ClusterNode{*cl.Witness}
+}
+
+// serveReplicas accepts primaries' connections until the node closes.
+func (n *Node) serveReplicas() {
+	defer n.wg.Done()
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	for {
+		c, err := n.ln.Accept()
+		if err != nil {
+			return
+		}
+		conns.Add(1)
+		go func() {
+			defer conns.Done()
+			if err := n.rep.ServeConn(c); err != nil {
+				n.log.Debug("cluster: replication connection ended", "err", err)
+			}
+		}()
+	}
+}
+
+// dialer returns how to reach storage node name's replication listener.
+func (n *Node) dialer(name string) replication.ReplicaAddr {
+	var addr string
+	for _, m := range n.cl.Nodes {
+		if m.Name == name {
+			addr = m.Replication.String()
+		}
+	}
+	cfg := n.id.ClientTLS(name, pki.RequireRole(pki.RoleStorage))
+	return replication.ReplicaAddr{Name: name, Dial: func(ctx context.Context) (net.Conn, error) {
+		d := tls.Dialer{Config: cfg}
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.(*tls.Conn).HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}}
+}
+
+// Parts are the server parts of this node: replicated volumes' stores and
+// ALUA states; every other part is the single node's.
+func (n *Node) Parts() server.Parts {
+	return server.Parts{
+		OpenStore: func(v *config.Volume) (backend.Store, error) {
+			if cv := n.vols[v.Name]; cv != nil {
+				return cv.store, nil
+			}
+			return server.OpenLocalStore(v)
+		},
+		VolumeALUA: func(v *config.Volume) *scsi.ALUAGroups {
+			if cv := n.vols[v.Name]; cv != nil {
+				return cv.alua
+			}
+			return nil
+		},
+	}
+}
+
+// Close stops the controllers (every primary stops serving), the replica
+// side, the lease, the etcd client and member, and closes the local
+// stores.
+func (n *Node) Close() error {
+	if n.cancel != nil {
+		n.cancel()
+	}
+	if n.ln != nil {
+		n.ln.Close()
+	}
+	n.wg.Wait()
+	var errs []error
+	for _, v := range n.vols {
+		v.demote("node closing")
+		errs = append(errs, v.local.Close())
+	}
+	if n.lease != nil {
+		n.lease.Close()
+	}
+	if n.client != nil {
+		n.client.Close()
+	}
+	if n.member != nil {
+		n.member.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// Crash stops the node as a crash would, for tests: no lease revoke, no
+// clean demotion; the other nodes see it vanish and its lease expire.
+func (n *Node) Crash() {
+	n.cancel()
+	n.ln.Close()
+	for _, v := range n.vols {
+		v.store.set(nil)
+		v.mu.Lock()
+		if v.primary != nil {
+			v.primary.Close()
+			v.primary = nil
+		}
+		v.mu.Unlock()
+	}
+	if n.member != nil {
+		n.member.Close()
+	}
+	n.wg.Wait()
+}
+
+// state waits at most d for the volume's record.
+func (n *Node) volumeState(name string, d time.Duration) (coord.VolumeState, error) {
+	ctx, cancel := context.WithTimeout(n.ctx, d)
+	defer cancel()
+	st, _, err := n.client.Volume(ctx, name)
+	return st, err
+}
+
+// Primary reports whether this node is the volume's primary now.
+func (n *Node) Primary(volume string) bool {
+	v := n.vols[volume]
+	if v == nil {
+		return false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.primary != nil
+}

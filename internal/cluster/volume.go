@@ -1,0 +1,282 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/halun/halun/internal/backend"
+	"github.com/halun/halun/internal/cluster/coord"
+	"github.com/halun/halun/internal/config"
+	"github.com/halun/halun/internal/replication"
+	"github.com/halun/halun/internal/scsi"
+)
+
+// controlEvery is how often a volume's controller looks at its record
+// when no change arrives: the primary's lease expiring is not a change of
+// the volume's key.
+const controlEvery = 200 * time.Millisecond
+
+// volume is one replicated volume on this node.
+type volume struct {
+	n     *Node
+	cfg   config.Volume
+	local backend.Store
+	store *volumeStore
+	alua  *scsi.ALUAGroups
+
+	mu       sync.Mutex
+	primary  *replication.Store // while this node is primary
+	epoch    uint64
+	bitmaps  map[string]*replication.Bitmap
+	resyncs  map[string]bool // replicas being resynced
+	lastALUA string
+}
+
+func newVolume(n *Node, v *config.Volume, local backend.Store) *volume {
+	cv := &volume{n: n, cfg: *v, local: local, store: &volumeStore{name: v.Name, local: local},
+		alua: scsi.NewLUALUAGroups(), bitmaps: map[string]*replication.Bitmap{}, resyncs: map[string]bool{}}
+	cv.setALUA("") // no primary known yet: transitioning
+	return cv
+}
+
+// noClose keeps a replicated store from closing the local copy, which the
+// replica side shares.
+type noClose struct{ backend.Store }
+
+func (noClose) Close() error { return nil }
+
+// setALUA sets the volume's target port groups: the primary's
+// active/optimized, every other node's standby; all transitioning when
+// there is no primary.
+func (v *volume) setALUA(primary string) {
+	v.mu.Lock()
+	if gs, _ := v.alua.Get(); v.lastALUA == primary && len(gs) > 0 {
+		v.mu.Unlock()
+		return
+	}
+	v.lastALUA = primary
+	v.mu.Unlock()
+	var gs []scsi.TargetPortGroup
+	for _, m := range v.n.cl.Nodes {
+		st := scsi.ALUAStandby
+		switch {
+		case primary == "":
+			st = scsi.ALUATransitioning
+		case m.Name == primary:
+			st = scsi.ALUAActiveOptimized
+		}
+		for _, tag := range m.PortalGroups {
+			gs = append(gs, scsi.TargetPortGroup{ID: tag, State: st})
+		}
+	}
+	v.alua.Set(gs, false)
+}
+
+// run follows the volume's record until the node closes.
+func (v *volume) run() {
+	defer v.n.wg.Done()
+	watch := v.n.client.WatchVolume(v.n.ctx, v.cfg.Name)
+	tick := time.NewTicker(controlEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-v.n.ctx.Done():
+			return
+		case <-v.n.lease.Lost():
+			// This node may be declared dead any moment: stop serving
+			// before a successor can promote.
+			v.demote("lease lost")
+			v.setALUA("")
+			return
+		case <-watch:
+		case <-tick.C:
+		}
+		v.control()
+	}
+}
+
+// control acts on the volume's current record once.
+func (v *volume) control() {
+	self := v.n.self
+	st, err := v.n.volumeState(v.cfg.Name, 2*time.Second)
+	if err != nil {
+		v.n.log.Debug("cluster: reading the volume record", "volume", v.cfg.Name, "err", err)
+		return
+	}
+	v.mu.Lock()
+	isPrimary, epoch := v.primary != nil, v.epoch
+	v.mu.Unlock()
+	switch {
+	case isPrimary && (st.Primary != self || st.Epoch != epoch):
+		v.demote(fmt.Sprintf("the record names %q at epoch %d", st.Primary, st.Epoch))
+	case isPrimary:
+		v.resyncOutOfSync(st)
+		v.setALUA(self)
+		return
+	}
+	if st.IsInSync(self) && (st.Primary == "" || st.Primary == self || v.primaryGone(st)) {
+		prev := st.Primary
+		next, err := v.n.client.Promote(v.n.ctx, v.cfg.Name, self)
+		if err == nil {
+			if err := v.becomePrimary(next, prev); err != nil {
+				v.n.log.Error("cluster: promoted but could not serve", "volume", v.cfg.Name, "err", err)
+				v.demote(err.Error())
+			}
+			return
+		}
+		if !errors.Is(err, coord.ErrPrimaryAlive) && !errors.Is(err, coord.ErrConflict) {
+			v.n.log.Debug("cluster: promotion refused", "volume", v.cfg.Name, "err", err)
+		}
+	}
+	v.setALUA(st.Primary)
+}
+
+// primaryGone reports whether the record's primary looks dead (its node
+// key is gone). Promote decides for sure in its transaction; this only
+// spares transactions while the primary is alive.
+func (v *volume) primaryGone(st coord.VolumeState) bool {
+	ctx, cancel := context.WithTimeout(v.n.ctx, time.Second)
+	defer cancel()
+	alive, err := v.n.client.Alive(ctx, st.Primary)
+	return err == nil && !alive
+}
+
+// becomePrimary opens the replicated store at the record's epoch and
+// serves. prev was the primary before: its copy may hold writes it took
+// but never acknowledged, so when it returns it is resynced in full.
+func (v *volume) becomePrimary(st coord.VolumeState, prev string) error {
+	self := v.n.self
+	if err := v.n.rep.Raise(v.cfg.Name, st.Epoch); err != nil {
+		return err
+	}
+	var replicas []replication.ReplicaAddr
+	var out []string
+	for _, r := range v.cfg.Replicas {
+		switch {
+		case r == self:
+		case st.IsInSync(r):
+			replicas = append(replicas, v.n.dialer(r))
+		default:
+			out = append(out, r)
+		}
+	}
+	for _, r := range v.cfg.Replicas {
+		if r == self {
+			continue
+		}
+		bm, err := v.bitmap(r)
+		if err != nil {
+			return err
+		}
+		if r == prev && prev != "" && prev != self {
+			if err := bm.SetAll(); err != nil {
+				return err
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(v.n.ctx, 5*time.Second)
+	defer cancel()
+	s, err := replication.Open(ctx, replication.Options{
+		Volume: v.cfg.Name, Epoch: st.Epoch, Local: noClose{v.local}, Replicas: replicas, OutOfSyncAtStart: out,
+		Timeout:   v.n.cl.ReplicaTimeout,
+		OutOfSync: v.n.client.OutOfSyncFunc(v.cfg.Name, self, st.Epoch, 2*v.n.cl.ReplicaTimeout),
+		Dirty: func(r string, off, n int64) error {
+			bm, err := v.bitmap(r)
+			if err != nil {
+				return err
+			}
+			return bm.Mark(off, n)
+		},
+		Log: v.n.log,
+	})
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.primary, v.epoch = s, st.Epoch
+	v.mu.Unlock()
+	v.store.set(s)
+	v.setALUA(self)
+	v.n.log.Info("cluster: primary", "volume", v.cfg.Name, "epoch", st.Epoch, "in_sync", s.InSync())
+	return nil
+}
+
+// demote stops serving the volume from this node at once.
+func (v *volume) demote(why string) {
+	v.store.set(nil)
+	v.mu.Lock()
+	s := v.primary
+	v.primary = nil
+	v.mu.Unlock()
+	if s != nil {
+		s.Close()
+		v.n.log.Warn("cluster: no longer primary", "volume", v.cfg.Name, "why", why)
+	}
+}
+
+// bitmap returns the dirty bitmap towards replica r.
+func (v *volume) bitmap(r string) (*replication.Bitmap, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if bm := v.bitmaps[r]; bm != nil {
+		return bm, nil
+	}
+	bm, err := replication.OpenBitmap(filepath.Join(v.n.cfg.Node.DataDir, "replication", v.cfg.Name+"."+r+".bitmap"), v.local.Size())
+	if err != nil {
+		return nil, err
+	}
+	v.bitmaps[r] = bm
+	return bm, nil
+}
+
+// resyncOutOfSync starts a background resync of every replica out of
+// sync that is not being resynced.
+func (v *volume) resyncOutOfSync(st coord.VolumeState) {
+	for _, r := range v.cfg.Replicas {
+		if r == v.n.self || st.IsInSync(r) {
+			continue
+		}
+		v.mu.Lock()
+		s, epoch, busy := v.primary, v.epoch, v.resyncs[r]
+		if s == nil || busy {
+			v.mu.Unlock()
+			continue
+		}
+		v.resyncs[r] = true
+		v.mu.Unlock()
+		bm, err := v.bitmap(r)
+		if err != nil {
+			v.n.log.Error("cluster: resync bitmap", "volume", v.cfg.Name, "replica", r, "err", err)
+			continue
+		}
+		v.n.wg.Add(1)
+		go func() {
+			defer v.n.wg.Done()
+			defer func() {
+				v.mu.Lock()
+				delete(v.resyncs, r)
+				v.mu.Unlock()
+			}()
+			copied, err := s.Resync(v.n.ctx, replication.ResyncOptions{Replica: v.n.dialer(r), Bitmap: bm,
+				BackInSync: func(name string) error {
+					ctx, cancel := context.WithTimeout(v.n.ctx, 5*time.Second)
+					defer cancel()
+					return v.n.client.BackInSync(ctx, v.cfg.Name, v.n.self, epoch, name)
+				}})
+			if err != nil {
+				v.n.log.Debug("cluster: resync not done", "volume", v.cfg.Name, "replica", r, "copied", copied, "err", err)
+				// Try again later, not in a tight loop.
+				select {
+				case <-v.n.ctx.Done():
+				case <-time.After(time.Second):
+				}
+				return
+			}
+			v.n.log.Info("cluster: replica back in sync", "volume", v.cfg.Name, "replica", r, "copied", copied)
+		}()
+	}
+}
