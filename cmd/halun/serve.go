@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/halun/halun/internal/cluster"
 	"github.com/halun/halun/internal/config"
 	"github.com/halun/halun/internal/server"
 )
@@ -106,13 +107,6 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Cluster != nil {
-		// The replication, coordination and failover parts exist
-		// (internal/replication, internal/cluster) but a node does not
-		// assemble them yet: serving such a config unreplicated would
-		// be a lie about its volumes.
-		return fmt.Errorf("%s: a clustered node cannot be served yet: replication is not wired into halun serve in this build", cfg.Cluster.Pos)
-	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if err := config.EnsureSerials(cfg); err != nil {
 		return err
@@ -133,7 +127,19 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	}
 	ctx, stop := shutdownOnSignal(ctx, log)
 	defer stop()
-	err = server.RunWith(ctx, cfg, log, managementOptions(ctx, o))
+	mo := managementOptions(ctx, o)
+	if cfg.Cluster != nil {
+		// A storage node: its etcd member waits for a quorum, so the
+		// other nodes and the witness start alongside.
+		log.Info("joining the cluster", "cluster", cfg.Cluster.Name, "node", cfg.Cluster.Node)
+		cn, err := cluster.Start(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer cn.Close()
+		mo.Parts = cn.Parts()
+	}
+	err = server.RunWith(ctx, cfg, log, mo)
 	if err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
 		return err
 	}

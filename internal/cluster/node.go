@@ -190,6 +190,14 @@ func (n *Node) Parts() server.Parts {
 			if cv := n.vols[v.Name]; cv != nil {
 				return cv.store, nil
 			}
+			if slices.Contains(v.Replicas, n.self) {
+				// A volume added by a reload: its replica side and
+				// controller start with the node.
+				return nil, fmt.Errorf("volume %s is replicated: restart halun to add it to the cluster", v.Name)
+			}
+			if v.Replicas != nil {
+				return nil, fmt.Errorf("volume %s is replicated on %v, not on this node", v.Name, v.Replicas)
+			}
 			return server.OpenLocalStore(v)
 		},
 		VolumeALUA: func(v *config.Volume) *scsi.ALUAGroups {

@@ -173,6 +173,12 @@ func embedConfig(cfg MemberConfig) (*embed.Config, error) {
 	ec.PeerTLSInfo.KeyFile = keyFile
 	ec.PeerTLSInfo.TrustedCAFile = caFile
 	ec.PeerTLSInfo.ClientCertAuth = true
+	// A peer is known by its certificate from the cluster CA, not by the
+	// address it connects from: on one machine every loopback
+	// connection comes from 127.0.0.1, and a node with several addresses
+	// may dial from any of them. etcd would otherwise refuse a peer whose
+	// source address is not in its certificate.
+	ec.PeerTLSInfo.SkipClientSANVerify = true
 	// pki's links are TLS 1.3 only; etcd's are too.
 	ec.TlsMinVersion = "TLS1.3"
 
