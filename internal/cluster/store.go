@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/halun/halun/internal/backend"
 )
@@ -18,10 +19,19 @@ type volumeStore struct {
 	name  string
 	local backend.Store
 	cur   atomic.Pointer[backend.Store] // nil: not primary here
+	// deadline is the node's lease deadline, by its own clock: past it
+	// a successor may have promoted, so nothing is served — checked on
+	// every command, so a primary that was frozen (SIGSTOP) and wakes
+	// after it serves not one stale read before its controller demotes
+	// it.
+	deadline func() time.Time
 }
 
 func (s *volumeStore) active() (backend.Store, error) {
 	if p := s.cur.Load(); p != nil {
+		if s.deadline != nil && time.Now().After(s.deadline()) {
+			return nil, fmt.Errorf("volume %s: this node's lease may have expired: %w", s.name, backend.ErrFenced)
+		}
 		return *p, nil
 	}
 	return nil, fmt.Errorf("volume %s: not primary on this node: %w", s.name, backend.ErrFenced)

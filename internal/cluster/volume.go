@@ -37,7 +37,7 @@ type volume struct {
 }
 
 func newVolume(n *Node, v *config.Volume, local backend.Store) *volume {
-	cv := &volume{n: n, cfg: *v, local: local, store: &volumeStore{name: v.Name, local: local},
+	cv := &volume{n: n, cfg: *v, local: local, store: &volumeStore{name: v.Name, local: local, deadline: func() time.Time { return n.lease.Deadline() }},
 		alua: scsi.NewLUALUAGroups(), bitmaps: map[string]*replication.Bitmap{}, resyncs: map[string]bool{}}
 	cv.setALUA("") // no primary known yet: transitioning
 	return cv
