@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"path/filepath"
 	"sync"
@@ -26,9 +27,12 @@ import (
 
 const target = "iqn.2026-12.io.halun.test:ha"
 
-func freePort(t *testing.T) string {
+// freePort finds a free port on ip. Each test uses a 127.0.0.0/8 address
+// of its own, so test packages running at once cannot take the port
+// between this check and the node's bind.
+func freePort(t *testing.T, ip string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,16 +56,17 @@ type testNode struct {
 func TestFailover_NoAcknowledgedWriteLost(t *testing.T) {
 	dir := t.TempDir()
 	tls := filepath.Join(dir, "pki")
+	ip := fmt.Sprintf("127.%d.%d.%d", 10+rand.IntN(200), rand.IntN(250), 1+rand.IntN(250))
 	if err := pki.Init(tls, "san", []pki.Node{
-		{Name: "a", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
-		{Name: "b", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
-		{Name: "w", Role: pki.RoleWitness, Hosts: []string{"127.0.0.1"}},
+		{Name: "a", Role: pki.RoleStorage, Hosts: []string{ip}},
+		{Name: "b", Role: pki.RoleStorage, Hosts: []string{ip}},
+		{Name: "w", Role: pki.RoleWitness, Hosts: []string{ip}},
 	}); err != nil {
 		t.Fatal(err)
 	}
 	addr := map[string]string{}
 	for _, k := range []string{"a.portal", "b.portal", "a.rep", "b.rep", "a.peer", "a.client", "b.peer", "b.client", "w.peer", "w.client"} {
-		addr[k] = freePort(t)
+		addr[k] = freePort(t, ip)
 	}
 	clusterYAML := fmt.Sprintf(`cluster:
   name: san

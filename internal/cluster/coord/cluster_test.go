@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"path/filepath"
 	"strings"
@@ -72,7 +73,8 @@ func (h *attrHandler) Handle(_ context.Context, rec slog.Record) error {
 	return h.r.add(h.attrs, rec)
 }
 
-// cluster is a test cluster of embedded members on 127.0.0.1.
+// cluster is a test cluster of embedded members on a loopback address of
+// its own.
 type cluster struct {
 	t       *testing.T
 	pkiDir  string
@@ -83,10 +85,18 @@ type cluster struct {
 	members map[string]*Member
 }
 
-// freePort finds a TCP port on 127.0.0.1 that nothing listens on.
-func freePort(t *testing.T) int {
+// loopbackIP picks an address of 127.0.0.0/8 for one test cluster. A port
+// found free is closed again before etcd binds it; other test packages
+// run at the same time on 127.0.0.1 and may take it meanwhile, but not
+// on an address of their own.
+func loopbackIP() string {
+	return fmt.Sprintf("127.%d.%d.%d", 10+rand.IntN(200), rand.IntN(250), 1+rand.IntN(250))
+}
+
+// freePort finds a TCP port on ip that nothing listens on.
+func freePort(t *testing.T, ip string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,15 +122,16 @@ func newCluster(t *testing.T, names ...string) *cluster {
 	})
 	var nodes []pki.Node
 	initial := map[string]string{}
+	ip := loopbackIP()
 	for _, n := range []string{"a", "b", "c", "w"} {
 		role := pki.RoleStorage
 		if n == "w" {
 			role = pki.RoleWitness
 		}
-		nodes = append(nodes, pki.Node{Name: n, Role: role, Hosts: []string{"127.0.0.1"}})
+		nodes = append(nodes, pki.Node{Name: n, Role: role, Hosts: []string{ip, "127.0.0.1"}})
 	}
 	for _, n := range names {
-		initial[n] = fmt.Sprintf("https://127.0.0.1:%d", freePort(t))
+		initial[n] = fmt.Sprintf("https://%s:%d", ip, freePort(t, ip))
 	}
 	if err := pki.Init(c.pkiDir, testCluster, nodes); err != nil {
 		t.Fatal(err)
@@ -130,7 +141,7 @@ func newCluster(t *testing.T, names ...string) *cluster {
 			Name:              n,
 			DataDir:           filepath.Join(dir, "data", n),
 			PeerURL:           initial[n],
-			ClientURL:         fmt.Sprintf("https://127.0.0.1:%d", freePort(t)),
+			ClientURL:         fmt.Sprintf("https://%s:%d", ip, freePort(t, ip)),
 			InitialCluster:    initial,
 			TLSDir:            filepath.Join(c.pkiDir, n),
 			HeartbeatInterval: testHeartbeat,
