@@ -36,6 +36,7 @@ type Node struct {
 	epochs *replication.FileEpochs
 
 	vols map[string]*volume
+	prs  *prStore
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -107,6 +108,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		}
 		n.vols[v.Name] = newVolume(n, v, local)
 	}
+	localPR, err := scsi.NewFilePRStore(filepath.Join(cfg.Node.DataDir, "reservations"))
+	if err != nil {
+		return nil, err
+	}
+	n.prs = &prStore{n: n, local: localPR}
 	n.rep = &replication.Replica{Epochs: n.epochs, Log: n.log, Volume: func(name string) (backend.Store, bool) {
 		if v := n.vols[name]; v != nil {
 			return v.local, true
@@ -205,6 +211,12 @@ func (n *Node) Parts() server.Parts {
 				return cv.alua
 			}
 			return nil
+		},
+		PRStore: n.prs,
+		OnLU: func(v *config.Volume, lu *scsi.LU) {
+			if cv := n.vols[v.Name]; cv != nil {
+				cv.setLU(lu)
+			}
 		},
 	}
 }

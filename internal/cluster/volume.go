@@ -34,6 +34,14 @@ type volume struct {
 	bitmaps  map[string]*replication.Bitmap
 	resyncs  map[string]bool // replicas being resynced
 	lastALUA string
+	lu       *scsi.LU // the logical unit the server built on the store
+}
+
+// setLU records the volume's logical unit (server.Parts.OnLU).
+func (v *volume) setLU(lu *scsi.LU) {
+	v.mu.Lock()
+	v.lu = lu
+	v.mu.Unlock()
 }
 
 func newVolume(n *Node, v *config.Volume, local backend.Store) *volume {
@@ -198,7 +206,19 @@ func (v *volume) becomePrimary(st coord.VolumeState, prev string) error {
 	}
 	v.mu.Lock()
 	v.primary, v.epoch = s, st.Epoch
+	lu := v.lu
 	v.mu.Unlock()
+	// The reservations the previous primary recorded, before the first
+	// command is served.
+	if lu != nil {
+		if err := lu.ReloadPR(); err != nil {
+			v.mu.Lock()
+			v.primary = nil
+			v.mu.Unlock()
+			s.Close()
+			return err
+		}
+	}
 	v.store.set(s)
 	v.setALUA(self)
 	v.n.log.Info("cluster: primary", "volume", v.cfg.Name, "epoch", st.Epoch, "in_sync", s.InSync())

@@ -101,6 +101,30 @@ func (lu *LU) SetPRStore(s PRStore) error {
 	return nil
 }
 
+// ReloadPR replaces the LU's persistent reservation state with what its
+// store holds — a cluster node that becomes a volume's primary takes the
+// state its predecessor recorded. A store with nothing recorded leaves no
+// reservation.
+func (lu *LU) ReloadPR() error {
+	lu.mu.Lock()
+	s := lu.prStore
+	lu.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	st, ok, err := s.LoadPR(lu.cfg.Serial)
+	if err != nil {
+		return fmt.Errorf("scsi: reload persistent reservations of %s: %w", lu.cfg.Serial, err)
+	}
+	if !ok {
+		st = PRState{}
+	}
+	lu.mu.Lock()
+	lu.pr = st
+	lu.mu.Unlock()
+	return nil
+}
+
 // find returns the index of the registration nexus n belongs to, -1 if
 // none.
 func (st *PRState) find(n Nexus) int {

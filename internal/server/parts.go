@@ -29,6 +29,10 @@ type Parts struct {
 	// nil to leave the volume to its targets'. It never comes from, nor
 	// is written to, the operator's config. A single node has none.
 	VolumeALUA func(v *config.Volume) *scsi.ALUAGroups
+	// OnLU, if set, is told of every logical unit built for a volume, at
+	// start and on reload, so the part that drives a volume (a cluster
+	// node) can act on its LU (reload its reservations on promotion).
+	OnLU func(v *config.Volume, lu *scsi.LU)
 }
 
 // LocalParts are a single node's parts for cfg: the volumes' local stores

@@ -175,6 +175,9 @@ func (n *Node) newLU(v *config.Volume, store backend.Store) (*scsi.LU, error) {
 			lu.SetALUAGroups(g)
 		}
 	}
+	if n.parts.OnLU != nil {
+		n.parts.OnLU(v, lu)
+	}
 	return lu, nil
 }
 

@@ -8,6 +8,8 @@ package cluster_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -137,10 +139,10 @@ targets:
 		n.srv = harness.ServeInProcess(t, n.cfg, harness.InProcessOptions{Parts: n.cl.Parts()})
 	}
 
-	opts := func(isid byte) initiator.Options {
-		return initiator.Options{InitiatorName: "iqn.2026-12.io.halun.test:host", TargetName: target, ISID: pdu.ISID{0x80, 0, 0, 0, 0, isid}}
-	}
-	mp := initiator.NewMultipath(initiator.PathSpec{Addr: nodes[0].portal, Options: opts(1)}, initiator.PathSpec{Addr: nodes[1].portal, Options: opts(2)})
+	// One initiator port (one ISID) on both paths: a registration with
+	// ALL_TG_PT covers both, as a cluster's hosts register.
+	opts := initiator.Options{InitiatorName: "iqn.2026-12.io.halun.test:host", TargetName: target, ISID: pdu.ISID{0x80, 0, 0, 0, 0, 1}}
+	mp := initiator.NewMultipath(initiator.PathSpec{Addr: nodes[0].portal, Options: opts}, initiator.PathSpec{Addr: nodes[1].portal, Options: opts})
 	defer mp.Close()
 	acked := map[uint64]byte{}
 	write := func(lba uint64, fill byte) {
@@ -152,6 +154,15 @@ targets:
 	}
 	for i := range uint64(16) {
 		write(i*8, byte(i+1))
+	}
+	// A persistent reservation, as a Windows or Pacemaker cluster takes
+	// one: register (ALL_TG_PT) and reserve WRITE EXCLUSIVE.
+	const key = 0x1122334455667788
+	if err := mp.Do(ctx, func(s *initiator.Session, lun uint64) error { return prOut(ctx, s, lun, 0x00, 0, 0, key, true) }); err != nil {
+		t.Fatalf("PR REGISTER: %v", err)
+	}
+	if err := mp.Do(ctx, func(s *initiator.Session, lun uint64) error { return prOut(ctx, s, lun, 0x01, 0x01, key, 0, false) }); err != nil {
+		t.Fatalf("PR RESERVE: %v", err)
 	}
 	var primary, other *testNode
 	for _, n := range nodes {
@@ -181,4 +192,51 @@ targets:
 			t.Fatalf("acknowledged write at %d lost after the failover (%v)", lba, err)
 		}
 	}
+	// The reservation moved with the primary: held by the same key,
+	// enforced against another initiator.
+	var rsv []byte
+	if err := mp.Do(ctx, func(s *initiator.Session, lun uint64) error {
+		r, err := s.Execute(ctx, lun, []byte{0x5e, 0x01, 0, 0, 0, 0, 0, 0, 255, 0}, nil, 255)
+		if err == nil {
+			err = r.Err()
+			rsv = r.Data
+		}
+		return err
+	}); err != nil {
+		t.Fatalf("PR IN READ RESERVATION after the failover: %v", err)
+	}
+	if len(rsv) < 24 || binary.BigEndian.Uint32(rsv[4:]) != 16 || binary.BigEndian.Uint64(rsv[8:]) != key || rsv[21]&0x0f != 0x01 {
+		t.Fatalf("reservation after the failover: % x", rsv)
+	}
+	intruder, err := initiator.Dial(ctx, other.portal, initiator.Options{InitiatorName: "iqn.2026-12.io.halun.test:intruder", TargetName: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer intruder.Close()
+	var se *initiator.SCSIError
+	for range 3 { // unit attentions first
+		err = intruder.Write(ctx, 0, 0, make([]byte, 512), 512)
+		if !errors.As(err, &se) || se.SenseKey != 0x6 {
+			break
+		}
+	}
+	if !errors.As(err, &se) || se.Status != initiator.StatusReservationConflict {
+		t.Fatalf("another initiator's write after the failover: %v, want RESERVATION CONFLICT", err)
+	}
+}
+
+// prOut sends PERSISTENT RESERVE OUT with service action sa.
+func prOut(ctx context.Context, s *initiator.Session, lun uint64, sa, typ byte, key, sark uint64, allTgPt bool) error {
+	p := make([]byte, 24)
+	binary.BigEndian.PutUint64(p, key)
+	binary.BigEndian.PutUint64(p[8:], sark)
+	if allTgPt {
+		p[20] = 0x04
+	}
+	cdb := []byte{0x5f, sa, typ, 0, 0, 0, 0, 0, 24, 0}
+	r, err := s.Execute(ctx, lun, cdb, p, 0)
+	if err != nil {
+		return err
+	}
+	return r.Err()
 }
