@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/halun/halun/internal/cluster"
 	"github.com/halun/halun/internal/cluster/pki"
+	"github.com/halun/halun/internal/config"
 )
 
 func newClusterCmd() *cobra.Command {
@@ -46,7 +50,57 @@ already holds a CA: add nodes to it with 'halun cluster add-node'.`,
 by 'halun cluster init'), writing DIR/<node>/ for each. Refuses a node that
 already has a directory with a key or certificate.`,
 			false, pki.AddNodes),
+		newClusterStatusCmd(),
 	)
+	return cmd
+}
+
+func newClusterStatusCmd() *cobra.Command {
+	var cfgPath string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status --config FILE [--json]",
+		Short: "Show the cluster's nodes and every replicated volume's primary, epoch and in-sync replicas",
+		Long: `Read the cluster's state from etcd with the certificates of the node whose
+config FILE is (any node of the cluster answers): which nodes hold a live
+lease, and for every replicated volume its primary, epoch, in-sync replicas
+and the replicas out of sync (being resynced, or away).`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgPath == "" {
+				return usageError{fmt.Errorf("cluster status: --config is required")}
+			}
+			cfg, err := config.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			defer cancel()
+			st, err := cluster.ReadStatus(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), st)
+			}
+			tw := table(cmd.OutOrStdout())
+			fmt.Fprintf(tw, "CLUSTER %s\n\nNODE\tROLE\tLEASE\n", st.Cluster)
+			for _, n := range st.Nodes {
+				alive := "alive"
+				if !n.Alive {
+					alive = "lost"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Name, n.Role, alive)
+			}
+			fmt.Fprintln(tw, "\nVOLUME\tPRIMARY\tEPOCH\tIN SYNC\tOUT OF SYNC")
+			for _, v := range st.Volumes {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", v.Name, orDash(v.Primary), v.Epoch, orDash(strings.Join(v.InSync, ",")), orDash(strings.Join(v.OutOfSync, ",")))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "a cluster node's config `file`")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
 	return cmd
 }
 

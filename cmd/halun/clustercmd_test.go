@@ -82,6 +82,7 @@ func TestClusterBadArgumentsExitTwoAndWriteNothing(t *testing.T) {
 		{"bad witness", []string{"init", "--name", "c1", "--dir", dir, "a=10.0.0.1", "--witness", "w"}, `"w": want NAME=HOST`},
 		{"unknown flag", []string{"init", "--name", "c1", "--dir", dir, "--force", "a=10.0.0.1"}, "unknown flag: --force"},
 		{"unknown subcommand", []string{"bogus"}, `unknown command "bogus"`},
+		{"status without --config", []string{"status"}, "--config is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -161,3 +161,22 @@ func TestParamDefaultsMatchLogin(t *testing.T) {
 		t.Errorf("login.DefaultSettings %+v\nconfig.DefaultParams  %+v", got, d)
 	}
 }
+
+// TestWitnessBadArguments: halun witness refuses incomplete arguments
+// with exit 2, before starting anything.
+func TestWitnessBadArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"witness"}, "are required"},
+		{[]string{"witness", "--name", "w", "--data-dir", "d", "--tls-dir", "t", "--peer-url", "https://127.0.0.3:2380",
+			"--client-url", "https://127.0.0.3:2379", "--member", "a=https://127.0.0.1:2380"}, "--member w=https://127.0.0.3:2380 is missing"},
+		{[]string{"witness", "--member", "a=http://x"}, "want NAME=https://HOST:PORT"},
+	} {
+		code, _, errs := runArgs(tc.args...)
+		if code != 2 || !strings.Contains(errs, tc.err) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", tc.args, code, errs, tc.err)
+		}
+	}
+}

@@ -175,6 +175,15 @@ targets:
 	if primary == nil || other == nil {
 		t.Fatal("no single primary after the first writes")
 	}
+	// halun cluster status, from the other node's certificates.
+	st, err := cluster.ReadStatus(ctx, other.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Volumes) != 1 || st.Volumes[0].Primary != primary.name || st.Volumes[0].Epoch != 1 || len(st.Volumes[0].InSync) != 2 ||
+		len(st.Nodes) != 3 || !st.Nodes[0].Alive || !st.Nodes[1].Alive || !st.Nodes[2].Alive {
+		t.Fatalf("status before the crash: %+v", st)
+	}
 	t.Logf("primary %s; crashing it", primary.name)
 	start := time.Now()
 	primary.cl.Crash()
@@ -185,6 +194,19 @@ targets:
 	t.Logf("I/O resumed through %s; the first write after the crash took %v", other.name, time.Since(start).Round(time.Millisecond))
 	if !other.cl.Primary("v") {
 		t.Fatalf("%s is not primary after the failover", other.name)
+	}
+	st, err = cluster.ReadStatus(ctx, other.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := st.Volumes[0]
+	if v.Primary != other.name || v.Epoch != 2 || len(v.InSync) != 1 || len(v.OutOfSync) != 1 || v.OutOfSync[0] != primary.name {
+		t.Fatalf("status after the failover: %+v", v)
+	}
+	for _, n := range st.Nodes {
+		if n.Name == primary.name && n.Alive {
+			t.Errorf("the crashed node %s still holds a lease", n.Name)
+		}
 	}
 	for lba, fill := range acked {
 		got, err := mp.Read(ctx, lba, 8, 512)

@@ -95,3 +95,12 @@ func (c *Client) bound(ctx context.Context) (context.Context, context.CancelFunc
 	}
 	return context.WithTimeout(ctx, DefaultRequestTimeout)
 }
+
+// Healthy reports whether the etcd member serving endpoint (a client URL)
+// answers a status request.
+func (c *Client) Healthy(ctx context.Context, endpoint string) bool {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	_, err := c.etcd.Status(ctx, endpoint)
+	return err == nil
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -432,4 +433,38 @@ func (c *Client) WatchVolume(ctx context.Context, name string) <-chan VolumeStat
 		}
 	}()
 	return ch
+}
+
+// Volumes returns every volume record.
+func (c *Client) Volumes(ctx context.Context) (map[string]VolumeState, error) {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	r, err := c.etcd.Get(ctx, volumesPrefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("coord: listing volumes: %w", err)
+	}
+	out := make(map[string]VolumeState, len(r.Kvs))
+	for _, kv := range r.Kvs {
+		var s VolumeState
+		if err := json.Unmarshal(kv.Value, &s); err != nil {
+			return nil, fmt.Errorf("coord: volume record %s: %w", kv.Key, err)
+		}
+		out[strings.TrimPrefix(string(kv.Key), volumesPrefix)] = s
+	}
+	return out, nil
+}
+
+// AliveNodes returns the nodes holding a live lease.
+func (c *Client) AliveNodes(ctx context.Context) ([]string, error) {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	r, err := c.etcd.Get(ctx, nodesPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, fmt.Errorf("coord: listing nodes: %w", err)
+	}
+	var out []string
+	for _, kv := range r.Kvs {
+		out = append(out, strings.TrimPrefix(string(kv.Key), nodesPrefix))
+	}
+	return out, nil
 }

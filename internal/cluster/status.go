@@ -1,0 +1,90 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/halun/halun/internal/cluster/coord"
+	"github.com/halun/halun/internal/cluster/pki"
+	"github.com/halun/halun/internal/config"
+)
+
+// Status is what `halun cluster status` shows: the cluster's nodes and
+// whether each holds a live lease, and every replicated volume's record.
+type Status struct {
+	Cluster string         `json:"cluster"`
+	Nodes   []NodeStatus   `json:"nodes"`
+	Volumes []VolumeStatus `json:"volumes"`
+}
+
+// NodeStatus is one node of the cluster.
+type NodeStatus struct {
+	Name  string `json:"name"`
+	Role  string `json:"role"` // storage or witness
+	Alive bool   `json:"alive"`
+}
+
+// VolumeStatus is one volume's record: its primary, epoch, in-sync set
+// and the replicas out of it.
+type VolumeStatus struct {
+	Name      string   `json:"name"`
+	Primary   string   `json:"primary"`
+	Epoch     uint64   `json:"epoch"`
+	InSync    []string `json:"in_sync"`
+	OutOfSync []string `json:"out_of_sync"`
+}
+
+// ReadStatus reads the cluster's state from etcd with the certificates of
+// the node cfg describes (any node of the cluster can answer).
+func ReadStatus(ctx context.Context, cfg *config.Config) (*Status, error) {
+	cl := cfg.Cluster
+	if cl == nil {
+		return nil, fmt.Errorf("cluster: %s has no cluster section", cfg.Source)
+	}
+	id, err := pki.Load(cl.TLSDir)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	endpoints := cl.EtcdEndpoints
+	if len(endpoints) == 0 {
+		for _, m := range append(slices.Clone(cl.Nodes), witnessOf(cl)...) {
+			endpoints = append(endpoints, "https://"+m.EtcdClient.String())
+		}
+	}
+	c, err := coord.Dial(ctx, endpoints, id)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	defer c.Close()
+	alive, err := c.AliveNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vols, err := c.Volumes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Cluster: cl.Name}
+	for _, m := range cl.Nodes {
+		st.Nodes = append(st.Nodes, NodeStatus{Name: m.Name, Role: "storage", Alive: slices.Contains(alive, m.Name)})
+	}
+	if w := cl.Witness; w != nil {
+		// The witness holds no lease: it is alive when its etcd member
+		// answers.
+		alive := len(cl.EtcdEndpoints) == 0 && c.Healthy(ctx, "https://"+w.EtcdClient.String())
+		st.Nodes = append(st.Nodes, NodeStatus{Name: w.Name, Role: "witness", Alive: alive})
+	}
+	for name, v := range vols {
+		vs := VolumeStatus{Name: name, Primary: v.Primary, Epoch: v.Epoch, InSync: v.InSync}
+		for _, r := range v.Replicas {
+			if !v.IsInSync(r) {
+				vs.OutOfSync = append(vs.OutOfSync, r)
+			}
+		}
+		st.Volumes = append(st.Volumes, vs)
+	}
+	sort.Slice(st.Volumes, func(i, j int) bool { return st.Volumes[i].Name < st.Volumes[j].Name })
+	return st, nil
+}
