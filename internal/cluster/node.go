@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -286,4 +287,21 @@ func (n *Node) Primary(volume string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.primary != nil
+}
+
+// fence runs the fence hook, if any, before this node replaces the lost
+// primary prev of volume.
+func (n *Node) fence(volume, prev string) error {
+	if len(n.cl.FenceHook) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, n.cl.FenceTimeout)
+	defer cancel()
+	args := append(append([]string(nil), n.cl.FenceHook[1:]...), volume, prev)
+	out, err := exec.CommandContext(ctx, n.cl.FenceHook[0], args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %v: %w: %s", n.cl.FenceHook[0], args, err, out)
+	}
+	n.log.Info("cluster: fenced the lost primary", "volume", volume, "lost_primary", prev, "hook", n.cl.FenceHook[0])
+	return nil
 }

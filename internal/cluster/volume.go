@@ -128,6 +128,13 @@ func (v *volume) control() {
 	}
 	if st.IsInSync(self) && (st.Primary == "" || st.Primary == self || v.primaryGone(st)) {
 		prev := st.Primary
+		if prev != "" && prev != self {
+			if err := v.n.fence(v.cfg.Name, prev); err != nil {
+				v.n.log.Error("cluster: fence hook refused the promotion", "volume", v.cfg.Name, "lost_primary", prev, "err", err)
+				v.setALUA("")
+				return
+			}
+		}
 		next, err := v.n.client.Promote(v.n.ctx, v.cfg.Name, self)
 		if err == nil {
 			if err := v.becomePrimary(next, prev); err != nil {

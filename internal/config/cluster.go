@@ -24,6 +24,8 @@ import (
 //	  etcd_endpoints: []          # an external etcd cluster instead of the embedded members
 //	  replica_timeout: 2s         # a replica that does not answer within it goes out of sync
 //	  lease_ttl: 2s               # how long a node that stops renewing stays primary
+//	  fence_hook: [/usr/local/sbin/stonith, --node]   # run before replacing a lost primary
+//	  fence_timeout: 30s
 type Cluster struct {
 	Pos     Pos
 	Name    string
@@ -36,6 +38,13 @@ type Cluster struct {
 	EtcdEndpoints  []string
 	ReplicaTimeout time.Duration
 	LeaseTTL       time.Duration
+	// FenceHook, if set, is a command run before this node promotes
+	// itself to replace a primary that was lost, with the volume's name
+	// and the lost primary's node name as arguments (STONITH: power the
+	// old primary off). A non-zero exit, or no exit within FenceTimeout,
+	// stops the promotion; it is tried again later.
+	FenceHook    []string
+	FenceTimeout time.Duration
 }
 
 // ClusterNode is one storage node, or the witness (no replication).
@@ -133,6 +142,18 @@ func (d *decoder) cluster(n *yaml.Node, path, dataDir string) *Cluster {
 	}
 	c.ReplicaTimeout = d.clusterDuration(m.get("replica_timeout"), join(path, "replica_timeout"), DefaultReplicaTimeout)
 	c.LeaseTTL = d.clusterDuration(m.get("lease_ttl"), join(path, "lease_ttl"), DefaultLeaseTTL)
+	if x := m.get("fence_hook"); x != nil {
+		items, _ := d.list(x, join(path, "fence_hook"))
+		for i, it := range items {
+			if s, ok := d.str(it, index(join(path, "fence_hook"), i)); ok {
+				c.FenceHook = append(c.FenceHook, s)
+			}
+		}
+		if len(c.FenceHook) > 0 && !strings.HasPrefix(c.FenceHook[0], "/") {
+			d.errAt(x, join(path, "fence_hook"), "%q: give the command's absolute path", c.FenceHook[0])
+		}
+	}
+	c.FenceTimeout = d.clusterDuration(m.get("fence_timeout"), join(path, "fence_timeout"), 30*time.Second)
 	m.done()
 	return c
 }

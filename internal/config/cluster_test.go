@@ -64,6 +64,7 @@ func TestClusterInvalid(t *testing.T) {
 		{"no etcd address", `, etcd_client: "10.0.0.2:2379"}`, `}`, "missing etcd_client: every node runs an etcd member"},
 		{"empty host", `replication: "10.0.0.2:7000"`, `replication: ":7000"`, "not an empty host"},
 		{"timeout", "replica_timeout: 1500ms", "replica_timeout: 10ms", `cluster.replica_timeout: "10ms" is not a duration between 100ms and 1m`},
+		{"relative fence hook", "  replica_timeout: 1500ms\n", "  replica_timeout: 1500ms\n  fence_hook: [stonith, -n]\n", `"stonith": give the command's absolute path`},
 		{"http endpoint", "  replica_timeout: 1500ms\n", "  replica_timeout: 1500ms\n  etcd_endpoints: [\"http://10.0.0.9:2379\"]\n", "an etcd client URL https://"},
 	}
 	for _, c := range cases {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -50,12 +51,11 @@ type testNode struct {
 	srv          *harness.InProcess
 }
 
-// TestFailover_NoAcknowledgedWriteLost: a multipath initiator writes to
-// a volume replicated on nodes a and b; the primary crashes (no lease
-// revoke, no clean demotion); the other node promotes itself once the
-// primary's lease expires, and I/O goes on through it. Every write that
-// was acknowledged, before and after, reads back.
-func TestFailover_NoAcknowledgedWriteLost(t *testing.T) {
+// startCluster starts storage nodes a and b and witness w in this
+// process, serves both nodes, and returns them with a multipath
+// initiator over both portals. extra is added to the cluster section.
+func startCluster(t *testing.T, extra string) ([]*testNode, *initiator.Multipath, context.Context) {
+	t.Helper()
 	dir := t.TempDir()
 	tls := filepath.Join(dir, "pki")
 	ip := fmt.Sprintf("127.%d.%d.%d", 10+rand.IntN(200), rand.IntN(250), 1+rand.IntN(250))
@@ -78,7 +78,7 @@ func TestFailover_NoAcknowledgedWriteLost(t *testing.T) {
     - {name: a, portal_groups: [1], replication: %q, etcd_peer: %q, etcd_client: %q}
     - {name: b, portal_groups: [2], replication: %q, etcd_peer: %q, etcd_client: %q}
   witness: {name: w, etcd_peer: %q, etcd_client: %q}
-`, tls, addr["a.rep"], addr["a.peer"], addr["a.client"], addr["b.rep"], addr["b.peer"], addr["b.client"], addr["w.peer"], addr["w.client"])
+`+extra, tls, addr["a.rep"], addr["a.peer"], addr["a.client"], addr["b.rep"], addr["b.peer"], addr["b.client"], addr["w.peer"], addr["w.client"])
 	nodes := []*testNode{{name: "a", tag: 1}, {name: "b", tag: 2}}
 	for _, n := range nodes {
 		n.portal = addr[n.name+".portal"]
@@ -101,7 +101,7 @@ targets:
 	// The witness and both nodes start together: each etcd member waits
 	// for a quorum.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	wg.Add(3)
@@ -143,7 +143,17 @@ targets:
 	// ALL_TG_PT covers both, as a cluster's hosts register.
 	opts := initiator.Options{InitiatorName: "iqn.2026-12.io.halun.test:host", TargetName: target, ISID: pdu.ISID{0x80, 0, 0, 0, 0, 1}}
 	mp := initiator.NewMultipath(initiator.PathSpec{Addr: nodes[0].portal, Options: opts}, initiator.PathSpec{Addr: nodes[1].portal, Options: opts})
-	defer mp.Close()
+	t.Cleanup(func() { mp.Close() })
+	return nodes, mp, ctx
+}
+
+// TestFailover_NoAcknowledgedWriteLost: a multipath initiator writes to
+// a volume replicated on nodes a and b; the primary crashes (no lease
+// revoke, no clean demotion); the other node promotes itself once the
+// primary's lease expires, and I/O goes on through it. Every write that
+// was acknowledged, before and after, reads back.
+func TestFailover_NoAcknowledgedWriteLost(t *testing.T) {
+	nodes, mp, ctx := startCluster(t, "")
 	acked := map[uint64]byte{}
 	write := func(lba uint64, fill byte) {
 		t.Helper()
@@ -261,4 +271,43 @@ func prOut(ctx context.Context, s *initiator.Session, lun uint64, sa, typ byte, 
 		return err
 	}
 	return r.Err()
+}
+
+// TestFailover_FenceHook: before a node replaces a lost primary it runs
+// the fence hook with the volume and the lost primary's name (a site's
+// STONITH), and promotes only when the hook succeeds.
+func TestFailover_FenceHook(t *testing.T) {
+	dir := t.TempDir()
+	hook := filepath.Join(dir, "fence")
+	record := filepath.Join(dir, "fenced")
+	if err := os.WriteFile(hook, []byte("#!/bin/sh\necho \"$@\" >> "+record+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	nodes, mp, ctx := startCluster(t, "  fence_hook: ["+hook+", --reason, lost]\n")
+	if err := mp.Write(ctx, 0, bytes.Repeat([]byte{0x42}, 4096), 512); err != nil {
+		t.Fatal(err)
+	}
+	var primary, other *testNode
+	for _, n := range nodes {
+		if n.cl.Primary("v") {
+			primary = n
+		} else {
+			other = n
+		}
+	}
+	if primary == nil || other == nil {
+		t.Fatal("no single primary")
+	}
+	if _, err := os.Stat(record); !os.IsNotExist(err) {
+		t.Fatalf("the fence hook ran before any primary was lost: %v", err)
+	}
+	primary.cl.Crash()
+	primary.srv.Stop()
+	if err := mp.Write(ctx, 8, bytes.Repeat([]byte{0x43}, 4096), 512); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(record)
+	if err != nil || string(got) != "--reason lost v "+primary.name+"\n" {
+		t.Fatalf("fence hook calls %q (%v), want one for volume v and node %s", got, err, primary.name)
+	}
 }
