@@ -51,6 +51,7 @@ by 'halun cluster init'), writing DIR/<node>/ for each. Refuses a node that
 already has a directory with a key or certificate.`,
 			false, pki.AddNodes),
 		newClusterStatusCmd(),
+		newClusterPromoteCmd(),
 	)
 	return cmd
 }
@@ -189,4 +190,44 @@ func printWritten(w io.Writer, dir, cluster string, nodes []pki.Node, newCA bool
 	}
 	fmt.Fprintf(w, "Next: copy %s to each node as <data_dir>/tls (%s).\n",
 		filepath.Join(dir, "<node>"), strings.Join(each, ", "))
+}
+
+func newClusterPromoteCmd() *cobra.Command {
+	var cfgPath string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "promote --config FILE VOLUME NODE [--force]",
+		Short: "Move a volume's primary to NODE (planned switchover), or force it (disaster recovery)",
+		Long: `Move VOLUME's primary to NODE, which must be in sync: the current primary
+stops taking commands, syncs, and hands the volume over; a multipath
+initiator retries its commands on NODE's path without seeing an error.
+
+With --force, NODE becomes primary at once even if it is out of sync — for
+disaster recovery when no in-sync node is left. Every write NODE missed is
+lost, and the other replicas are resynced from it.`,
+		Args: argsUsage(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfgPath == "" {
+				return usageError{fmt.Errorf("cluster promote: --config is required")}
+			}
+			cfg, err := config.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			defer cancel()
+			if err := cluster.Promote(ctx, cfg, args[0], args[1], force); err != nil {
+				return err
+			}
+			if force {
+				fmt.Fprintf(cmd.ErrOrStderr(), "cluster promote: %s is primary of %s (forced: writes it missed are lost)\n", args[1], args[0])
+			} else {
+				fmt.Fprintf(cmd.ErrOrStderr(), "cluster promote: switchover of %s to %s requested; see halun cluster status\n", args[0], args[1])
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "a cluster node's config `file`")
+	cmd.Flags().BoolVar(&force, "force", false, "make NODE primary even if out of sync (loses the writes it missed)")
+	return cmd
 }

@@ -146,19 +146,38 @@ func witnessOf(cl *config.Cluster) []config.ClusterNode {
 	return []config.ClusterNode{*cl.Witness}
 }
 
-// serveReplicas accepts primaries' connections until the node closes.
+// serveReplicas accepts primaries' connections until the node closes;
+// then it closes the ones still open (a primary elsewhere may keep its
+// connection for as long as it runs).
 func (n *Node) serveReplicas() {
 	defer n.wg.Done()
 	var conns sync.WaitGroup
-	defer conns.Wait()
+	var mu sync.Mutex
+	open := map[net.Conn]bool{}
+	defer func() {
+		mu.Lock()
+		for c := range open {
+			c.Close()
+		}
+		mu.Unlock()
+		conns.Wait()
+	}()
 	for {
 		c, err := n.ln.Accept()
 		if err != nil {
 			return
 		}
+		mu.Lock()
+		open[c] = true
+		mu.Unlock()
 		conns.Add(1)
 		go func() {
-			defer conns.Done()
+			defer func() {
+				mu.Lock()
+				delete(open, c)
+				mu.Unlock()
+				conns.Done()
+			}()
 			if err := n.rep.ServeConn(c); err != nil {
 				n.log.Debug("cluster: replication connection ended", "err", err)
 			}

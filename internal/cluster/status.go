@@ -40,22 +40,9 @@ type VolumeStatus struct {
 // the node cfg describes (any node of the cluster can answer).
 func ReadStatus(ctx context.Context, cfg *config.Config) (*Status, error) {
 	cl := cfg.Cluster
-	if cl == nil {
-		return nil, fmt.Errorf("cluster: %s has no cluster section", cfg.Source)
-	}
-	id, err := pki.Load(cl.TLSDir)
+	c, err := dialFromConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
-	}
-	endpoints := cl.EtcdEndpoints
-	if len(endpoints) == 0 {
-		for _, m := range append(slices.Clone(cl.Nodes), witnessOf(cl)...) {
-			endpoints = append(endpoints, "https://"+m.EtcdClient.String())
-		}
-	}
-	c, err := coord.Dial(ctx, endpoints, id)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
+		return nil, err
 	}
 	defer c.Close()
 	alive, err := c.AliveNodes(ctx)
@@ -87,4 +74,46 @@ func ReadStatus(ctx context.Context, cfg *config.Config) (*Status, error) {
 	}
 	sort.Slice(st.Volumes, func(i, j int) bool { return st.Volumes[i].Name < st.Volumes[j].Name })
 	return st, nil
+}
+
+// dialFromConfig connects to the cluster's etcd with the certificates of
+// the node cfg describes.
+func dialFromConfig(ctx context.Context, cfg *config.Config) (*coord.Client, error) {
+	cl := cfg.Cluster
+	if cl == nil {
+		return nil, fmt.Errorf("cluster: %s has no cluster section", cfg.Source)
+	}
+	id, err := pki.Load(cl.TLSDir)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	endpoints := cl.EtcdEndpoints
+	if len(endpoints) == 0 {
+		for _, m := range append(slices.Clone(cl.Nodes), witnessOf(cl)...) {
+			endpoints = append(endpoints, "https://"+m.EtcdClient.String())
+		}
+	}
+	c, err := coord.Dial(ctx, endpoints, id)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	return c, nil
+}
+
+// Promote moves volume's primary to node. Planned (force false): node
+// must be in sync; the current primary hands the volume over once it has
+// synced, without an error for a multipath initiator. Forced: node
+// becomes primary at once even if it is out of sync — disaster recovery
+// when no in-sync node is left, which loses every write node missed.
+func Promote(ctx context.Context, cfg *config.Config, volume, node string, force bool) error {
+	c, err := dialFromConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if force {
+		_, err := c.ForcePromote(ctx, volume, node)
+		return err
+	}
+	return c.RequestSwitchover(ctx, volume, node)
 }

@@ -122,6 +122,10 @@ func (v *volume) control() {
 	case isPrimary && (st.Primary != self || st.Epoch != epoch):
 		v.demote(fmt.Sprintf("the record names %q at epoch %d", st.Primary, st.Epoch))
 	case isPrimary:
+		if target := v.switchoverTarget(); target != "" && target != self && st.IsInSync(target) {
+			v.handOver(target)
+			return
+		}
 		v.resyncOutOfSync(st)
 		v.setALUA(self)
 		return
@@ -306,4 +310,49 @@ func (v *volume) resyncOutOfSync(st coord.VolumeState) {
 			v.n.log.Info("cluster: replica back in sync", "volume", v.cfg.Name, "replica", r, "copied", copied)
 		}()
 	}
+}
+
+// switchoverTarget is the node a planned switchover asks this volume's
+// primary to hand it to, "" if none.
+func (v *volume) switchoverTarget() string {
+	ctx, cancel := context.WithTimeout(v.n.ctx, time.Second)
+	defer cancel()
+	t, err := v.n.client.Switchover(ctx, v.cfg.Name)
+	if err != nil {
+		return ""
+	}
+	return t
+}
+
+// handOver moves the volume's primary to target (a planned switchover):
+// new commands are turned away (a multipath initiator retries them),
+// every write taken so far is synced on all replicas, and one
+// transaction names target primary; it then promotes itself as usual.
+func (v *volume) handOver(target string) {
+	v.mu.Lock()
+	s, epoch := v.primary, v.epoch
+	v.mu.Unlock()
+	if s == nil {
+		return
+	}
+	v.store.set(nil)
+	ctx, cancel := context.WithTimeout(v.n.ctx, 2*v.n.cl.ReplicaTimeout)
+	defer cancel()
+	err := s.Sync(ctx)
+	if err == nil {
+		_, err = v.n.client.HandOver(ctx, v.cfg.Name, v.n.self, epoch, target)
+	}
+	if err != nil {
+		v.n.log.Error("cluster: switchover failed; serving again", "volume", v.cfg.Name, "target", target, "err", err)
+		v.mu.Lock()
+		still := v.primary == s
+		v.mu.Unlock()
+		if still {
+			v.store.set(s)
+		}
+		return
+	}
+	v.demote("handed over to " + target)
+	v.setALUA(target)
+	v.n.log.Info("cluster: volume handed over", "volume", v.cfg.Name, "to", target, "epoch", epoch+1)
 }

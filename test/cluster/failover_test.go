@@ -311,3 +311,69 @@ func TestFailover_FenceHook(t *testing.T) {
 		t.Fatalf("fence hook calls %q (%v), want one for volume v and node %s", got, err, primary.name)
 	}
 }
+
+// TestSwitchover_NoErrorForMultipath: a planned switchover (halun cluster
+// promote) moves the primary to the other in-sync node while a multipath
+// initiator keeps writing; no command fails, and every write reads back.
+func TestSwitchover_NoErrorForMultipath(t *testing.T) {
+	nodes, mp, ctx := startCluster(t, "")
+	if err := mp.Write(ctx, 0, bytes.Repeat([]byte{1}, 4096), 512); err != nil {
+		t.Fatal(err)
+	}
+	var primary, other *testNode
+	for _, n := range nodes {
+		if n.cl.Primary("v") {
+			primary = n
+		} else {
+			other = n
+		}
+	}
+	if primary == nil || other == nil {
+		t.Fatal("no single primary")
+	}
+	// Wait for the other node to be in sync (it may have been resynced
+	// after a start where it was slower).
+	for {
+		st, err := cluster.ReadStatus(ctx, other.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Volumes) == 1 && len(st.Volumes[0].InSync) == 2 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the other node never got in sync")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	start := time.Now()
+	if err := cluster.Promote(ctx, other.cfg, "v", other.name, false); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[uint64]byte{}
+	var moved time.Duration
+	for i := uint64(1); moved == 0 && time.Since(start) < 20*time.Second; i++ {
+		fill := byte(i)
+		if err := mp.Write(ctx, i*8%2048, bytes.Repeat([]byte{fill}, 4096), 512); err != nil {
+			t.Fatalf("write during the switchover: %v", err)
+		}
+		acked[i*8%2048] = fill
+		if other.cl.Primary("v") {
+			moved = time.Since(start)
+		}
+	}
+	if moved == 0 {
+		t.Fatal("the switchover did not happen")
+	}
+	t.Logf("switchover from %s to %s took %v", primary.name, other.name, moved.Round(time.Millisecond))
+	if primary.cl.Primary("v") {
+		t.Fatal("two primaries")
+	}
+	for lba, fill := range acked {
+		got, err := mp.Read(ctx, lba, 8, 512)
+		if err != nil || !bytes.Equal(got, bytes.Repeat([]byte{fill}, 4096)) {
+			t.Fatalf("write at %d lost in the switchover (%v)", lba, err)
+		}
+	}
+}
