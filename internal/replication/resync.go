@@ -62,6 +62,12 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 	s.mu.Lock()
 	s.syncing[name] = p
 	s.mu.Unlock()
+	// Writes that began before the replica joined did not go to it;
+	// they record it dirty when they end. Wait for them, so the bitmap
+	// holds all of them before the copying can finish.
+	s.inflight.Lock()
+	s.inflight.Unlock() //nolint:staticcheck // an empty critical section: a barrier
+
 	defer func() {
 		s.mu.Lock()
 		if s.syncing[name] == p {

@@ -69,6 +69,10 @@ type Store struct {
 	syncing map[string]*peer // out-of-sync replicas resyncing: they get live writes too
 	out     map[string]bool  // out-of-sync replicas: every write is recorded dirty for them
 	fenced  atomic.Bool
+	// inflight is held shared by every write for its whole length, so a
+	// resync can wait for the writes that began before its replica
+	// started receiving live writes (they only mark it dirty).
+	inflight sync.RWMutex
 }
 
 // Open connects to every replica and says hello at o.Epoch. A replica that
@@ -161,9 +165,11 @@ func (s *Store) closePeers() {
 	clear(s.syncing)
 }
 
-// peers returns the replicas a write goes to: the in-sync ones, then the
-// resyncing ones (marked by syncing[i]).
-func (s *Store) peers() ([]*peer, []bool) {
+// peers returns the replicas a write goes to — the in-sync ones, then
+// the resyncing ones (marked by syncing[i]) — and, taken at the same
+// moment, the out-of-sync replicas it does not go to, which must have it
+// recorded dirty.
+func (s *Store) peers() ([]*peer, []bool, []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := append([]*peer(nil), s.inSync...)
@@ -172,7 +178,13 @@ func (s *Store) peers() ([]*peer, []bool) {
 		ps = append(ps, p)
 		syncing = append(syncing, true)
 	}
-	return ps, syncing
+	var missing []string
+	for name := range s.out {
+		if s.syncing[name] == nil {
+			missing = append(missing, name)
+		}
+	}
+	return ps, syncing, missing
 }
 
 // dropSyncing ends replica p's resync: it failed a write. It reports
@@ -193,19 +205,12 @@ func (s *Store) dropSyncing(p *peer, cause error) bool {
 	return true
 }
 
-// markDirty records [off, off+n) for every replica that is out of sync.
-func (s *Store) markDirty(off, n int64) error {
+// markDirty records [off, off+n) for the replicas in names (those the
+// write did not reach: out of sync when it began, or dropped during it).
+func (s *Store) markDirty(names []string, off, n int64) error {
 	if s.o.Dirty == nil || n <= 0 {
 		return nil
 	}
-	s.mu.Lock()
-	var names []string
-	for name := range s.out {
-		if s.syncing[name] == nil {
-			names = append(names, name)
-		}
-	}
-	s.mu.Unlock()
 	for _, name := range names {
 		if err := s.o.Dirty(name, off, n); err != nil {
 			return fmt.Errorf("replication: volume %s: recording a write for replica %s's resync: %w: %w", s.o.Volume, name, backend.ErrIO, err)
@@ -221,7 +226,9 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 	if s.fenced.Load() {
 		return fmt.Errorf("replication: volume %s: %w", s.o.Volume, backend.ErrFenced)
 	}
-	ps, syncing := s.peers()
+	s.inflight.RLock()
+	defer s.inflight.RUnlock()
+	ps, syncing, missing := s.peers()
 	f.epoch = s.o.Epoch
 	chans := make([]<-chan reply, len(ps))
 	for i, p := range ps {
@@ -253,6 +260,7 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 		if cause == nil {
 			cause = statusError(ps[i].name, r.status, r.msg)
 		}
+		missing = append(missing, ps[i].name)
 		if syncing[i] && s.dropSyncing(ps[i], cause) {
 			// Already out of sync in the cluster's record: only its
 			// resync ends.
@@ -265,7 +273,7 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 	if fenceErr != nil {
 		return fenceErr
 	}
-	if err := s.markDirty(off, n); err != nil {
+	if err := s.markDirty(missing, off, n); err != nil {
 		return err
 	}
 	return lerr
