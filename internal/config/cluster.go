@@ -160,19 +160,7 @@ func (d *decoder) cluster(n *yaml.Node, path, dataDir string) *Cluster {
 
 // clusterDuration decodes a failure-detection time: 100ms..1m.
 func (d *decoder) clusterDuration(n *yaml.Node, path string, def time.Duration) time.Duration {
-	if n == nil {
-		return def
-	}
-	s, ok := d.str(n, path)
-	if !ok {
-		return def
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 100*time.Millisecond || v > time.Minute {
-		d.errAt(n, path, "%q is not a duration between 100ms and 1m, e.g. 2s", s)
-		return def
-	}
-	return v
+	return d.durationIn(n, path, def, 100*time.Millisecond, time.Minute, "100ms and 1m, e.g. 2s")
 }
 
 // checkClusterName checks a cluster or node name: a lower-case DNS label,

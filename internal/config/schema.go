@@ -121,6 +121,12 @@ func (d *decoder) node(n *yaml.Node, path string) Node {
 // duration decodes a Go duration ("10s", "2m") between 1 s and 1 h; def
 // when n is absent.
 func (d *decoder) duration(n *yaml.Node, path string, def time.Duration) time.Duration {
+	return d.durationIn(n, path, def, time.Second, time.Hour, "1s and 1h, e.g. 10s or 2m")
+}
+
+// durationIn decodes a duration in [lo, hi] (described by bounds for the
+// message); def when n is absent or wrong.
+func (d *decoder) durationIn(n *yaml.Node, path string, def, lo, hi time.Duration, bounds string) time.Duration {
 	if n == nil {
 		return def
 	}
@@ -129,8 +135,8 @@ func (d *decoder) duration(n *yaml.Node, path string, def time.Duration) time.Du
 		return def
 	}
 	v, err := time.ParseDuration(s)
-	if err != nil || v < time.Second || v > time.Hour {
-		d.errAt(n, path, "%q is not a duration between 1s and 1h, e.g. 10s or 2m", s)
+	if err != nil || v < lo || v > hi {
+		d.errAt(n, path, "%q is not a duration between %s", s, bounds)
 		return def
 	}
 	return v

@@ -174,14 +174,7 @@ func TestFailover_NoAcknowledgedWriteLost(t *testing.T) {
 	if err := mp.Do(ctx, func(s *initiator.Session, lun uint64) error { return prOut(ctx, s, lun, 0x01, 0x01, key, 0, false) }); err != nil {
 		t.Fatalf("PR RESERVE: %v", err)
 	}
-	var primary, other *testNode
-	for _, n := range nodes {
-		if n.cl.Primary("v") {
-			primary = n
-		} else {
-			other = n
-		}
-	}
+	primary, other := primaryOf(nodes)
 	if primary == nil || other == nil {
 		t.Fatal("no single primary after the first writes")
 	}
@@ -287,14 +280,7 @@ func TestFailover_FenceHook(t *testing.T) {
 	if err := mp.Write(ctx, 0, bytes.Repeat([]byte{0x42}, 4096), 512); err != nil {
 		t.Fatal(err)
 	}
-	var primary, other *testNode
-	for _, n := range nodes {
-		if n.cl.Primary("v") {
-			primary = n
-		} else {
-			other = n
-		}
-	}
+	primary, other := primaryOf(nodes)
 	if primary == nil || other == nil {
 		t.Fatal("no single primary")
 	}
@@ -320,14 +306,7 @@ func TestSwitchover_NoErrorForMultipath(t *testing.T) {
 	if err := mp.Write(ctx, 0, bytes.Repeat([]byte{1}, 4096), 512); err != nil {
 		t.Fatal(err)
 	}
-	var primary, other *testNode
-	for _, n := range nodes {
-		if n.cl.Primary("v") {
-			primary = n
-		} else {
-			other = n
-		}
-	}
+	primary, other := primaryOf(nodes)
 	if primary == nil || other == nil {
 		t.Fatal("no single primary")
 	}
@@ -376,4 +355,16 @@ func TestSwitchover_NoErrorForMultipath(t *testing.T) {
 			t.Fatalf("write at %d lost in the switchover (%v)", lba, err)
 		}
 	}
+}
+
+// primaryOf returns the node that is volume v's primary and the other.
+func primaryOf(nodes []*testNode) (primary, other *testNode) {
+	for _, n := range nodes {
+		if n.cl.Primary("v") {
+			primary = n
+		} else {
+			other = n
+		}
+	}
+	return primary, other
 }
