@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/halun/halun/internal/backend"
@@ -31,7 +32,9 @@ type Node struct {
 	id     *pki.Identity
 	member *coord.Member // nil with an external etcd
 	client *coord.Client
-	lease  *coord.Lease
+	// lease is the node's current lease; a lost one is replaced
+	// (runLeases), and nil between the two.
+	lease  atomic.Pointer[coord.Lease]
 	ln     net.Listener
 	rep    *replication.Replica
 	epochs *replication.FileEpochs
@@ -91,9 +94,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	if n.lease, err = n.client.KeepAlive(n.ctx, n.self, cl.LeaseTTL); err != nil {
+	lease, err := n.client.KeepAlive(n.ctx, n.self, cl.LeaseTTL)
+	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
+	n.lease.Store(lease)
 	if n.epochs, err = replication.OpenFileEpochs(filepath.Join(cfg.Node.DataDir, "replication", "epochs.json")); err != nil {
 		return nil, err
 	}
@@ -131,10 +136,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, fmt.Errorf("cluster: volume %s: %w", v.cfg.Name, err)
 		}
 	}
-	for _, v := range n.vols {
-		n.wg.Add(1)
-		go v.run()
-	}
+	n.wg.Add(1)
+	go n.runLeases()
 	ok = true
 	return n, nil
 }
@@ -257,8 +260,8 @@ func (n *Node) Close() error {
 		v.demote("node closing")
 		errs = append(errs, v.local.Close())
 	}
-	if n.lease != nil {
-		n.lease.Close()
+	if l := n.lease.Load(); l != nil {
+		l.Close()
 	}
 	if n.client != nil {
 		n.client.Close()
@@ -287,6 +290,60 @@ func (n *Node) Crash() {
 		n.member.Close()
 	}
 	n.wg.Wait()
+}
+
+// runLeases runs the volumes' controllers under the node's lease. When the
+// lease is lost (etcd unreachable past its deadline, the process frozen
+// longer than the TTL), every controller demotes its volume and ends;
+// the node then takes a new lease — retrying until etcd answers — and
+// starts them again, so a node that was cut off or frozen rejoins as a
+// replica that can be promoted later, not a bystander for good.
+func (n *Node) runLeases() {
+	defer n.wg.Done()
+	for {
+		lease := n.lease.Load()
+		var vols sync.WaitGroup
+		for _, v := range n.vols {
+			vols.Add(1)
+			go func() {
+				defer vols.Done()
+				v.run(lease)
+			}()
+		}
+		select {
+		case <-n.ctx.Done():
+			vols.Wait()
+			return
+		case <-lease.Lost():
+		}
+		vols.Wait()
+		n.lease.Store(nil)
+		lease.Close()
+		n.log.Warn("cluster: lease lost; every volume demoted here, taking a new lease")
+		for {
+			next, err := n.client.KeepAlive(n.ctx, n.self, n.cl.LeaseTTL)
+			if err == nil {
+				n.lease.Store(next)
+				n.log.Info("cluster: new lease taken", "ttl", next.TTL())
+				break
+			}
+			n.log.Debug("cluster: taking a new lease", "err", err)
+			select {
+			case <-n.ctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// leaseDeadline is the current lease's deadline by this node's clock;
+// the zero time (long past) while the node holds none.
+func (n *Node) leaseDeadline() time.Time {
+	if l := n.lease.Load(); l != nil {
+		return l.Deadline()
+	}
+	return time.Time{}
 }
 
 // state waits at most d for the volume's record.

@@ -45,7 +45,7 @@ func (v *volume) setLU(lu *scsi.LU) {
 }
 
 func newVolume(n *Node, v *config.Volume, local backend.Store) *volume {
-	cv := &volume{n: n, cfg: *v, local: local, store: &volumeStore{name: v.Name, local: local, deadline: func() time.Time { return n.lease.Deadline() }},
+	cv := &volume{n: n, cfg: *v, local: local, store: &volumeStore{name: v.Name, local: local, deadline: n.leaseDeadline},
 		alua: scsi.NewLUALUAGroups(), bitmaps: map[string]*replication.Bitmap{}, resyncs: map[string]bool{}}
 	cv.setALUA("") // no primary known yet: transitioning
 	return cv
@@ -84,17 +84,19 @@ func (v *volume) setALUA(primary string) {
 	v.alua.Set(gs, false)
 }
 
-// run follows the volume's record until the node closes.
-func (v *volume) run() {
-	defer v.n.wg.Done()
-	watch := v.n.client.WatchVolume(v.n.ctx, v.cfg.Name)
+// run follows the volume's record until the node closes or lease is
+// lost.
+func (v *volume) run(lease *coord.Lease) {
+	ctx, cancel := context.WithCancel(v.n.ctx)
+	defer cancel()
+	watch := v.n.client.WatchVolume(ctx, v.cfg.Name)
 	tick := time.NewTicker(controlEvery)
 	defer tick.Stop()
 	for {
 		select {
 		case <-v.n.ctx.Done():
 			return
-		case <-v.n.lease.Lost():
+		case <-lease.Lost():
 			// This node may be declared dead any moment: stop serving
 			// before a successor can promote.
 			v.demote("lease lost")

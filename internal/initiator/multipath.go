@@ -24,6 +24,14 @@ type Multipath struct {
 	// RetryPause is the wait between rounds over every path; 0 means
 	// 50 ms.
 	RetryPause time.Duration
+	// AttemptTimeout bounds one try of a command on one path; 0 means
+	// none (only the command's context). A try that outlives it counts
+	// its path's session as failed, as Linux's iSCSI initiator does when
+	// a NOP-Out goes unanswered for noop_out_timeout: the session is
+	// closed and the command retried, on another path if one is usable.
+	// It is what moves I/O off a target that is frozen or cut off without
+	// closing its connections.
+	AttemptTimeout time.Duration
 
 	mu   sync.Mutex
 	log  []string // path switches, for tests and bench reports
@@ -89,7 +97,7 @@ func (m *Multipath) Switches() []string {
 
 // session returns p's session, connecting (and reading its ALUA state)
 // when it has none or it failed.
-func (p *mpPath) session(ctx context.Context) (*Session, error) {
+func (m *Multipath) session(ctx context.Context, p *mpPath) (*Session, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.s != nil && p.s.Err() == nil {
@@ -98,6 +106,11 @@ func (p *mpPath) session(ctx context.Context) (*Session, error) {
 	if p.s != nil {
 		p.s.Close()
 		p.s = nil
+	}
+	if d := m.AttemptTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
 	}
 	s, err := Dial(ctx, p.spec.Addr, p.spec.Options)
 	if err != nil {
@@ -109,8 +122,13 @@ func (p *mpPath) session(ctx context.Context) (*Session, error) {
 }
 
 // refresh reads the path's target port group and its state.
-func (p *mpPath) refresh(ctx context.Context) error {
-	s, err := p.session(ctx)
+func (m *Multipath) refresh(ctx context.Context, p *mpPath) error {
+	if d := m.AttemptTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	s, err := m.session(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -251,8 +269,9 @@ func (m *Multipath) order() []int {
 }
 
 // Do runs fn on a usable path until it succeeds, fails with an error no
-// path change helps, or ctx ends.
-func (m *Multipath) Do(ctx context.Context, fn func(s *Session, lun uint64) error) error {
+// path change helps, or ctx ends. fn gets the try's context (bounded by
+// AttemptTimeout).
+func (m *Multipath) Do(ctx context.Context, fn func(ctx context.Context, s *Session, lun uint64) error) error {
 	pause := m.RetryPause
 	if pause <= 0 {
 		pause = 50 * time.Millisecond
@@ -266,7 +285,7 @@ func (m *Multipath) Do(ctx context.Context, fn func(s *Session, lun uint64) erro
 			state := p.state
 			p.mu.Unlock()
 			if !known {
-				if err := p.refresh(ctx); err != nil {
+				if err := m.refresh(ctx, p); err != nil {
 					last = err
 					if !retryable(err) {
 						return err
@@ -280,7 +299,7 @@ func (m *Multipath) Do(ctx context.Context, fn func(s *Session, lun uint64) erro
 			if state != aluaActiveOptimized && state != aluaActiveNonOptimized {
 				continue
 			}
-			s, err := p.session(ctx)
+			s, err := m.session(ctx, p)
 			if err != nil {
 				last = err
 				continue
@@ -291,7 +310,7 @@ func (m *Multipath) Do(ctx context.Context, fn func(s *Session, lun uint64) erro
 				m.last = i
 			}
 			m.mu.Unlock()
-			err = fn(s, p.spec.LUN)
+			err = m.attempt(ctx, p, s, fn)
 			if err == nil {
 				return nil
 			}
@@ -325,7 +344,7 @@ func (m *Multipath) Do(ctx context.Context, fn func(s *Session, lun uint64) erro
 // Read reads blocks at lba over the best path (see Do).
 func (m *Multipath) Read(ctx context.Context, lba uint64, blocks uint32, blockSize int) ([]byte, error) {
 	var out []byte
-	err := m.Do(ctx, func(s *Session, lun uint64) error {
+	err := m.Do(ctx, func(ctx context.Context, s *Session, lun uint64) error {
 		b, err := s.Read(ctx, lun, lba, blocks, blockSize)
 		out = b
 		return err
@@ -335,5 +354,27 @@ func (m *Multipath) Read(ctx context.Context, lba uint64, blocks uint32, blockSi
 
 // Write writes data at lba over the best path (see Do).
 func (m *Multipath) Write(ctx context.Context, lba uint64, data []byte, blockSize int) error {
-	return m.Do(ctx, func(s *Session, lun uint64) error { return s.Write(ctx, lun, lba, data, blockSize) })
+	return m.Do(ctx, func(ctx context.Context, s *Session, lun uint64) error { return s.Write(ctx, lun, lba, data, blockSize) })
+}
+
+// attempt runs fn once on path p's session s, bounded by AttemptTimeout.
+// A try that times out while ctx still runs closes the session: the
+// path failed, and the next round reconnects it or uses another.
+func (m *Multipath) attempt(ctx context.Context, p *mpPath, s *Session, fn func(context.Context, *Session, uint64) error) error {
+	if m.AttemptTimeout <= 0 {
+		return fn(ctx, s, p.spec.LUN)
+	}
+	actx, cancel := context.WithTimeout(ctx, m.AttemptTimeout)
+	defer cancel()
+	err := fn(actx, s, p.spec.LUN)
+	if err != nil && actx.Err() != nil && ctx.Err() == nil {
+		p.mu.Lock()
+		if p.s == s {
+			p.s.Close()
+			p.s = nil
+		}
+		p.mu.Unlock()
+		return fmt.Errorf("initiator: path %s: no answer within %v: %w", p.spec.Addr, m.AttemptTimeout, err)
+	}
+	return err
 }

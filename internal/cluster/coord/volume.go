@@ -176,7 +176,8 @@ func (c *Client) putIf(ctx context.Context, name string, rev int64, dead string,
 // is it already, or the primary's node key is gone: its lease expired),
 // and the record has not changed since it was read. The epoch goes up by
 // one. Otherwise the error is ErrNotInSync, ErrPrimaryAlive or
-// ErrConflict (read again and retry). Of nodes promoting at once,
+// ErrConflict (read again and retry). A lost primary it replaces leaves
+// the in-sync set in the same transaction. Of nodes promoting at once,
 // exactly one wins.
 func (c *Client) Promote(ctx context.Context, name, node string) (VolumeState, error) {
 	ctx, cancel := c.bound(ctx)
@@ -199,6 +200,12 @@ func (c *Client) Promote(ctx context.Context, name, node string) (VolumeState, e
 	n := s.clone()
 	n.Primary = node
 	n.Epoch++
+	if dead != "" {
+		// The lost primary may hold writes it took but never
+		// acknowledged: it leaves the in-sync set in the same
+		// transaction and returns only through a full resync.
+		n.InSync = slices.DeleteFunc(n.InSync, func(r string) bool { return r == dead })
+	}
 	ok, err := c.putIf(ctx, name, rev, dead, n)
 	if err != nil {
 		return fail(err)
