@@ -354,7 +354,9 @@ func (m *Multipath) Read(ctx context.Context, lba uint64, blocks uint32, blockSi
 
 // Write writes data at lba over the best path (see Do).
 func (m *Multipath) Write(ctx context.Context, lba uint64, data []byte, blockSize int) error {
-	return m.Do(ctx, func(ctx context.Context, s *Session, lun uint64) error { return s.Write(ctx, lun, lba, data, blockSize) })
+	return m.Do(ctx, func(ctx context.Context, s *Session, lun uint64) error {
+		return s.Write(ctx, lun, lba, data, blockSize)
+	})
 }
 
 // attempt runs fn once on path p's session s, bounded by AttemptTimeout.

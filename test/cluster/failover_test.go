@@ -168,10 +168,14 @@ func TestFailover_NoAcknowledgedWriteLost(t *testing.T) {
 	// A persistent reservation, as a Windows or Pacemaker cluster takes
 	// one: register (ALL_TG_PT) and reserve WRITE EXCLUSIVE.
 	const key = 0x1122334455667788
-	if err := mp.Do(ctx, func(ctx context.Context, s *initiator.Session, lun uint64) error { return prOut(ctx, s, lun, 0x00, 0, 0, key, true) }); err != nil {
+	if err := mp.Do(ctx, func(ctx context.Context, s *initiator.Session, lun uint64) error {
+		return prOut(ctx, s, lun, 0x00, 0, 0, key, true)
+	}); err != nil {
 		t.Fatalf("PR REGISTER: %v", err)
 	}
-	if err := mp.Do(ctx, func(ctx context.Context, s *initiator.Session, lun uint64) error { return prOut(ctx, s, lun, 0x01, 0x01, key, 0, false) }); err != nil {
+	if err := mp.Do(ctx, func(ctx context.Context, s *initiator.Session, lun uint64) error {
+		return prOut(ctx, s, lun, 0x01, 0x01, key, 0, false)
+	}); err != nil {
 		t.Fatalf("PR RESERVE: %v", err)
 	}
 	primary, other := primaryOf(nodes)
