@@ -80,9 +80,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		initial := map[string]string{}
 		for _, m := range append(slices.Clone(cl.Nodes), witnessOf(cl)...) {
 			initial[m.Name] = "https://" + m.EtcdPeer.String()
-			endpoints = append(endpoints, "https://"+m.EtcdClient.String())
 		}
 		self := cl.Self()
+		// The node talks to its own member only: it lives exactly as
+		// long as this process, and forwards to the leader. A client
+		// balancing over every member keeps sending to one that is
+		// frozen or cut off (its connection stays open), and stalls
+		// the lease of a node that is well.
+		endpoints = []string{"https://" + self.EtcdClient.String()}
 		n.member, err = coord.StartMember(ctx, coord.MemberConfig{Name: n.self, DataDir: filepath.Join(cfg.Node.DataDir, "etcd"),
 			PeerURL: "https://" + self.EtcdPeer.String(), ClientURL: "https://" + self.EtcdClient.String(),
 			InitialCluster: initial, TLSDir: cl.TLSDir, Log: n.log})

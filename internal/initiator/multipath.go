@@ -53,6 +53,11 @@ type mpPath struct {
 	tpg   uint16 // the path's target port group (VPD 0x83)
 	state uint8  // its ALUA state as last reported (0 active/optimized)
 	known bool   // tpg and state were read
+	// failedAt is when the path last failed at the transport (no
+	// connection, no answer): for failedFor after it, the path is tried
+	// only when no other is left, as dm-multipath keeps a failed path out
+	// until its checker sees it back.
+	failedAt time.Time
 }
 
 // ALUA asymmetric access states as REPORT TARGET PORT GROUPS reports them.
@@ -250,6 +255,29 @@ func retryable(err error) bool {
 // order returns the paths to try: active/optimized first, then
 // non-optimized, then the rest (unknown state, standby…), each group in
 // configuration order.
+// failedFor is how long a path that failed at the transport is passed
+// over while another path can be tried.
+const failedFor = 3 * time.Second
+
+// markFailed records a transport failure of p (SCSI errors are answers:
+// the path works).
+func (p *mpPath) markFailed(err error) {
+	var se *SCSIError
+	if err == nil || errors.As(err, &se) {
+		return
+	}
+	p.mu.Lock()
+	p.failedAt = time.Now()
+	p.mu.Unlock()
+}
+
+// recentlyFailed says whether p failed at the transport within failedFor.
+func (p *mpPath) recentlyFailed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.failedAt.IsZero() && time.Since(p.failedAt) < failedFor
+}
+
 func (m *Multipath) order() []int {
 	var ao, an, rest []int
 	for i, p := range m.paths {
@@ -278,14 +306,25 @@ func (m *Multipath) Do(ctx context.Context, fn func(ctx context.Context, s *Sess
 	}
 	var last error
 	for {
-		for _, i := range m.order() {
+		order := m.order()
+		healthy := 0
+		for _, i := range order {
+			if !m.paths[i].recentlyFailed() {
+				healthy++
+			}
+		}
+		for _, i := range order {
 			p := m.paths[i]
+			if healthy > 0 && p.recentlyFailed() {
+				continue
+			}
 			p.mu.Lock()
 			known := p.known && p.s != nil && p.s.Err() == nil
 			state := p.state
 			p.mu.Unlock()
 			if !known {
 				if err := m.refresh(ctx, p); err != nil {
+					p.markFailed(err)
 					last = err
 					if !retryable(err) {
 						return err
@@ -301,6 +340,7 @@ func (m *Multipath) Do(ctx context.Context, fn func(ctx context.Context, s *Sess
 			}
 			s, err := m.session(ctx, p)
 			if err != nil {
+				p.markFailed(err)
 				last = err
 				continue
 			}
@@ -314,6 +354,7 @@ func (m *Multipath) Do(ctx context.Context, fn func(ctx context.Context, s *Sess
 			if err == nil {
 				return nil
 			}
+			p.markFailed(err)
 			last = err
 			if !retryable(err) {
 				return err

@@ -1,0 +1,282 @@
+package ha
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/halun/halun/internal/cluster"
+	"github.com/halun/halun/test/harness"
+)
+
+// Hosts and their addresses' last octet.
+var hostOctets = map[string]int{"a": 1, "b": 2, "w": 3, "i": 10}
+
+const (
+	volumeName = "v"
+	volumeSize = 64 << 20
+	targetIQN  = "iqn.2026-12.io.halun.test:ha"
+	portalPort = 3260
+)
+
+// proc is one halun process in a host's namespace.
+type proc struct {
+	host string
+	args []string
+	log  *os.File
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// haCluster is two storage nodes and a witness, each a process in its own
+// namespace.
+type haCluster struct {
+	t     testing.TB
+	tp    *topology
+	bin   string
+	dir   string
+	procs map[string]*proc // a, b, w
+}
+
+// startHACluster builds the topology, the certificates and configs, and
+// starts the witness and both nodes. extra is added to every node's
+// cluster section.
+func startHACluster(t testing.TB, extra string) *haCluster {
+	t.Helper()
+	c := &haCluster{t: t, tp: newTopology(t, hostOctets), bin: harness.Binary(t), dir: t.TempDir(), procs: map[string]*proc{}}
+	t.Cleanup(c.killAll)
+	ip := c.tp.ips
+	pkiDir := filepath.Join(c.dir, "pki")
+	if out, err := exec.Command(c.bin, "cluster", "init", "--name", "ha", "--dir", pkiDir,
+		"a="+ip["a"], "b="+ip["b"], "--witness", "w="+ip["w"]).CombinedOutput(); err != nil {
+		t.Fatalf("halun cluster init: %v\n%s", err, out)
+	}
+	for _, n := range []string{"a", "b"} {
+		cfg := fmt.Sprintf(`node: {name: %[1]s, data_dir: %[2]s}
+portal_groups:
+  - {tag: %[3]d, portals: ["%[4]s:%[5]d"]}
+volumes:
+  - {name: %[6]s, backend: file, path: %[6]s.img, size: %[7]d, serial: ha00000000000001}
+targets:
+  - iqn: %[8]s
+    luns: [{lun: 0, volume: %[6]s}]
+    access: {all: true}
+cluster:
+  name: ha
+  node: %[1]s
+  tls_dir: %[9]s
+  nodes:
+    - {name: a, portal_groups: [1], replication: "%[10]s:7000", etcd_peer: "%[10]s:2380", etcd_client: "%[10]s:2379"}
+    - {name: b, portal_groups: [2], replication: "%[11]s:7000", etcd_peer: "%[11]s:2380", etcd_client: "%[11]s:2379"}
+  witness: {name: w, etcd_peer: "%[12]s:2380", etcd_client: "%[12]s:2379"}
+%[13]s`, n, filepath.Join(c.dir, n), hostOctets[n], ip[n], portalPort, volumeName, volumeSize, targetIQN,
+			filepath.Join(pkiDir, n), ip["a"], ip["b"], ip["w"], indent(extra))
+		path := filepath.Join(c.dir, n+".yaml")
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c.procs[n] = &proc{host: n, args: []string{"serve", "--config", path, "--log-level", "debug"}}
+	}
+	peer := func(n string) string { return "https://" + ip[n] + ":2380" }
+	c.procs["w"] = &proc{host: "w", args: []string{"witness", "--name", "w", "--data-dir", filepath.Join(c.dir, "w"),
+		"--tls-dir", filepath.Join(pkiDir, "w"), "--peer-url", peer("w"), "--client-url", "https://" + ip["w"] + ":2379",
+		"--member", "a=" + peer("a"), "--member", "b=" + peer("b"), "--member", "w=" + peer("w")}}
+	for _, n := range []string{"w", "a", "b"} {
+		c.start(n)
+	}
+	return c
+}
+
+func indent(s string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if l != "" {
+			b.WriteString("  " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// start runs host's process (again, after a kill).
+func (c *haCluster) start(host string) {
+	c.t.Helper()
+	p := c.procs[host]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.log == nil {
+		f, err := os.Create(filepath.Join(c.dir, host+".log"))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		p.log = f
+	}
+	fmt.Fprintf(p.log, "---- test: start %s\n", time.Now().Format(time.RFC3339Nano))
+	cmd := c.tp.command(host, c.bin, p.args...)
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		c.t.Fatalf("start %s: %v", host, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	p.cmd, p.done = cmd, done
+}
+
+// kill ends host's process with SIGKILL (a crash) and waits for it.
+func (c *haCluster) kill(host string) {
+	p := c.procs[host]
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGCONT) // a frozen process dies too
+	cmd.Process.Kill()
+	<-done
+	fmt.Fprintf(p.log, "---- test: killed %s\n", time.Now().Format(time.RFC3339Nano))
+}
+
+// signal sends sig to host's process.
+func (c *haCluster) signal(host string, sig syscall.Signal) error {
+	p := c.procs[host]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.log, "---- test: %v %s\n", sig, time.Now().Format(time.RFC3339Nano))
+	return p.cmd.Process.Signal(sig)
+}
+
+func (c *haCluster) killAll() {
+	for _, h := range []string{"a", "b", "w"} {
+		if c.procs[h] != nil {
+			c.kill(h)
+		}
+	}
+}
+
+// logTail is the end of host's log, for failure messages.
+func (c *haCluster) logTail(host string, n int) string {
+	b, _ := os.ReadFile(filepath.Join(c.dir, host+".log"))
+	return harness.Tail(string(b), n)
+}
+
+// status reads `halun cluster status --json` from a live storage node's
+// namespace.
+func (c *haCluster) status(ctx context.Context) (*cluster.Status, error) {
+	var last error
+	for _, n := range []string{"a", "b"} {
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		cmd := c.tp.command(n, c.bin, "cluster", "status", "--json", "--config", filepath.Join(c.dir, n+".yaml"))
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Start()
+		if err == nil {
+			stop := context.AfterFunc(ctx, func() { cmd.Process.Kill() })
+			err = cmd.Wait()
+			stop()
+		}
+		cancel()
+		if err != nil {
+			last = fmt.Errorf("cluster status from %s: %v: %s", n, err, errb.String())
+			continue
+		}
+		var st cluster.Status
+		if err := json.Unmarshal(out.Bytes(), &st); err != nil {
+			return nil, fmt.Errorf("cluster status: %w: %s", err, out.String())
+		}
+		return &st, nil
+	}
+	return nil, last
+}
+
+// volume returns the test volume's status.
+func volumeOf(st *cluster.Status) (cluster.VolumeStatus, bool) {
+	for _, v := range st.Volumes {
+		if v.Name == volumeName {
+			return v, true
+		}
+	}
+	return cluster.VolumeStatus{}, false
+}
+
+// waitPrimary waits until the volume has a primary and returns it.
+func (c *haCluster) waitPrimary(ctx context.Context, timeout time.Duration) (string, error) {
+	return c.waitFor(ctx, timeout, func(v cluster.VolumeStatus) bool { return v.Primary != "" })
+}
+
+// waitInSync waits until the volume has a primary and both replicas are
+// in sync (every resync done).
+func (c *haCluster) waitInSync(ctx context.Context, timeout time.Duration) (string, error) {
+	return c.waitFor(ctx, timeout, func(v cluster.VolumeStatus) bool {
+		return v.Primary != "" && slices.Contains(v.InSync, "a") && slices.Contains(v.InSync, "b")
+	})
+}
+
+func (c *haCluster) waitFor(ctx context.Context, timeout time.Duration, ok func(cluster.VolumeStatus) bool) (string, error) {
+	deadline := time.Now().Add(timeout)
+	var last string
+	for time.Now().Before(deadline) {
+		st, err := c.status(ctx)
+		if err == nil {
+			if v, found := volumeOf(st); found {
+				if ok(v) {
+					return v.Primary, nil
+				}
+				last = fmt.Sprintf("%+v", v)
+			}
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return "", fmt.Errorf("not reached within %v; last status: %s", timeout, last)
+}
+
+// imagePath is host's copy of the volume.
+func (c *haCluster) imagePath(host string) string {
+	return filepath.Join(c.dir, host, volumeName+".img")
+}
+
+// compareImages reports the first difference between the replicas' images.
+func (c *haCluster) compareImages() error {
+	a, err := os.ReadFile(c.imagePath("a"))
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(c.imagePath("b"))
+	if err != nil {
+		return err
+	}
+	if len(a) != len(b) {
+		return fmt.Errorf("image sizes differ: a %d, b %d bytes", len(a), len(b))
+	}
+	if bytes.Equal(a, b) {
+		return nil
+	}
+	var n, first int64 = 0, -1
+	for off := 0; off < len(a); off += 512 {
+		if !bytes.Equal(a[off:off+512], b[off:off+512]) {
+			if first < 0 {
+				first = int64(off)
+			}
+			n++
+		}
+	}
+	return fmt.Errorf("replicas differ in %d sectors, the first at byte %d", n, first)
+}

@@ -1,0 +1,71 @@
+package ha
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+)
+
+// fault is one kind of failure a trial injects, given the volume's
+// primary and the other storage node, and heals again.
+type fault struct {
+	name string
+	// primaryLoss: the trial's pause counts as a failover.
+	primaryLoss bool
+	inject      func(c *haCluster, primary, replica string) error
+}
+
+// faults are the failures of the campaign, in the order the trials run.
+var faults = []fault{
+	{name: "kill -9 the primary", primaryLoss: true, inject: func(c *haCluster, p, _ string) error {
+		c.kill(p)
+		time.Sleep(6 * time.Second)
+		c.start(p)
+		return nil
+	}},
+	{name: "freeze the primary 10 s (SIGSTOP, SIGCONT)", primaryLoss: true, inject: func(c *haCluster, p, _ string) error {
+		if err := c.signal(p, syscall.SIGSTOP); err != nil {
+			return err
+		}
+		time.Sleep(10 * time.Second)
+		return c.signal(p, syscall.SIGCONT)
+	}},
+	{name: "cut the primary's links 8 s", primaryLoss: true, inject: func(c *haCluster, p, _ string) error {
+		if err := c.tp.cut(p); err != nil {
+			return err
+		}
+		time.Sleep(8 * time.Second)
+		return c.tp.uncut(p)
+	}},
+	{name: "isolate the primary from etcd and its peer 8 s (initiators still reach it)", primaryLoss: true, inject: func(c *haCluster, p, r string) error {
+		if err := c.tp.isolate(p, r, "w"); err != nil {
+			return err
+		}
+		time.Sleep(8 * time.Second)
+		return c.tp.unisolate(p, r, "w")
+	}},
+	{name: "kill -9 the replica mid-write, back after 4 s (bitmap resync)", inject: func(c *haCluster, _, r string) error {
+		c.kill(r)
+		time.Sleep(4 * time.Second)
+		c.start(r)
+		return nil
+	}},
+	{name: "kill -9 both nodes, restart both", primaryLoss: true, inject: func(c *haCluster, p, r string) error {
+		c.kill(p)
+		c.kill(r)
+		time.Sleep(time.Second)
+		c.start(p)
+		c.start(r)
+		return nil
+	}},
+	{name: "wipe the replica's disk (full resync)", inject: func(c *haCluster, _, r string) error {
+		c.kill(r)
+		if err := os.Remove(c.imagePath(r)); err != nil {
+			return fmt.Errorf("wipe %s: %w", r, err)
+		}
+		time.Sleep(2 * time.Second)
+		c.start(r)
+		return nil
+	}},
+}

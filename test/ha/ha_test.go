@@ -1,0 +1,185 @@
+package ha
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// TestMain runs the load instead of the tests when the fault campaign
+// starts this binary as its load process.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(loadEnv); spec != "" {
+		os.Exit(runLoad(spec))
+	}
+	os.Exit(m.Run())
+}
+
+// loadProc is a running load process.
+type loadProc struct {
+	cmd  *exec.Cmd
+	out  string
+	done chan error
+}
+
+func startLoad(t *testing.T, c *haCluster, trial int) *loadProc {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(c.dir, fmt.Sprintf("trial-%03d.ops", trial))
+	spec, _ := json.Marshal(loadSpec{
+		Portals: []string{fmt.Sprintf("%s:%d", c.tp.ips["a"], portalPort), fmt.Sprintf("%s:%d", c.tp.ips["b"], portalPort)},
+		Target:  targetIQN, Workers: 4, Blocks: 32, Stride: volumeSize / sectorSize / 32, Out: out,
+		AttemptTimeout: 2 * time.Second, OpTimeout: 60 * time.Second, Trial: uint64(trial),
+		Prefill: trial == 1, VolumeBytes: volumeSize,
+	})
+	cmd := c.tp.command("i", self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), loadEnv+"="+string(spec))
+	logf, err := os.Create(out + ".log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lp := &loadProc{cmd: cmd, out: out, done: make(chan error, 1)}
+	go func() { lp.done <- cmd.Wait(); logf.Close() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return lp
+}
+
+// stop ends the load (it then reads every block once more) and returns
+// its history.
+func (lp *loadProc) stop(timeout time.Duration) ([]op, error) {
+	lp.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-lp.done:
+		if err != nil {
+			b, _ := os.ReadFile(lp.out + ".log")
+			return nil, fmt.Errorf("load: %v: %s", err, b)
+		}
+	case <-time.After(timeout):
+		lp.cmd.Process.Kill()
+		return nil, fmt.Errorf("load did not end within %v of SIGTERM", timeout)
+	}
+	return readHistory(lp.out)
+}
+
+func trialsPerFault() int {
+	if n, err := strconv.Atoi(os.Getenv("HALUN_HA_TRIALS")); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}
+
+// TestFaultCampaign runs trials of every fault on one cluster, each under
+// a verifying load: no acknowledged write lost, every history
+// linearizable, the replicas identical after resync.
+func TestFaultCampaign(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("test/ha needs root for network namespaces (make test runs as root in CI)")
+	}
+	c := startHACluster(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+	defer cancel()
+	if _, err := c.waitInSync(ctx, 90*time.Second); err != nil {
+		t.Fatalf("the cluster did not come up: %v\na:\n%s\nb:\n%s", err, c.logTail("a", 3000), c.logTail("b", 3000))
+	}
+	n := trialsPerFault()
+	initial := map[int]uint64{}
+	var results []trialResult
+	trial := 0
+	for round := range n {
+		for _, f := range faults {
+			trial++
+			res, final := runTrial(t, ctx, c, trial, f, initial)
+			results = append(results, res)
+			t.Logf("trial %d (round %d) %s: %d ops (%d failed), linearizable %v, lost %d, torn %d, pause %v, write stall %v, in sync after %v, identical %v %s",
+				trial, round+1, f.name, res.Ops, res.Failed, res.Linearizable, res.LostAcked, res.Torn, res.Pause.Round(time.Millisecond),
+				res.WriteStall.Round(time.Millisecond), res.resyncWait.Round(time.Millisecond), res.identical, res.err)
+			if res.err != "" || res.Linearizable != porcupine.Ok || res.LostAcked > 0 || res.Torn > 0 || !res.identical || res.Stale != "" {
+				t.Errorf("trial %d, %s: %s; stale: %s\na:\n%s\nb:\n%s", trial, f.name, res.err, res.Stale, c.logTail("a", 6000), c.logTail("b", 6000))
+				writeReport(t, results, n)
+				return
+			}
+			initial = final
+		}
+	}
+	writeReport(t, results, n)
+}
+
+// runTrial runs the load, injects f, heals, waits for the replicas to be
+// in sync, stops the load and checks everything.
+func runTrial(t *testing.T, ctx context.Context, c *haCluster, trial int, f fault, initial map[int]uint64) (trialResult, map[int]uint64) {
+	res := trialResult{fault: f.name, primary: f.primaryLoss}
+	primary, err := c.waitInSync(ctx, 120*time.Second)
+	if err != nil {
+		res.err = "before the fault: " + err.Error()
+		return res, initial
+	}
+	replica := map[string]string{"a": "b", "b": "a"}[primary]
+	lp := startLoad(t, c, trial)
+	if trial == 1 {
+		// The prefill: the volume holds data everywhere before the
+		// first fault (the load's first operations follow it).
+		if err := waitForOps(lp.out, 2*time.Minute); err != nil {
+			res.err = err.Error()
+			lp.stop(90 * time.Second)
+			return res, initial
+		}
+	}
+	time.Sleep(2 * time.Second)
+	faultAt := time.Now().UnixNano()
+	if err := f.inject(c, primary, replica); err != nil {
+		res.err = "inject: " + err.Error()
+		lp.stop(90 * time.Second)
+		return res, initial
+	}
+	healed := time.Now()
+	_, err = c.waitInSync(ctx, 120*time.Second)
+	res.resyncWait = time.Since(healed)
+	if err != nil {
+		res.err = "after the fault: " + err.Error()
+	}
+	time.Sleep(time.Second) // some I/O with both in sync again
+	ops, lerr := lp.stop(90 * time.Second)
+	if lerr != nil {
+		res.err = strings.TrimSpace(res.err + " " + lerr.Error())
+		return res, initial
+	}
+	res.verdict = analyze(ops, initial, faultAt, 60*time.Second)
+	// The load has ended: nothing writes, both replicas are in sync.
+	if err := c.compareImages(); err != nil {
+		res.err = strings.TrimSpace(res.err + " " + err.Error())
+	} else {
+		res.identical = true
+	}
+	return res, res.Final
+}
+
+// waitForOps waits until the load has logged an operation (or flushed
+// any): its prefill is done.
+func waitForOps(path string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the load's prefill did not end within %v", timeout)
+}
