@@ -64,8 +64,10 @@ func newClusterStatusCmd() *cobra.Command {
 		Short: "Show the cluster's nodes and every replicated volume's primary, epoch and in-sync replicas",
 		Long: `Read the cluster's state from etcd with the certificates of the node whose
 config FILE is (any node of the cluster answers): which nodes hold a live
-lease, and for every replicated volume its primary, epoch, in-sync replicas
-and the replicas out of sync (being resynced, or away).`,
+lease, and for every replicated volume its primary, epoch, in-sync replicas,
+the replicas out of sync (being resynced, or away) and the progress of each
+resync as its primary records it every half second: percent copied, rate
+and time left (e.g. "b: resync 42% 85 MiB/s ETA 3s").`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfgPath == "" {
@@ -93,9 +95,14 @@ and the replicas out of sync (being resynced, or away).`,
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Name, n.Role, alive)
 			}
-			fmt.Fprintln(tw, "\nVOLUME\tPRIMARY\tEPOCH\tIN SYNC\tOUT OF SYNC")
+			fmt.Fprintln(tw, "\nVOLUME\tPRIMARY\tEPOCH\tIN SYNC\tOUT OF SYNC\tRESYNC")
 			for _, v := range st.Volumes {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", v.Name, orDash(v.Primary), v.Epoch, orDash(strings.Join(v.InSync, ",")), orDash(strings.Join(v.OutOfSync, ",")))
+				resyncs := make([]string, len(v.Resyncs))
+				for i, r := range v.Resyncs {
+					resyncs[i] = r.String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", v.Name, orDash(v.Primary), v.Epoch, orDash(strings.Join(v.InSync, ",")),
+					orDash(strings.Join(v.OutOfSync, ",")), orDash(strings.Join(resyncs, "; ")))
 			}
 			return tw.Flush()
 		},
