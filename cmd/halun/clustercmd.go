@@ -52,6 +52,7 @@ already has a directory with a key or certificate.`,
 			false, pki.AddNodes),
 		newClusterStatusCmd(),
 		newClusterPromoteCmd(),
+		newClusterDrainCmd(),
 	)
 	return cmd
 }
@@ -64,8 +65,10 @@ func newClusterStatusCmd() *cobra.Command {
 		Short: "Show the cluster's nodes and every replicated volume's primary, epoch and in-sync replicas",
 		Long: `Read the cluster's state from etcd with the certificates of the node whose
 config FILE is (any node of the cluster answers): which nodes hold a live
-lease, and for every replicated volume its primary, epoch, in-sync replicas
-and the replicas out of sync (being resynced, or away).`,
+lease, and for every replicated volume its primary, epoch, in-sync replicas,
+the replicas out of sync (being resynced, or away) and the progress of each
+resync as its primary records it every half second: percent copied, rate
+and time left (e.g. "b: resync 42% 85 MiB/s ETA 3s").`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfgPath == "" {
@@ -93,9 +96,14 @@ and the replicas out of sync (being resynced, or away).`,
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Name, n.Role, alive)
 			}
-			fmt.Fprintln(tw, "\nVOLUME\tPRIMARY\tEPOCH\tIN SYNC\tOUT OF SYNC")
+			fmt.Fprintln(tw, "\nVOLUME\tPRIMARY\tEPOCH\tIN SYNC\tOUT OF SYNC\tRESYNC")
 			for _, v := range st.Volumes {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", v.Name, orDash(v.Primary), v.Epoch, orDash(strings.Join(v.InSync, ",")), orDash(strings.Join(v.OutOfSync, ",")))
+				resyncs := make([]string, len(v.Resyncs))
+				for i, r := range v.Resyncs {
+					resyncs[i] = r.String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", v.Name, orDash(v.Primary), v.Epoch, orDash(strings.Join(v.InSync, ",")),
+					orDash(strings.Join(v.OutOfSync, ",")), orDash(strings.Join(resyncs, "; ")))
 			}
 			return tw.Flush()
 		},
@@ -229,5 +237,55 @@ lost, and the other replicas are resynced from it.`,
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "", "a cluster node's config `file`")
 	cmd.Flags().BoolVar(&force, "force", false, "make NODE primary even if out of sync (loses the writes it missed)")
+	return cmd
+}
+
+func newClusterDrainCmd() *cobra.Command {
+	var cfgPath string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "drain --config FILE NODE [--timeout 30s]",
+		Short: "Move every volume whose primary is NODE to another in-sync node (planned switchovers)",
+		Long: `Move every volume whose primary is NODE to another in-sync replica holding a
+live lease — the one that is primary of the fewest volumes — by planned
+switchovers (see 'halun cluster promote'; a multipath initiator sees no
+error), and wait until every volume's record names its new primary.
+
+A volume with no other in-sync replica alive is not moved; drain then exits
+non-zero, as it does when a switchover is not done within --timeout (the
+request stays: the primary hands the volume over when it can). Nothing moves
+the volumes back: NODE stays a replica, and becomes primary again only by
+'halun cluster promote' or if a volume's new primary fails.`,
+		Args: argsUsage(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfgPath == "" {
+				return usageError{fmt.Errorf("cluster drain: --config is required")}
+			}
+			if timeout <= 0 {
+				return usageError{fmt.Errorf("cluster drain: --timeout must be positive")}
+			}
+			cfg, err := config.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			results, err := cluster.Drain(ctx, cfg, args[0])
+			w := cmd.OutOrStdout()
+			if err == nil && len(results) == 0 {
+				fmt.Fprintf(w, "%s is primary of no volume\n", args[0])
+			}
+			for _, r := range results {
+				if r.Moved {
+					fmt.Fprintf(w, "%s: %s -> %s\n", r.Volume, args[0], r.Primary)
+				} else {
+					fmt.Fprintf(w, "%s: not moved: %s\n", r.Volume, r.Problem)
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "a cluster node's config `file`")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "how long to wait for the switchovers")
 	return cmd
 }

@@ -83,6 +83,9 @@ func TestClusterBadArgumentsExitTwoAndWriteNothing(t *testing.T) {
 		{"unknown flag", []string{"init", "--name", "c1", "--dir", dir, "--force", "a=10.0.0.1"}, "unknown flag: --force"},
 		{"unknown subcommand", []string{"bogus"}, `unknown command "bogus"`},
 		{"status without --config", []string{"status"}, "--config is required"},
+		{"drain without --config", []string{"drain", "a"}, "--config is required"},
+		{"drain without a node", []string{"drain", "--config", "x.yaml"}, "accepts 1 arg"},
+		{"drain with no time", []string{"drain", "--config", "x.yaml", "--timeout", "0s", "a"}, "--timeout must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/halun/halun/internal/cluster/coord"
 	"github.com/halun/halun/internal/cluster/pki"
@@ -27,13 +28,40 @@ type NodeStatus struct {
 }
 
 // VolumeStatus is one volume's record: its primary, epoch, in-sync set
-// and the replicas out of it.
+// and the replicas out of it, with the resyncs its primary runs.
 type VolumeStatus struct {
-	Name      string   `json:"name"`
-	Primary   string   `json:"primary"`
-	Epoch     uint64   `json:"epoch"`
-	InSync    []string `json:"in_sync"`
-	OutOfSync []string `json:"out_of_sync"`
+	Name      string          `json:"name"`
+	Primary   string          `json:"primary"`
+	Epoch     uint64          `json:"epoch"`
+	InSync    []string        `json:"in_sync"`
+	OutOfSync []string        `json:"out_of_sync"`
+	Resyncs   []ReplicaResync `json:"resyncs"`
+}
+
+// ReplicaResync is the progress of a replica's resync as its primary
+// last recorded it (at most half a second old while the primary runs).
+type ReplicaResync struct {
+	Replica     string  `json:"replica"`
+	Percent     int     `json:"percent"`
+	CopiedBytes int64   `json:"copied_bytes"`
+	TotalBytes  int64   `json:"total_bytes"`
+	BytesPerSec float64 `json:"bytes_per_sec"`
+	// ETASeconds is -1 while no rate is known.
+	ETASeconds float64   `json:"eta_seconds"`
+	Started    time.Time `json:"started"`
+	Updated    time.Time `json:"updated"`
+}
+
+func replicaResync(replica string, p coord.ResyncProgress) ReplicaResync {
+	return ReplicaResync{Replica: replica, Percent: percentOf(p), CopiedBytes: p.CopiedBytes, TotalBytes: p.TotalBytes,
+		BytesPerSec: p.BytesPerSec, ETASeconds: p.ETASeconds, Started: p.Started, Updated: p.Updated}
+}
+
+// String is the resync as `halun cluster status` shows it, e.g.
+// "b: resync 42% 85 MiB/s ETA 3s".
+func (r ReplicaResync) String() string {
+	return fmt.Sprintf("%s: resync %d%% %s MiB/s ETA %s", r.Replica, r.Percent, mibPerSec(r.BytesPerSec),
+		etaOf(coord.ResyncProgress{ETASeconds: r.ETASeconds}))
 }
 
 // ReadStatus reads the cluster's state from etcd with the certificates of
@@ -53,6 +81,10 @@ func ReadStatus(ctx context.Context, cfg *config.Config) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	resyncs, err := c.Resyncs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st := &Status{Cluster: cl.Name}
 	for _, m := range cl.Nodes {
 		st.Nodes = append(st.Nodes, NodeStatus{Name: m.Name, Role: "storage", Alive: slices.Contains(alive, m.Name)})
@@ -68,6 +100,9 @@ func ReadStatus(ctx context.Context, cfg *config.Config) (*Status, error) {
 		for _, r := range v.Replicas {
 			if !v.IsInSync(r) {
 				vs.OutOfSync = append(vs.OutOfSync, r)
+			}
+			if p, ok := resyncs[name][r]; ok {
+				vs.Resyncs = append(vs.Resyncs, replicaResync(r, p))
 			}
 		}
 		st.Volumes = append(st.Volumes, vs)

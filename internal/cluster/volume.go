@@ -294,12 +294,15 @@ func (v *volume) resyncOutOfSync(st coord.VolumeState) {
 				delete(v.resyncs, r)
 				v.mu.Unlock()
 			}()
-			copied, err := s.Resync(v.n.ctx, replication.ResyncOptions{Replica: v.n.dialer(r), Bitmap: bm,
+			progress := &resyncProgress{v: v, replica: r}
+			copied, err := s.Resync(v.n.ctx, replication.ResyncOptions{Replica: v.n.dialer(r), Bitmap: bm, Rate: v.n.cl.ResyncRate,
+				Progress: progress.report,
 				BackInSync: func(name string) error {
 					ctx, cancel := context.WithTimeout(v.n.ctx, 5*time.Second)
 					defer cancel()
 					return v.n.client.BackInSync(ctx, v.cfg.Name, v.n.self, epoch, name)
 				}})
+			progress.end(copied, err)
 			if err != nil {
 				v.n.log.Debug("cluster: resync not done", "volume", v.cfg.Name, "replica", r, "copied", copied, "err", err)
 				// Try again later, not in a tight loop.
@@ -309,7 +312,6 @@ func (v *volume) resyncOutOfSync(st coord.VolumeState) {
 				}
 				return
 			}
-			v.n.log.Info("cluster: replica back in sync", "volume", v.cfg.Name, "replica", r, "copied", copied)
 		}()
 	}
 }

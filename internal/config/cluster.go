@@ -26,6 +26,7 @@ import (
 //	  lease_ttl: 2s               # how long a node that stops renewing stays primary
 //	  fence_hook: [/usr/local/sbin/stonith, --node]   # run before replacing a lost primary
 //	  fence_timeout: 30s
+//	  resync_rate: 100MiB         # bytes per second a resync copies at most; absent: unbounded
 type Cluster struct {
 	Pos     Pos
 	Name    string
@@ -45,6 +46,9 @@ type Cluster struct {
 	// stops the promotion; it is tried again later.
 	FenceHook    []string
 	FenceTimeout time.Duration
+	// ResyncRate bounds the bytes per second a primary copies to a
+	// replica it resyncs (live writes are not counted); 0 is unbounded.
+	ResyncRate int64
 }
 
 // ClusterNode is one storage node, or the witness (no replication).
@@ -154,6 +158,7 @@ func (d *decoder) cluster(n *yaml.Node, path, dataDir string) *Cluster {
 		}
 	}
 	c.FenceTimeout = d.clusterDuration(m.get("fence_timeout"), join(path, "fence_timeout"), 30*time.Second)
+	c.ResyncRate = d.resyncRate(m.get("resync_rate"), join(path, "resync_rate"))
 	m.done()
 	return c
 }
@@ -161,6 +166,28 @@ func (d *decoder) cluster(n *yaml.Node, path, dataDir string) *Cluster {
 // clusterDuration decodes a failure-detection time: 100ms..1m.
 func (d *decoder) clusterDuration(n *yaml.Node, path string, def time.Duration) time.Duration {
 	return d.durationIn(n, path, def, 100*time.Millisecond, time.Minute, "100ms and 1m, e.g. 2s")
+}
+
+// resyncRate decodes cluster.resync_rate: bytes per second, at least
+// 1MiB; 0 or absent is unbounded.
+func (d *decoder) resyncRate(n *yaml.Node, path string) int64 {
+	if n == nil {
+		return 0
+	}
+	s, ok := d.scalar(n, path, "a rate in bytes per second such as 100MiB")
+	if !ok {
+		return 0
+	}
+	r, err := ParseSize(s)
+	switch {
+	case err != nil:
+		d.errAt(n, path, "%v", err)
+	case r != 0 && r < 1<<20:
+		d.errAt(n, path, "%s: at least 1MiB (per second), or 0 for unbounded", s)
+	default:
+		return r
+	}
+	return 0
 }
 
 // checkClusterName checks a cluster or node name: a lower-case DNS label,

@@ -26,6 +26,16 @@ cluster:
   replica_timeout: 1500ms
 `
 
+func TestClusterResyncRate(t *testing.T) {
+	c, err := Parse("halun.yaml", []byte(clusterBase+"  resync_rate: 50MiB\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cluster.ResyncRate != 50<<20 {
+		t.Fatalf("resync_rate %d, want 50MiB", c.Cluster.ResyncRate)
+	}
+}
+
 func TestClusterParse(t *testing.T) {
 	c, err := Parse("halun.yaml", []byte(clusterBase))
 	if err != nil {
@@ -33,7 +43,7 @@ func TestClusterParse(t *testing.T) {
 	}
 	cl := c.Cluster
 	if cl == nil || cl.Name != "san" || cl.Self() == nil || cl.Self().Replication.String() != "10.0.0.1:7000" ||
-		cl.Witness == nil || cl.Witness.Name != "w" || cl.TLSDir != "/d/tls" || cl.ReplicaTimeout != 1500*time.Millisecond || cl.LeaseTTL != DefaultLeaseTTL {
+		cl.Witness == nil || cl.Witness.Name != "w" || cl.TLSDir != "/d/tls" || cl.ReplicaTimeout != 1500*time.Millisecond || cl.LeaseTTL != DefaultLeaseTTL || cl.ResyncRate != 0 {
 		t.Fatalf("cluster %+v", cl)
 	}
 	if r := c.Volumes[0].Replicas; len(r) != 2 || r[0] != "a" || r[1] != "b" {
@@ -65,6 +75,8 @@ func TestClusterInvalid(t *testing.T) {
 		{"empty host", `replication: "10.0.0.2:7000"`, `replication: ":7000"`, "not an empty host"},
 		{"timeout", "replica_timeout: 1500ms", "replica_timeout: 10ms", `cluster.replica_timeout: "10ms" is not a duration between 100ms and 1m`},
 		{"relative fence hook", "  replica_timeout: 1500ms\n", "  replica_timeout: 1500ms\n  fence_hook: [stonith, -n]\n", `"stonith": give the command's absolute path`},
+		{"resync rate too low", "  replica_timeout: 1500ms\n", "  replica_timeout: 1500ms\n  resync_rate: 64KiB\n", `cluster.resync_rate: 64KiB: at least 1MiB`},
+		{"resync rate not a size", "  replica_timeout: 1500ms\n", "  replica_timeout: 1500ms\n  resync_rate: fast\n", `cluster.resync_rate: "fast" is not a size`},
 		{"http endpoint", "  replica_timeout: 1500ms\n", "  replica_timeout: 1500ms\n  etcd_endpoints: [\"http://10.0.0.9:2379\"]\n", "an etcd client URL https://"},
 	}
 	for _, c := range cases {

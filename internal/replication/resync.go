@@ -21,8 +21,10 @@ type ResyncOptions struct {
 	// etcd transaction); the replica gets every write as in-sync only
 	// after it succeeds. Required.
 	BackInSync func(replica string) error
-	// Progress is told, after every chunk, how many bytes were copied
-	// and how many the bitmap still holds. Nil tells nothing.
+	// Progress is told how many bytes were copied and how many the
+	// bitmap still holds: once when the replica is connected (0 copied;
+	// a resync that cannot connect tells nothing), then after every
+	// chunk. Nil tells nothing.
 	Progress func(copied, remaining int64)
 }
 
@@ -77,6 +79,9 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 	}()
 
 	var copied int64
+	if o.Progress != nil {
+		o.Progress(0, o.Bitmap.DirtyBytes())
+	}
 	buf := make([]byte, o.Chunk)
 	start := time.Now()
 	lastFlush := start

@@ -87,10 +87,18 @@ func TestResync_OnlyWhatChanged(t *testing.T) {
 		}
 	}()
 	var back atomic.Bool
-	var progress atomic.Int64
+	var progress, calls, firstRemaining atomic.Int64
 	copied, err := s.Resync(ctx, ResyncOptions{Replica: b.addr(), Bitmap: bm, Chunk: 256 << 10,
 		BackInSync: func(r string) error { back.Store(r == "b"); return nil },
-		Progress:   func(c, _ int64) { progress.Store(c) }})
+		Progress: func(c, rem int64) {
+			if calls.Add(1) == 1 {
+				firstRemaining.Store(rem)
+				if c != 0 {
+					t.Errorf("first progress: %d copied, want 0 (the start)", c)
+				}
+			}
+			progress.Store(c)
+		}})
 	close(stopLive)
 	live.Wait()
 	if err != nil {
@@ -104,6 +112,9 @@ func TestResync_OnlyWhatChanged(t *testing.T) {
 	// rest reach it directly).
 	if bound := (written + 4096*liveWrites.Load()) * BitmapGrain / 4096; copied > bound || copied == 0 || progress.Load() != copied {
 		t.Errorf("copied %d bytes for %d written (progress %d)", copied, written, progress.Load())
+	}
+	if firstRemaining.Load() == 0 {
+		t.Error("the first progress report gave nothing to copy")
 	}
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)

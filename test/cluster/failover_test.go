@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,8 +54,10 @@ type testNode struct {
 
 // startCluster starts storage nodes a and b and witness w in this
 // process, serves both nodes, and returns them with a multipath
-// initiator over both portals. extra is added to the cluster section.
-func startCluster(t *testing.T, extra string) ([]*testNode, *initiator.Multipath, context.Context) {
+// initiator over both portals to the first volume. extra is added to the
+// cluster section. The volumes (8 MiB in memory, replicated on both
+// nodes) are LUNs 0, 1… in the order given; without any, one volume v.
+func startCluster(t *testing.T, extra string, volumes ...string) ([]*testNode, *initiator.Multipath, context.Context) {
 	t.Helper()
 	dir := t.TempDir()
 	tls := filepath.Join(dir, "pki")
@@ -79,18 +82,25 @@ func startCluster(t *testing.T, extra string) ([]*testNode, *initiator.Multipath
     - {name: b, portal_groups: [2], replication: %q, etcd_peer: %q, etcd_client: %q}
   witness: {name: w, etcd_peer: %q, etcd_client: %q}
 `+extra, tls, addr["a.rep"], addr["a.peer"], addr["a.client"], addr["b.rep"], addr["b.peer"], addr["b.client"], addr["w.peer"], addr["w.client"])
+	if len(volumes) == 0 {
+		volumes = []string{"v"}
+	}
+	var vols, luns strings.Builder
+	for i, v := range volumes {
+		fmt.Fprintf(&vols, "  - {name: %s, backend: memory, size: 8MiB, serial: ha-%s-00000001}\n", v, v)
+		fmt.Fprintf(&luns, "{lun: %d, volume: %s}, ", i, v)
+	}
 	nodes := []*testNode{{name: "a", tag: 1}, {name: "b", tag: 2}}
 	for _, n := range nodes {
 		n.portal = addr[n.name+".portal"]
 		text := fmt.Sprintf(`portal_groups:
   - {tag: %d, portals: [%q]}
 volumes:
-  - {name: v, backend: memory, size: 8MiB, serial: ha-v-00000001}
-targets:
+%stargets:
   - iqn: %s
-    luns: [{lun: 0, volume: v}]
+    luns: [%s]
     access: {all: true}
-`, n.tag, n.portal, target) + fmt.Sprintf(clusterYAML, n.name, n.name)
+`, n.tag, n.portal, vols.String(), target, strings.TrimSuffix(luns.String(), ", ")) + fmt.Sprintf(clusterYAML, n.name, n.name)
 		cfg, err := config.ParseWith(n.name+".yaml", []byte(text), config.Overrides{DataDir: filepath.Join(dir, n.name)})
 		if err != nil {
 			t.Fatalf("%s:\n%s\n%v", n.name, text, err)
@@ -139,12 +149,18 @@ targets:
 		n.srv = harness.ServeInProcess(t, n.cfg, harness.InProcessOptions{Parts: n.cl.Parts()})
 	}
 
-	// One initiator port (one ISID) on both paths: a registration with
-	// ALL_TG_PT covers both, as a cluster's hosts register.
-	opts := initiator.Options{InitiatorName: "iqn.2026-12.io.halun.test:host", TargetName: target, ISID: pdu.ISID{0x80, 0, 0, 0, 0, 1}}
-	mp := initiator.NewMultipath(initiator.PathSpec{Addr: nodes[0].portal, Options: opts}, initiator.PathSpec{Addr: nodes[1].portal, Options: opts})
+	return nodes, multipath(t, nodes, 0), ctx
+}
+
+// multipath returns a multipath initiator to LUN lun over both nodes'
+// portals: one initiator port (one ISID, its own per LUN) on both paths,
+// so a registration with ALL_TG_PT covers both, as a cluster's hosts
+// register.
+func multipath(t *testing.T, nodes []*testNode, lun uint64) *initiator.Multipath {
+	opts := initiator.Options{InitiatorName: "iqn.2026-12.io.halun.test:host", TargetName: target, ISID: pdu.ISID{0x80, 0, 0, 0, byte(lun >> 8), byte(lun + 1)}}
+	mp := initiator.NewMultipath(initiator.PathSpec{Addr: nodes[0].portal, Options: opts, LUN: lun}, initiator.PathSpec{Addr: nodes[1].portal, Options: opts, LUN: lun})
 	t.Cleanup(func() { mp.Close() })
-	return nodes, mp, ctx
+	return mp
 }
 
 // TestFailover_NoAcknowledgedWriteLost: a multipath initiator writes to
