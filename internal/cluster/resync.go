@@ -52,8 +52,10 @@ func (p *resyncProgress) report(copied, remaining int64) {
 		p.lastRecord = now
 		ctx, cancel := context.WithTimeout(p.v.n.ctx, time.Second)
 		defer cancel()
-		if err := p.v.n.client.PutResync(ctx, p.v.n.lease, p.v.cfg.Name, p.replica, p.last); err != nil {
-			log.Debug("cluster: recording resync progress", "err", err)
+		if lease := p.v.n.lease.Load(); lease != nil {
+			if err := p.v.n.client.PutResync(ctx, lease, p.v.cfg.Name, p.replica, p.last); err != nil {
+				log.Debug("cluster: recording resync progress", "err", err)
+			}
 		}
 	}
 }
