@@ -143,6 +143,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	}
 	n.wg.Add(1)
 	go n.runLeases()
+	if n.member != nil && cl.Witness != nil {
+		n.wg.Add(1)
+		go n.leaderToWitness("https://"+cl.Self().EtcdClient.String(), cl.Witness.Name)
+	}
 	ok = true
 	return n, nil
 }
@@ -338,6 +342,35 @@ func (n *Node) runLeases() {
 				return
 			case <-time.After(500 * time.Millisecond):
 			}
+		}
+	}
+}
+
+// leaderEvery is how often a node whose member leads etcd hands the
+// leadership to the witness.
+const leaderEvery = 2 * time.Second
+
+// leaderToWitness keeps etcd's leader on the witness: whenever this node's
+// member leads (after the cluster forms, or an election while the witness
+// was away), it moves the leadership there (coord.Client.LeaderTo).
+func (n *Node) leaderToWitness(endpoint, witness string) {
+	defer n.wg.Done()
+	t := time.NewTicker(leaderEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(n.ctx, time.Second)
+		moved, err := n.client.LeaderTo(ctx, endpoint, witness)
+		cancel()
+		switch {
+		case err != nil:
+			n.log.Debug("cluster: moving the etcd leadership to the witness", "err", err)
+		case moved:
+			n.log.Info("cluster: etcd leadership moved to the witness", "witness", witness)
 		}
 	}
 }

@@ -1,0 +1,41 @@
+package coord
+
+import (
+	"context"
+	"fmt"
+)
+
+// LeaderTo moves etcd's leadership to the member named to, if the member
+// serving endpoint (this client's own) leads now; it reports whether it
+// moved it. A storage node hands the leadership to the witness this way:
+// a storage node that dies then never takes the leader with it, and its
+// lease expires one TTL after its last renewal instead of after an
+// election too (a new leader restarts every lease's TTL).
+func (c *Client) LeaderTo(ctx context.Context, endpoint, to string) (bool, error) {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	st, err := c.etcd.Status(ctx, endpoint)
+	if err != nil {
+		return false, fmt.Errorf("coord: status of %s: %w", endpoint, err)
+	}
+	if st.Leader == 0 || st.Leader != st.Header.MemberId {
+		return false, nil
+	}
+	ms, err := c.etcd.MemberList(ctx)
+	if err != nil {
+		return false, fmt.Errorf("coord: member list: %w", err)
+	}
+	for _, m := range ms.Members {
+		if m.Name != to {
+			continue
+		}
+		if m.ID == st.Leader {
+			return false, nil
+		}
+		if _, err := c.etcd.MoveLeader(ctx, m.ID); err != nil {
+			return false, fmt.Errorf("coord: move the leadership to %s: %w", to, err)
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("coord: no etcd member named %s", to)
+}

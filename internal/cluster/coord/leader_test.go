@@ -1,0 +1,64 @@
+package coord
+
+import (
+	"testing"
+	"time"
+)
+
+// TestLeaderTo_MovesTheLeadershipToTheWitness: only the leader's own
+// client moves it; afterwards the witness leads, and asking again moves
+// nothing.
+func TestLeaderTo_MovesTheLeadershipToTheWitness(t *testing.T) {
+	c := newCluster(t, "a", "b", "w")
+	ctx := ctxFor(t, 30*time.Second)
+	clients := map[string]*Client{}
+	for _, n := range []string{"a", "b", "w"} {
+		clients[n] = c.dial(n, n)
+	}
+	leader := func() string {
+		t.Helper()
+		for n, cl := range clients {
+			st, err := cl.etcd.Status(ctx, c.cfgs[n].ClientURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Leader == st.Header.MemberId {
+				return n
+			}
+		}
+		return ""
+	}
+	var lead string
+	for deadline := time.Now().Add(10 * time.Second); lead == "" && time.Now().Before(deadline); {
+		lead = leader()
+		time.Sleep(50 * time.Millisecond)
+	}
+	if lead == "" {
+		t.Fatal("no leader")
+	}
+	if lead == "w" {
+		// Make a storage member lead first, to move it back.
+		if _, err := clients["w"].LeaderTo(ctx, c.cfgs["w"].ClientURL, "a"); err != nil {
+			t.Fatal(err)
+		}
+		lead = "a"
+	}
+	for n := range clients {
+		if n == lead {
+			continue
+		}
+		if moved, err := clients[n].LeaderTo(ctx, c.cfgs[n].ClientURL, "w"); err != nil || moved {
+			t.Fatalf("LeaderTo from non-leader %s: moved %v, err %v; want nothing", n, moved, err)
+		}
+	}
+	moved, err := clients[lead].LeaderTo(ctx, c.cfgs[lead].ClientURL, "w")
+	if err != nil || !moved {
+		t.Fatalf("LeaderTo from the leader %s: moved %v, err %v", lead, moved, err)
+	}
+	if got := leader(); got != "w" {
+		t.Fatalf("leader after the move: %s, want w", got)
+	}
+	if moved, err := clients["w"].LeaderTo(ctx, c.cfgs["w"].ClientURL, "w"); err != nil || moved {
+		t.Fatalf("LeaderTo the leader itself: moved %v, err %v", moved, err)
+	}
+}
