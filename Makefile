@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 GO ?= go
 FUZZTIME ?= 100000x
+# Trials of each fault in `make soak`'s campaign (make test runs 2).
+HA_TRIALS ?= 100
 
 .PHONY: all build test deps lint unit race fuzz integration crash conformance soak clean
 
@@ -29,6 +31,7 @@ fuzz:
 integration: deps
 	$(GO) test -race -timeout 20m ./test/clients/... ./test/integration/... ./test/admin/... ./test/tgt/... ./test/cluster/...
 	$(GO) test -v -timeout 10m ./test/scale/
+	$(GO) test -v -timeout 20m ./test/ha/
 
 # A few SIGKILLs under a verified write load; `make soak` runs 60.
 crash:
@@ -41,11 +44,13 @@ test: deps lint race fuzz integration crash conformance
 
 # Soak-sized versions of the robustness tests; results go to docs/robustness.md:
 # 60 SIGKILLs under load, 100,000 cycles of each leak pattern, and ten
-# minutes of hostile PDU streams.
+# minutes of hostile PDU streams; then HA_TRIALS trials of every fault of
+# the HA campaign, its table in docs/ha/latest.md.
 soak: deps
 	HALUN_CRASH_KILLS=60 $(GO) test -timeout 60m -v ./test/crash/
 	HALUN_LEAK_CYCLES=100000 $(GO) test -timeout 60m -v -run 'TestNoLeaks' ./test/scale/
 	$(GO) test -run '^$$' -fuzz '^FuzzFullFeatureStream$$' -fuzztime 10m ./test/integration/
+	HALUN_HA_TRIALS=$(HA_TRIALS) HALUN_HA_REPORT=$(CURDIR)/docs/ha/latest.md $(GO) test -v -timeout 600m ./test/ha/
 
 clean:
 	rm -rf halun-data

@@ -280,3 +280,14 @@ func (c *haCluster) compareImages() error {
 	}
 	return fmt.Errorf("replicas differ in %d sectors, the first at byte %d", n, first)
 }
+
+// promote asks for a planned switchover of the volume to node and waits
+// until the record names it.
+func (c *haCluster) promote(node string) error {
+	cmd := c.tp.command(node, c.bin, "cluster", "promote", "--config", filepath.Join(c.dir, node+".yaml"), volumeName, node)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("halun cluster promote: %v: %s", err, out)
+	}
+	_, err := c.waitFor(context.Background(), 30*time.Second, func(v cluster.VolumeStatus) bool { return v.Primary == node })
+	return err
+}

@@ -59,6 +59,9 @@ var faults = []fault{
 		c.start(r)
 		return nil
 	}},
+	{name: "planned switchover (halun cluster promote)", inject: func(c *haCluster, _, r string) error {
+		return c.promote(r)
+	}},
 	{name: "wipe the replica's disk (full resync)", inject: func(c *haCluster, _, r string) error {
 		c.kill(r)
 		if err := os.Remove(c.imagePath(r)); err != nil {
