@@ -137,7 +137,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	n.wg.Add(1)
 	go n.serveReplicas()
 	for _, v := range n.vols {
-		if _, err := n.client.CreateVolume(ctx, v.cfg.Name, v.cfg.Replicas); err != nil {
+		if _, err := n.client.CreateVolume(ctx, v.cfg.Name, v.cfg.Replicas, definitionOf(&v.cfg)); err != nil {
 			return nil, fmt.Errorf("cluster: volume %s: %w", v.cfg.Name, err)
 		}
 	}

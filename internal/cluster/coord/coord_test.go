@@ -26,7 +26,7 @@ func wantState(t *testing.T, what string, got VolumeState, primary string, epoch
 func TestClusterThreeMembersServeClientsThroughAnyEndpoint(t *testing.T) {
 	c := newCluster(t, "a", "b", "w")
 	ctx := ctxFor(t, 20*time.Second)
-	if _, err := c.dial("a", "a").CreateVolume(ctx, "v1", []string{"a", "b"}); err != nil {
+	if _, err := c.dial("a", "a").CreateVolume(ctx, "v1", []string{"a", "b"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, via := range []string{"a", "b", "w"} {
@@ -40,7 +40,7 @@ func TestClusterThreeMembersServeClientsThroughAnyEndpoint(t *testing.T) {
 			t.Fatalf("read through %s: mod revision 0", via)
 		}
 		// Writes through every member, too.
-		if _, err := cl.CreateVolume(ctx, "by-"+via, []string{"a"}); err != nil {
+		if _, err := cl.CreateVolume(ctx, "by-"+via, []string{"a"}, nil); err != nil {
 			t.Fatalf("write through %s: %v", via, err)
 		}
 	}
@@ -147,18 +147,18 @@ func TestClusterPromoteNeedsInSyncAndADeadPrimary(t *testing.T) {
 	cl := c.dial("a", "a")
 	ctx := ctxFor(t, 20*time.Second)
 
-	s, err := cl.CreateVolume(ctx, "v1", []string{"a", "b"})
+	s, err := cl.CreateVolume(ctx, "v1", []string{"a", "b"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantState(t, "created", s, "", 0, []string{"a", "b"})
-	s, err = cl.CreateVolume(ctx, "v1", []string{"c"})
+	s, err = cl.CreateVolume(ctx, "v1", []string{"b", "a"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantState(t, "created again", s, "", 0, []string{"a", "b"})
-	if !slices.Equal(s.Replicas, []string{"a", "b"}) {
-		t.Fatalf("created again: replicas %v, want the first ones", s.Replicas)
+	if _, err = cl.CreateVolume(ctx, "v1", []string{"c"}, nil); !errors.Is(err, ErrDefinition) {
+		t.Fatalf("created again on other replicas: %v, want ErrDefinition", err)
 	}
 
 	leaseA := keepAlive(t, cl, "a")
@@ -242,7 +242,7 @@ func TestClusterConcurrentPromotionsExactlyOneWins(t *testing.T) {
 	keepAlive(t, clients["b"], "b")
 	for i := range 10 {
 		v := "v" + string(rune('0'+i))
-		if _, err := clients["a"].CreateVolume(ctx, v, []string{"a", "b"}); err != nil {
+		if _, err := clients["a"].CreateVolume(ctx, v, []string{"a", "b"}, nil); err != nil {
 			t.Fatal(err)
 		}
 		var wg sync.WaitGroup
@@ -299,7 +299,7 @@ func TestClusterOutOfSyncIsGuardedByPrimaryAndEpoch(t *testing.T) {
 			return VolumeState{}
 		}
 	}
-	if _, err := cl.CreateVolume(ctx, "v1", []string{"a", "b", "c"}); err != nil {
+	if _, err := cl.CreateVolume(ctx, "v1", []string{"a", "b", "c"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	keepAlive(t, cl, "a")
@@ -379,7 +379,7 @@ func TestClusterRestartedMemberRejoins(t *testing.T) {
 	c := newCluster(t, "a", "b", "w")
 	ctx := ctxFor(t, 30*time.Second)
 	cl := c.dial("a", "a")
-	if _, err := cl.CreateVolume(ctx, "v1", []string{"a", "b"}); err != nil {
+	if _, err := cl.CreateVolume(ctx, "v1", []string{"a", "b"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	c.stop("b")
@@ -408,7 +408,7 @@ func TestClusterWithoutQuorumFailsInBoundedTime(t *testing.T) {
 	c := newCluster(t, "a", "b", "w")
 	cl := c.dial("a", "a")
 	ctx := ctxFor(t, 20*time.Second)
-	if _, err := cl.CreateVolume(ctx, "v1", []string{"a", "b"}); err != nil {
+	if _, err := cl.CreateVolume(ctx, "v1", []string{"a", "b"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	lease := keepAlive(t, cl, "a")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -55,6 +56,10 @@ type VolumeState struct {
 	InSync []string `json:"in_sync"`
 	// Replicas are all the nodes holding a replica of the volume.
 	Replicas []string `json:"replicas"`
+	// Definition is what every node must agree on about the volume,
+	// recorded by the node that created the record (DefinedBy).
+	Definition Definition `json:"definition,omitempty"`
+	DefinedBy  string     `json:"defined_by,omitempty"`
 }
 
 // IsInSync says whether node is in the in-sync set.
@@ -63,6 +68,7 @@ func (s VolumeState) IsInSync(node string) bool { return slices.Contains(s.InSyn
 func (s VolumeState) clone() VolumeState {
 	s.InSync = slices.Clone(s.InSync)
 	s.Replicas = slices.Clone(s.Replicas)
+	s.Definition = maps.Clone(s.Definition)
 	return s
 }
 
@@ -89,9 +95,11 @@ func encodeState(s VolumeState) string {
 }
 
 // CreateVolume creates the record of volume name if it has none: no
-// primary, epoch 0, every replica in sync. It returns the record as it
-// is, created now or before (with the replicas given then).
-func (c *Client) CreateVolume(ctx context.Context, name string, replicas []string) (VolumeState, error) {
+// primary, epoch 0, every replica in sync, def as its definition. It
+// returns the record as it is, created now or before; a record created
+// before with other replicas or another definition is ErrDefinition,
+// saying which fields differ.
+func (c *Client) CreateVolume(ctx context.Context, name string, replicas []string, def Definition) (VolumeState, error) {
 	if err := checkVolume(name); err != nil {
 		return VolumeState{}, fmt.Errorf("create volume %s: %w", name, err)
 	}
@@ -106,7 +114,7 @@ func (c *Client) CreateVolume(ctx context.Context, name string, replicas []strin
 			return VolumeState{}, fmt.Errorf("create volume %s: replica %s given twice", name, r)
 		}
 	}
-	s := VolumeState{Epoch: 0, InSync: slices.Clone(replicas), Replicas: slices.Clone(replicas)}
+	s := VolumeState{Epoch: 0, InSync: slices.Clone(replicas), Replicas: slices.Clone(replicas), Definition: def, DefinedBy: c.node}
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
 	key := volumeKey(name)
@@ -126,7 +134,14 @@ func (c *Client) CreateVolume(ctx context.Context, name string, replicas []strin
 	if len(kvs) == 0 {
 		return VolumeState{}, fmt.Errorf("create volume %s: %w", name, ErrConflict)
 	}
-	return decodeState(name, kvs[0].Value)
+	rec, err := decodeState(name, kvs[0].Value)
+	if err != nil {
+		return VolumeState{}, err
+	}
+	if err := checkDefinition(name, def, replicas, rec); err != nil {
+		return rec, err
+	}
+	return rec, nil
 }
 
 // Volume reads the record of volume name (a linearizable read) and its
