@@ -52,6 +52,7 @@ already has a directory with a key or certificate.`,
 			false, pki.AddNodes),
 		newClusterStatusCmd(),
 		newClusterPromoteCmd(),
+		newClusterDiscardCmd(),
 	)
 	return cmd
 }
@@ -65,7 +66,9 @@ func newClusterStatusCmd() *cobra.Command {
 		Long: `Read the cluster's state from etcd with the certificates of the node whose
 config FILE is (any node of the cluster answers): which nodes hold a live
 lease, and for every replicated volume its primary, epoch, in-sync replicas
-and the replicas out of sync (being resynced, or away).`,
+and the replicas out of sync (being resynced, or away); DIVERGED are those
+whose copies the primary refused to resync because they may hold
+acknowledged writes it lacks (see 'halun cluster discard').`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfgPath == "" {
@@ -93,9 +96,10 @@ and the replicas out of sync (being resynced, or away).`,
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Name, n.Role, alive)
 			}
-			fmt.Fprintln(tw, "\nVOLUME\tPRIMARY\tEPOCH\tIN SYNC\tOUT OF SYNC")
+			fmt.Fprintln(tw, "\nVOLUME\tPRIMARY\tEPOCH\tIN SYNC\tOUT OF SYNC\tDIVERGED")
 			for _, v := range st.Volumes {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", v.Name, orDash(v.Primary), v.Epoch, orDash(strings.Join(v.InSync, ",")), orDash(strings.Join(v.OutOfSync, ",")))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", v.Name, orDash(v.Primary), v.Epoch, orDash(strings.Join(v.InSync, ",")),
+					orDash(strings.Join(v.OutOfSync, ",")), orDash(strings.Join(v.Diverged, ",")))
 			}
 			return tw.Flush()
 		},
@@ -229,5 +233,38 @@ lost, and the other replicas are resynced from it.`,
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "", "a cluster node's config `file`")
 	cmd.Flags().BoolVar(&force, "force", false, "make NODE primary even if out of sync (loses the writes it missed)")
+	return cmd
+}
+
+func newClusterDiscardCmd() *cobra.Command {
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "discard --config FILE VOLUME NODE",
+		Short: "Let VOLUME's primary overwrite NODE's diverged copy with a full resync",
+		Long: `Tell VOLUME's primary to overwrite NODE's copy with a full resync, whatever it
+holds. A primary refuses to resync a copy that may hold acknowledged writes
+it lacks — one last written before a forced promotion, or another volume's
+copy — and halun cluster status lists it as DIVERGED; nothing is written to
+it until an operator decides. Save what only that copy holds first, if it
+matters: discarding loses it.`,
+		Args: argsUsage(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfgPath == "" {
+				return usageError{fmt.Errorf("cluster discard: --config is required")}
+			}
+			cfg, err := config.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			defer cancel()
+			if err := cluster.Discard(ctx, cfg, args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "cluster discard: the primary of %s overwrites %s's copy with a full resync; see halun cluster status\n", args[0], args[1])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "a cluster node's config `file`")
 	return cmd
 }

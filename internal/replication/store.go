@@ -146,6 +146,14 @@ func (s *Store) InSync() []string {
 	return out
 }
 
+// Drop takes replica name out of the in-sync set, as a failure of it
+// would, because of cause: the cluster's record has it out of sync
+// already (its node found its copy new at start) while this store still
+// writes to it. Writes are recorded dirty for it from then on.
+func (s *Store) Drop(name string, cause error) error {
+	return s.outOfSync(name, cause)
+}
+
 // outOfSync takes replica name out of the in-sync set. It returns
 // backend.ErrFenced when the removal could not be made durable.
 func (s *Store) outOfSync(name string, cause error) error {

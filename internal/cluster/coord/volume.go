@@ -2,6 +2,8 @@ package coord
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +42,9 @@ var (
 	// ErrFenced: the caller is no longer the volume's primary at its
 	// epoch. It must stop serving the volume at once.
 	ErrFenced = errors.New("fenced: no longer the primary at this epoch")
+	// ErrLastInSync: the node is the only replica in sync; Relinquish
+	// leaves the decision to an operator.
+	ErrLastInSync = errors.New("the only replica in sync")
 )
 
 // VolumeState is a replicated volume's record.
@@ -55,6 +60,21 @@ type VolumeState struct {
 	InSync []string `json:"in_sync"`
 	// Replicas are all the nodes holding a replica of the volume.
 	Replicas []string `json:"replicas"`
+	// ID identifies the volume in this cluster, chosen at random when
+	// the record is created: a copy of another volume (or of a volume of
+	// the same name in another cluster) is known by it.
+	ID string `json:"id,omitempty"`
+	// ForcedAt is the epoch of the latest forced promotion (0: none): a
+	// copy last written before it may hold acknowledged writes the
+	// forced node never had, and is not resynced over until discarded.
+	ForcedAt uint64 `json:"forced_at,omitempty"`
+	// Diverged are the replicas the primary refused to resync: their
+	// copies may hold acknowledged writes it lacks.
+	Diverged []string `json:"diverged,omitempty"`
+	// Discard are the replicas an operator allowed to be overwritten by
+	// a full resync whatever their copies hold (halun cluster discard);
+	// a replica leaves the list when it is back in sync.
+	Discard []string `json:"discard,omitempty"`
 }
 
 // IsInSync says whether node is in the in-sync set.
@@ -63,7 +83,20 @@ func (s VolumeState) IsInSync(node string) bool { return slices.Contains(s.InSyn
 func (s VolumeState) clone() VolumeState {
 	s.InSync = slices.Clone(s.InSync)
 	s.Replicas = slices.Clone(s.Replicas)
+	s.Diverged = slices.Clone(s.Diverged)
+	s.Discard = slices.Clone(s.Discard)
 	return s
+}
+
+// IsDiverged says whether node's copy was refused as diverged.
+func (s VolumeState) IsDiverged(node string) bool { return slices.Contains(s.Diverged, node) }
+
+// IsDiscarded says whether an operator allowed node's copy to be
+// overwritten.
+func (s VolumeState) IsDiscarded(node string) bool { return slices.Contains(s.Discard, node) }
+
+func without(list []string, node string) []string {
+	return slices.DeleteFunc(list, func(r string) bool { return r == node })
 }
 
 func decodeState(name string, kv []byte) (VolumeState, error) {
@@ -106,7 +139,9 @@ func (c *Client) CreateVolume(ctx context.Context, name string, replicas []strin
 			return VolumeState{}, fmt.Errorf("create volume %s: replica %s given twice", name, r)
 		}
 	}
-	s := VolumeState{Epoch: 0, InSync: slices.Clone(replicas), Replicas: slices.Clone(replicas)}
+	var id [16]byte
+	rand.Read(id[:])
+	s := VolumeState{Epoch: 0, InSync: slices.Clone(replicas), Replicas: slices.Clone(replicas), ID: hex.EncodeToString(id[:])}
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
 	key := volumeKey(name)
@@ -229,6 +264,8 @@ func (c *Client) ForcePromote(ctx context.Context, name, node string) (VolumeSta
 		s.Primary = node
 		s.Epoch++
 		s.InSync = []string{node}
+		s.ForcedAt = s.Epoch
+		s.Diverged = without(s.Diverged, node)
 		return s, nil
 	}, func(n VolumeState) {
 		c.log.Warn("volume primary forced: writes the node missed are lost", "volume", name, "primary", node, "epoch", n.Epoch)
@@ -251,7 +288,7 @@ func (c *Client) OutOfSync(ctx context.Context, name, primary string, epoch uint
 		if !s.IsInSync(replica) {
 			return s, errUnchanged
 		}
-		s.InSync = slices.DeleteFunc(s.InSync, func(r string) bool { return r == replica })
+		s.InSync = without(s.InSync, replica)
 		return s, nil
 	}, func(VolumeState) {
 		c.log.Warn("replica out of sync", "volume", name, "replica", replica, "primary", primary, "epoch", epoch)
@@ -271,9 +308,11 @@ func (c *Client) BackInSync(ctx context.Context, name, primary string, epoch uin
 		if !slices.Contains(s.Replicas, replica) {
 			return VolumeState{}, fmt.Errorf("%w (replicas: %v)", ErrNotReplica, s.Replicas)
 		}
-		if s.IsInSync(replica) {
+		if s.IsInSync(replica) && !s.IsDiverged(replica) && !s.IsDiscarded(replica) {
 			return s, errUnchanged
 		}
+		s.Diverged = without(s.Diverged, replica)
+		s.Discard = without(s.Discard, replica)
 		// Keep the in-sync set in the order of the replicas.
 		var in []string
 		for _, r := range s.Replicas {
