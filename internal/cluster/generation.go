@@ -58,14 +58,15 @@ func (v *volume) openGeneration(ctx context.Context, st coord.VolumeState, fresh
 
 // mayPromote says whether this node may promote itself under record st:
 // not while its new copy is the only one in sync, unless an operator
-// forced it primary.
+// forced it primary or it has been resynced since (from a node forced
+// primary: its copy then holds writes).
 func (v *volume) mayPromote(st coord.VolumeState) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.holdPromotion {
 		return true
 	}
-	if st.Primary == v.n.self && st.ForcedAt == st.Epoch {
+	if (st.Primary == v.n.self && st.ForcedAt == st.Epoch) || v.gen.Generation().Epoch > 0 {
 		v.holdPromotion = false
 		return true
 	}
