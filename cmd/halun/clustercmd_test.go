@@ -83,6 +83,8 @@ func TestClusterBadArgumentsExitTwoAndWriteNothing(t *testing.T) {
 		{"unknown flag", []string{"init", "--name", "c1", "--dir", dir, "--force", "a=10.0.0.1"}, "unknown flag: --force"},
 		{"unknown subcommand", []string{"bogus"}, `unknown command "bogus"`},
 		{"status without --config", []string{"status"}, "--config is required"},
+		{"discard without --config", []string{"discard", "v", "a"}, "--config is required"},
+		{"discard without a node", []string{"discard", "--config", "x.yaml", "v"}, "accepts 2 arg(s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
