@@ -53,6 +53,7 @@ already has a directory with a key or certificate.`,
 		newClusterStatusCmd(),
 		newClusterPromoteCmd(),
 		newClusterDrainCmd(),
+		newClusterDiscardCmd(),
 	)
 	return cmd
 }
@@ -66,9 +67,11 @@ func newClusterStatusCmd() *cobra.Command {
 		Long: `Read the cluster's state from etcd with the certificates of the node whose
 config FILE is (any node of the cluster answers): which nodes hold a live
 lease, and for every replicated volume its primary, epoch, in-sync replicas,
-the replicas out of sync (being resynced, or away) and the progress of each
+the replicas out of sync (being resynced, or away), the progress of each
 resync as its primary records it every half second: percent copied, rate
-and time left (e.g. "b: resync 42% 85 MiB/s ETA 3s").`,
+and time left (e.g. "b: resync 42% 85 MiB/s ETA 3s"); DIVERGED are those
+whose copies the primary refused to resync because they may hold
+acknowledged writes it lacks (see 'halun cluster discard').`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfgPath == "" {
@@ -96,14 +99,14 @@ and time left (e.g. "b: resync 42% 85 MiB/s ETA 3s").`,
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Name, n.Role, alive)
 			}
-			fmt.Fprintln(tw, "\nVOLUME\tPRIMARY\tEPOCH\tIN SYNC\tOUT OF SYNC\tRESYNC")
+			fmt.Fprintln(tw, "\nVOLUME\tPRIMARY\tEPOCH\tIN SYNC\tOUT OF SYNC\tDIVERGED\tRESYNC")
 			for _, v := range st.Volumes {
 				resyncs := make([]string, len(v.Resyncs))
 				for i, r := range v.Resyncs {
 					resyncs[i] = r.String()
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", v.Name, orDash(v.Primary), v.Epoch, orDash(strings.Join(v.InSync, ",")),
-					orDash(strings.Join(v.OutOfSync, ",")), orDash(strings.Join(resyncs, "; ")))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", v.Name, orDash(v.Primary), v.Epoch, orDash(strings.Join(v.InSync, ",")),
+					orDash(strings.Join(v.OutOfSync, ",")), orDash(strings.Join(v.Diverged, ",")), orDash(strings.Join(resyncs, "; ")))
 			}
 			return tw.Flush()
 		},
@@ -287,5 +290,38 @@ the volumes back: NODE stays a replica, and becomes primary again only by
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "", "a cluster node's config `file`")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "how long to wait for the switchovers")
+	return cmd
+}
+
+func newClusterDiscardCmd() *cobra.Command {
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "discard --config FILE VOLUME NODE",
+		Short: "Let VOLUME's primary overwrite NODE's diverged copy with a full resync",
+		Long: `Tell VOLUME's primary to overwrite NODE's copy with a full resync, whatever it
+holds. A primary refuses to resync a copy that may hold acknowledged writes
+it lacks — one last written before a forced promotion, or another volume's
+copy — and halun cluster status lists it as DIVERGED; nothing is written to
+it until an operator decides. Save what only that copy holds first, if it
+matters: discarding loses it.`,
+		Args: argsUsage(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfgPath == "" {
+				return usageError{fmt.Errorf("cluster discard: --config is required")}
+			}
+			cfg, err := config.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			defer cancel()
+			if err := cluster.Discard(ctx, cfg, args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "cluster discard: the primary of %s overwrites %s's copy with a full resync; see halun cluster status\n", args[0], args[1])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "a cluster node's config `file`")
 	return cmd
 }

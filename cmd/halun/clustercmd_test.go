@@ -86,6 +86,8 @@ func TestClusterBadArgumentsExitTwoAndWriteNothing(t *testing.T) {
 		{"drain without --config", []string{"drain", "a"}, "--config is required"},
 		{"drain without a node", []string{"drain", "--config", "x.yaml"}, "accepts 1 arg"},
 		{"drain with no time", []string{"drain", "--config", "x.yaml", "--timeout", "0s", "a"}, "--timeout must be positive"},
+		{"discard without --config", []string{"discard", "v", "a"}, "--config is required"},
+		{"discard without a node", []string{"discard", "--config", "x.yaml", "v"}, "accepts 2 arg(s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,5 +13,8 @@
 // in-sync set promotes itself (one etcd transaction, epoch + 1) when the
 // volume has no live primary; a primary whose record moves on, or whose
 // lease is lost, stops serving at once. Replicas out of sync are resynced
-// in the background from the primary's dirty bitmaps.
+// in the background from the primary's dirty bitmaps, in full, or not at
+// all, as their copies' generations decide (generation.go): a copy that
+// may hold acknowledged writes the primary lacks waits, listed diverged,
+// for an operator's halun cluster discard.
 package cluster

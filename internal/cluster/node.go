@@ -108,10 +108,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, err
 	}
 	// The volumes this node holds, each on its local store.
+	fresh := map[string]bool{}
 	for i := range cfg.Volumes {
 		v := &cfg.Volumes[i]
 		if !slices.Contains(v.Replicas, n.self) {
 			continue
+		}
+		if fresh[v.Name], err = imageFresh(v); err != nil {
+			return nil, fmt.Errorf("%s: %w", v.Pos, err)
 		}
 		local, err := server.OpenLocalStore(v)
 		if err != nil {
@@ -124,11 +128,27 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, err
 	}
 	n.prs = &prStore{n: n, local: localPR}
+	for _, v := range n.vols {
+		st, err := n.client.CreateVolume(ctx, v.cfg.Name, v.cfg.Replicas, definitionOf(&v.cfg))
+		if err != nil {
+			return nil, fmt.Errorf("cluster: volume %s: %w", v.cfg.Name, err)
+		}
+		if err := v.openGeneration(ctx, st, fresh[v.cfg.Name]); err != nil {
+			return nil, err
+		}
+	}
+	// The replica side answers with each copy's generation: it starts
+	// once they are known.
 	n.rep = &replication.Replica{Epochs: n.epochs, Log: n.log, Volume: func(name string) (backend.Store, bool) {
 		if v := n.vols[name]; v != nil {
 			return v.local, true
 		}
 		return nil, false
+	}, Gens: func(name string) *replication.GenFile {
+		if v := n.vols[name]; v != nil {
+			return v.gen
+		}
+		return nil
 	}}
 	self := cl.Self()
 	if n.ln, err = tls.Listen("tcp", self.Replication.String(), n.id.ServerTLS(pki.RequireRole(pki.RoleStorage))); err != nil {
@@ -136,11 +156,6 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	}
 	n.wg.Add(1)
 	go n.serveReplicas()
-	for _, v := range n.vols {
-		if _, err := n.client.CreateVolume(ctx, v.cfg.Name, v.cfg.Replicas, definitionOf(&v.cfg)); err != nil {
-			return nil, fmt.Errorf("cluster: volume %s: %w", v.cfg.Name, err)
-		}
-	}
 	n.wg.Add(1)
 	go n.runLeases()
 	if n.member != nil && cl.Witness != nil {

@@ -28,13 +28,18 @@ type NodeStatus struct {
 }
 
 // VolumeStatus is one volume's record: its primary, epoch, in-sync set
-// and the replicas out of it, with the resyncs its primary runs.
+// and the replicas out of it; of those, the ones whose copies the
+// primary refused as diverged (they wait for halun cluster discard) and
+// the ones an operator discarded (being overwritten); and the resyncs
+// its primary runs.
 type VolumeStatus struct {
 	Name      string          `json:"name"`
 	Primary   string          `json:"primary"`
 	Epoch     uint64          `json:"epoch"`
 	InSync    []string        `json:"in_sync"`
 	OutOfSync []string        `json:"out_of_sync"`
+	Diverged  []string        `json:"diverged"`
+	Discarded []string        `json:"discarded"`
 	Resyncs   []ReplicaResync `json:"resyncs"`
 }
 
@@ -96,7 +101,7 @@ func ReadStatus(ctx context.Context, cfg *config.Config) (*Status, error) {
 		st.Nodes = append(st.Nodes, NodeStatus{Name: w.Name, Role: "witness", Alive: alive})
 	}
 	for name, v := range vols {
-		vs := VolumeStatus{Name: name, Primary: v.Primary, Epoch: v.Epoch, InSync: v.InSync}
+		vs := VolumeStatus{Name: name, Primary: v.Primary, Epoch: v.Epoch, InSync: v.InSync, Diverged: v.Diverged, Discarded: v.Discard}
 		for _, r := range v.Replicas {
 			if !v.IsInSync(r) {
 				vs.OutOfSync = append(vs.OutOfSync, r)
@@ -151,4 +156,18 @@ func Promote(ctx context.Context, cfg *config.Config, volume, node string, force
 		return err
 	}
 	return c.RequestSwitchover(ctx, volume, node)
+}
+
+// Discard tells volume's primary to overwrite node's copy with a full
+// resync, whatever it holds: an operator's answer to a copy refused as
+// diverged (see halun cluster status), which loses the writes only that
+// copy has.
+func Discard(ctx context.Context, cfg *config.Config, volume, node string) error {
+	c, err := dialFromConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Discard(ctx, volume, node)
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,6 +21,11 @@ import (
 // the volume's key.
 const controlEvery = 200 * time.Millisecond
 
+// divergedRetry is how often a primary looks again at a replica whose
+// copy it refused as diverged (an operator may have discarded or wiped
+// it meanwhile).
+const divergedRetry = 5 * time.Second
+
 // volume is one replicated volume on this node.
 type volume struct {
 	n     *Node
@@ -28,6 +34,8 @@ type volume struct {
 	store *volumeStore
 	alua  *scsi.ALUAGroups
 
+	gen *replication.GenFile // this copy's generation record
+
 	mu       sync.Mutex
 	primary  *replication.Store // while this node is primary
 	epoch    uint64
@@ -35,6 +43,10 @@ type volume struct {
 	resyncs  map[string]bool // replicas being resynced
 	lastALUA string
 	lu       *scsi.LU // the logical unit the server built on the store
+	// holdPromotion: this copy is new and the only one in sync; see
+	// openGeneration.
+	holdPromotion bool
+	divergedWhy   map[string]string // the last refusal logged per replica
 }
 
 // setLU records the volume's logical unit (server.Parts.OnLU).
@@ -46,7 +58,7 @@ func (v *volume) setLU(lu *scsi.LU) {
 
 func newVolume(n *Node, v *config.Volume, local backend.Store) *volume {
 	cv := &volume{n: n, cfg: *v, local: local, store: &volumeStore{name: v.Name, local: local, deadline: n.leaseDeadline},
-		alua: scsi.NewLUALUAGroups(), bitmaps: map[string]*replication.Bitmap{}, resyncs: map[string]bool{}}
+		alua: scsi.NewLUALUAGroups(), bitmaps: map[string]*replication.Bitmap{}, resyncs: map[string]bool{}, divergedWhy: map[string]string{}}
 	cv.setALUA("") // no primary known yet: transitioning
 	return cv
 }
@@ -132,7 +144,7 @@ func (v *volume) control() {
 		v.setALUA(self)
 		return
 	}
-	if st.IsInSync(self) && (st.Primary == "" || st.Primary == self || v.primaryGone(st)) {
+	if st.IsInSync(self) && (st.Primary == "" || st.Primary == self || v.primaryGone(st)) && v.mayPromote(st) {
 		prev := st.Primary
 		if prev != "" && prev != self {
 			if err := v.n.fence(v.cfg.Name, prev); err != nil {
@@ -143,7 +155,7 @@ func (v *volume) control() {
 		}
 		next, err := v.n.client.Promote(v.n.ctx, v.cfg.Name, self)
 		if err == nil {
-			if err := v.becomePrimary(next, prev); err != nil {
+			if err := v.becomePrimary(next); err != nil {
 				v.n.log.Error("cluster: promoted but could not serve", "volume", v.cfg.Name, "err", err)
 				v.demote(err.Error())
 			}
@@ -167,11 +179,17 @@ func (v *volume) primaryGone(st coord.VolumeState) bool {
 }
 
 // becomePrimary opens the replicated store at the record's epoch and
-// serves. prev was the primary before: its copy may hold writes it took
-// but never acknowledged, so when it returns it is resynced in full.
-func (v *volume) becomePrimary(st coord.VolumeState, prev string) error {
+// serves. Each replica's copy is judged by its generation against this
+// node's lineage (replication.Decide): the previous primary's copy, for
+// one, was last written at an epoch before this node's run, and may hold
+// writes it took but never acknowledged, so it is resynced in full.
+func (v *volume) becomePrimary(st coord.VolumeState) error {
 	self := v.n.self
 	if err := v.n.rep.Raise(v.cfg.Name, st.Epoch); err != nil {
+		return err
+	}
+	since, err := v.gen.BecamePrimary(st.Epoch)
+	if err != nil {
 		return err
 	}
 	var replicas []replication.ReplicaAddr
@@ -189,21 +207,15 @@ func (v *volume) becomePrimary(st coord.VolumeState, prev string) error {
 		if r == self {
 			continue
 		}
-		bm, err := v.bitmap(r)
-		if err != nil {
+		if _, err := v.bitmap(r); err != nil {
 			return err
-		}
-		if r == prev && prev != "" && prev != self {
-			if err := bm.SetAll(); err != nil {
-				return err
-			}
 		}
 	}
 	ctx, cancel := context.WithTimeout(v.n.ctx, 5*time.Second)
 	defer cancel()
 	s, err := replication.Open(ctx, replication.Options{
 		Volume: v.cfg.Name, Epoch: st.Epoch, Local: noClose{v.local}, Replicas: replicas, OutOfSyncAtStart: out,
-		Timeout:   v.n.cl.ReplicaTimeout,
+		Timeout: v.n.cl.ReplicaTimeout, Lineage: lineage(st, since),
 		OutOfSync: v.n.client.OutOfSyncFunc(v.cfg.Name, self, st.Epoch, 2*v.n.cl.ReplicaTimeout),
 		Dirty: func(r string, off, n int64) error {
 			bm, err := v.bitmap(r)
@@ -281,9 +293,19 @@ func (v *volume) resyncOutOfSync(st coord.VolumeState) {
 		}
 		v.resyncs[r] = true
 		v.mu.Unlock()
+		if slices.Contains(s.InSync(), r) {
+			// Its node left the in-sync set itself (a new copy): stop
+			// writing to it as if it were in sync.
+			if err := s.Drop(r, errors.New("out of sync in the volume's record")); err != nil {
+				v.n.log.Error("cluster: taking a replica out of sync", "volume", v.cfg.Name, "replica", r, "err", err)
+			}
+		}
 		bm, err := v.bitmap(r)
 		if err != nil {
 			v.n.log.Error("cluster: resync bitmap", "volume", v.cfg.Name, "replica", r, "err", err)
+			v.mu.Lock()
+			delete(v.resyncs, r)
+			v.mu.Unlock()
 			continue
 		}
 		v.n.wg.Add(1)
@@ -295,8 +317,8 @@ func (v *volume) resyncOutOfSync(st coord.VolumeState) {
 				v.mu.Unlock()
 			}()
 			progress := &resyncProgress{v: v, replica: r}
-			copied, err := s.Resync(v.n.ctx, replication.ResyncOptions{Replica: v.n.dialer(r), Bitmap: bm, Rate: v.n.cl.ResyncRate,
-				Progress: progress.report,
+			copied, err := s.Resync(v.n.ctx, replication.ResyncOptions{Replica: v.n.dialer(r), Bitmap: bm, Discard: st.IsDiscarded(r),
+				Rate: v.n.cl.ResyncRate, Progress: progress.report,
 				BackInSync: func(name string) error {
 					ctx, cancel := context.WithTimeout(v.n.ctx, 5*time.Second)
 					defer cancel()
@@ -304,14 +326,25 @@ func (v *volume) resyncOutOfSync(st coord.VolumeState) {
 				}})
 			progress.end(copied, err)
 			if err != nil {
-				v.n.log.Debug("cluster: resync not done", "volume", v.cfg.Name, "replica", r, "copied", copied, "err", err)
-				// Try again later, not in a tight loop.
+				// Try again later, not in a tight loop; a refused copy
+				// changes only by an operator's hand.
+				wait := time.Second
+				if de := (*replication.DivergedError)(nil); errors.As(err, &de) {
+					v.diverged(epoch, r, de)
+					wait = divergedRetry
+				} else {
+					v.n.log.Debug("cluster: resync not done", "volume", v.cfg.Name, "replica", r, "copied", copied, "err", err)
+				}
 				select {
 				case <-v.n.ctx.Done():
-				case <-time.After(time.Second):
+				case <-time.After(wait):
 				}
 				return
 			}
+			v.mu.Lock()
+			delete(v.divergedWhy, r)
+			v.mu.Unlock()
+			v.n.log.Info("cluster: replica back in sync", "volume", v.cfg.Name, "replica", r, "copied", copied)
 		}()
 	}
 }

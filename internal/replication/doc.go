@@ -20,6 +20,16 @@
 // epoch it has accepted and refuses anything lower, so a deposed primary
 // cannot get a write acknowledged.
 //
+// Every copy of a volume carries a generation (generation.go, genfile.go):
+// the volume's cluster identifier, a data identifier chosen when the copy
+// was initialised, and the last epoch whose writes it applied, raised
+// durably before they are. The record is tied to the image it describes,
+// so a wiped or replaced image starts again at epoch 0. A replica reports
+// it in its hello reply, and the primary decides (decide.go) from it and
+// its own lineage whether the replica needs a bitmap resync, a full one,
+// or must be refused: a copy that may hold acknowledged writes the
+// primary lacks is never overwritten without an operator's word.
+//
 // The wire format (wire.go) is a fixed 40-byte header and a payload; the
 // transport (mutual TLS between cluster nodes) is the caller's.
 package replication

@@ -3,7 +3,6 @@ package replication
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -34,47 +33,51 @@ type peer struct {
 	done    chan struct{}
 }
 
+// hello is what a replica answers a primary's hello with.
+type hello struct {
+	size int64
+	gen  Generation
+}
+
 // dialPeer connects to a replica and says hello for volume at epoch. It
-// returns the replica's volume size.
-func dialPeer(ctx context.Context, name string, dial func(context.Context) (net.Conn, error), volume string, epoch uint64) (*peer, int64, error) {
+// returns the replica's volume size and its copy's generation.
+func dialPeer(ctx context.Context, name string, dial func(context.Context) (net.Conn, error), volume string, epoch uint64) (*peer, hello, error) {
 	conn, err := dial(ctx)
 	if err != nil {
-		return nil, 0, fmt.Errorf("replica %s: dial: %w", name, err)
+		return nil, hello{}, fmt.Errorf("replica %s: dial: %w", name, err)
 	}
 	p := &peer{name: name, conn: conn, bw: bufio.NewWriterSize(conn, 256<<10), pending: map[uint64]chan reply{}, done: make(chan struct{})}
+	fail := func(err error) (*peer, hello, error) {
+		conn.Close()
+		return nil, hello{}, err
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
 	br := bufio.NewReaderSize(conn, 64<<10)
 	if _, err := p.bw.Write(appendFrame(nil, &frame{typ: msgHello, seq: 0, epoch: epoch, payload: []byte(volume)})); err != nil {
-		conn.Close()
-		return nil, 0, fmt.Errorf("replica %s: hello: %w", name, err)
+		return fail(fmt.Errorf("replica %s: hello: %w", name, err))
 	}
 	if err := p.bw.Flush(); err != nil {
-		conn.Close()
-		return nil, 0, fmt.Errorf("replica %s: hello: %w", name, err)
+		return fail(fmt.Errorf("replica %s: hello: %w", name, err))
 	}
 	var f frame
 	if _, err := readFrame(br, &f, nil); err != nil {
-		conn.Close()
-		return nil, 0, fmt.Errorf("replica %s: hello reply: %w", name, err)
+		return fail(fmt.Errorf("replica %s: hello reply: %w", name, err))
 	}
 	if f.typ != msgReply {
-		conn.Close()
-		return nil, 0, fmt.Errorf("replica %s: %w: hello answered with type %d", name, errProtocol, f.typ)
+		return fail(fmt.Errorf("replica %s: %w: hello answered with type %d", name, errProtocol, f.typ))
 	}
 	if f.offset != statusOK {
-		conn.Close()
-		return nil, 0, statusError(name, f.offset, string(f.payload))
+		return fail(statusError(name, f.offset, string(f.payload)))
 	}
-	if len(f.payload) < 8 {
-		conn.Close()
-		return nil, 0, fmt.Errorf("replica %s: %w: short hello reply", name, errProtocol)
+	size, gen, err := parseHelloReply(f.payload)
+	if err != nil {
+		return fail(fmt.Errorf("replica %s: %w", name, err))
 	}
-	size := int64(binary.BigEndian.Uint64(f.payload))
 	conn.SetDeadline(time.Time{})
 	go p.readReplies(br)
-	return p, size, nil
+	return p, hello{size: size, gen: gen}, nil
 }
 
 // readReplies hands each reply to the request waiting for it, until the

@@ -3,7 +3,6 @@ package replication
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,11 @@ type Replica struct {
 	Volume func(name string) (backend.Store, bool)
 	// Epochs keeps the highest epoch accepted per volume.
 	Epochs EpochStore
+	// Gens returns the generation record of this node's copy of a
+	// volume: reported in the hello reply, raised before a write of a
+	// higher epoch is applied. Nil (or a nil record) reports a copy that
+	// holds nothing, which a primary resyncs in full.
+	Gens func(volume string) *GenFile
 	// Log receives what a connection ends with; nil discards.
 	Log *slog.Logger
 
@@ -75,6 +79,13 @@ func (r *Replica) accept(volume string, epoch uint64) (bool, uint64, error) {
 	return true, epoch, nil
 }
 
+func (r *Replica) gens(volume string) *GenFile {
+	if r.Gens == nil {
+		return nil
+	}
+	return r.Gens(volume)
+}
+
 func (r *Replica) log() *slog.Logger {
 	if r.Log == nil {
 		return slog.New(slog.DiscardHandler)
@@ -111,13 +122,16 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 		w.reply(f.seq, cur, statusStaleEpoch, fmt.Sprintf("epoch %d is below %d", f.epoch, cur))
 		return fmt.Errorf("replication: volume %s: refused a primary of epoch %d (accepted %d)", volume, f.epoch, cur)
 	}
-	var hello [8]byte
-	binary.BigEndian.PutUint64(hello[:], uint64(store.Size()))
-	if err := w.replyPayload(f.seq, cur, statusOK, hello[:]); err != nil {
+	gen := r.gens(volume)
+	var g Generation
+	if gen != nil {
+		g = gen.Generation()
+	}
+	if err := w.replyPayload(f.seq, cur, statusOK, appendHelloReply(nil, store.Size(), g)); err != nil {
 		return err
 	}
 	log := r.log().With("volume", volume, "peer", conn.RemoteAddr().String())
-	log.Debug("replication: primary connected", "epoch", f.epoch)
+	log.Debug("replication: primary connected", "epoch", f.epoch, "generation", g)
 
 	// Requests run concurrently: the primary never has two overlapping
 	// writes in flight, so any order of application gives the same
@@ -140,7 +154,7 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 		wg.Add(1)
 		go func(req frame) {
 			defer func() { <-sem; wg.Done() }()
-			st, msg := r.apply(ctx, volume, store, &req)
+			st, msg := r.apply(ctx, volume, store, gen, &req)
 			e, _ := r.epoch(volume)
 			if err := w.reply(req.seq, e, st, msg); err != nil {
 				log.Debug("replication: reply failed", "err", err)
@@ -151,13 +165,19 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 }
 
 // apply applies one request to the store and returns its status.
-func (r *Replica) apply(ctx context.Context, volume string, store backend.Store, req *frame) (uint64, string) {
+func (r *Replica) apply(ctx context.Context, volume string, store backend.Store, gen *GenFile, req *frame) (uint64, string) {
 	ok, cur, err := r.accept(volume, req.epoch)
 	if err != nil {
 		return statusIO, err.Error()
 	}
 	if !ok {
 		return statusStaleEpoch, fmt.Sprintf("epoch %d is below %d", req.epoch, cur)
+	}
+	if gen != nil && (req.typ == msgWrite || req.typ == msgUnmap) {
+		// The copy's generation moves before its data does.
+		if err := gen.Applied(req.epoch); err != nil {
+			return statusIO, err.Error()
+		}
 	}
 	durable := req.flags&flagDurable != 0
 	switch req.typ {

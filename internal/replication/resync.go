@@ -10,8 +10,12 @@ import (
 // ResyncOptions describe bringing one out-of-sync replica back.
 type ResyncOptions struct {
 	Replica ReplicaAddr
-	// Bitmap holds what the replica missed (its Dirty records).
+	// Bitmap holds what the replica missed (its Dirty records). A full
+	// resync marks it all dirty first.
 	Bitmap *Bitmap
+	// Discard: the operator allowed the replica's copy to be overwritten
+	// whatever its generation (Lineage.Discard).
+	Discard bool
 	// Rate bounds the resync's copying in bytes per second; 0 is
 	// unbounded. Live writes are not counted against it.
 	Rate int64
@@ -28,8 +32,13 @@ type ResyncOptions struct {
 	Progress func(copied, remaining int64)
 }
 
-// Resync brings an out-of-sync replica back: it connects, and from then
-// on the replica receives every live write, while in the background the
+// Resync brings an out-of-sync replica back. It connects and judges the
+// replica's copy by its generation (Decide, against the store's
+// Lineage): a copy that may hold acknowledged writes this primary lacks
+// is refused, untouched, with a *DivergedError (ErrDiverged); a copy the
+// bitmap does not cover gets a full resync (the bitmap is marked all
+// dirty, durably, before the replica receives a write). From then on
+// the replica receives every live write, while in the background the
 // regions its bitmap holds are copied from this primary's store, each
 // under the range lock so no live write to the region interleaves, and
 // cleared once the replica has them. When the bitmap is empty the
@@ -52,15 +61,30 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 	}
 	s.mu.Unlock()
 	dctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
-	p, size, err := dialPeer(dctx, name, o.Replica.Dial, s.o.Volume, s.o.Epoch)
+	p, h, err := dialPeer(dctx, name, o.Replica.Dial, s.o.Volume, s.o.Epoch)
 	cancel()
 	if err != nil {
 		return 0, fmt.Errorf("replication: volume %s: resync: %w", s.o.Volume, err)
 	}
-	if size != s.local.Size() {
+	if h.size != s.local.Size() {
 		p.close()
-		return 0, fmt.Errorf("replication: volume %s: replica %s holds %d bytes, the primary %d", s.o.Volume, name, size, s.local.Size())
+		return 0, fmt.Errorf("replication: volume %s: replica %s holds %d bytes, the primary %d", s.o.Volume, name, h.size, s.local.Size())
 	}
+	lin := s.o.Lineage
+	lin.Discard = o.Discard
+	d, why := Decide(lin, h.gen, false)
+	switch d {
+	case DecideRefuse:
+		p.close()
+		return 0, &DivergedError{Volume: s.o.Volume, Replica: name, Copy: h.gen, Primary: lin, Why: why}
+	case DecideFull:
+		if err := o.Bitmap.SetAll(); err != nil {
+			p.close()
+			return 0, fmt.Errorf("replication: volume %s: marking replica %s for a full resync: %w", s.o.Volume, name, err)
+		}
+	}
+	s.log.Info("replication: resync", "volume", s.o.Volume, "replica", name, "decision", d.String(), "why", why,
+		"replica_generation", h.gen.String(), "primary", lin.String(), "dirty_bytes", o.Bitmap.DirtyBytes())
 	s.mu.Lock()
 	s.syncing[name] = p
 	s.mu.Unlock()

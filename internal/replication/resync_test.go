@@ -2,13 +2,16 @@ package replication
 
 import (
 	"bytes"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/halun/halun/internal/backend"
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/halun/halun/internal/backend"
 )
 
 // bitmapDirty sends a store's Dirty calls for replica name to bm.
@@ -128,7 +131,9 @@ func TestResync_OnlyWhatChanged(t *testing.T) {
 	}
 }
 
-// TestResync_Full: a replica whose disk was wiped gets the whole volume.
+// TestResync_Full: a replica whose disk was wiped (a new, empty copy
+// with the generation record of one) gets the whole volume, though the
+// bitmap holds only the one write it missed.
 func TestResync_Full(t *testing.T) {
 	b := startReplica(t, "b")
 	bm, err := OpenBitmap(filepath.Join(t.TempDir(), "bm"), volSize)
@@ -142,16 +147,86 @@ func TestResync_Full(t *testing.T) {
 	}
 	b.stop()
 	s.WriteAt(ctx, []byte("x"), 0, false) // b goes out of sync
-	b.store = &countingStore{Store: backend.NewMemory(volSize)}
+	b.wipe(t)
 	b.serve(t)
-	if err := bm.SetAll(); err != nil {
-		t.Fatal(err)
-	}
 	copied, err := s.Resync(ctx, ResyncOptions{Replica: b.addr(), Bitmap: bm, BackInSync: func(string) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if copied != volSize || !bytes.Equal(contents(t, s), contents(t, b.store)) {
 		t.Errorf("full resync copied %d of %d; identical %v", copied, volSize, bytes.Equal(contents(t, s), contents(t, b.store)))
+	}
+}
+
+// TestResync_DivergedRefusedUntilDiscarded: a replica last written before
+// the forced promotion that made this primary may hold acknowledged
+// writes the primary lacks: its resync is refused, with an error naming
+// both generations, and the copy is left untouched; once an operator
+// discards it, it gets the whole volume.
+func TestResync_DivergedRefusedUntilDiscarded(t *testing.T) {
+	b := startReplica(t, "b")
+	// b's history: it took writes at epoch 2, which the node forced to
+	// primary at epoch 3 never saw.
+	if err := b.gen.Applied(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.store.WriteAt(ctx, []byte("only on b"), 0, true); err != nil {
+		t.Fatal(err)
+	}
+	bm, err := OpenBitmap(filepath.Join(t.TempDir(), "bm"), volSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &outLog{}
+	s, err := Open(ctx, Options{Volume: "vol1", Epoch: 4, Local: backend.NewMemory(volSize), OutOfSyncAtStart: []string{"b"},
+		OutOfSync: out.outOfSync, Dirty: bitmapDirty("b", bm), Timeout: time.Second,
+		Lineage: Lineage{VolumeID: testVolumeID, Epoch: 4, PrimarySince: 3, ForcedAt: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.WriteAt(ctx, bytes.Repeat([]byte{7}, 4096), 1<<20, true); err != nil {
+		t.Fatal(err)
+	}
+	back := 0
+	o := ResyncOptions{Replica: b.addr(), Bitmap: bm, BackInSync: func(string) error { back++; return nil }}
+	_, err = s.Resync(ctx, o)
+	var de *DivergedError
+	if !errors.Is(err, ErrDiverged) || !errors.As(err, &de) || de.Copy.Epoch != 2 || de.Primary.Epoch != 4 || de.Replica != "b" {
+		t.Fatalf("resync of a diverged replica: %v", err)
+	}
+	for _, want := range []string{"vol1", "replica b", "epoch 2", "epoch 4", "forced promotion at epoch 3"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	if got := contents(t, b.store); string(got[:9]) != "only on b" || got[1<<20] != 0 || back != 0 || b.gen.Generation().Epoch != 2 {
+		t.Fatalf("the refused copy was touched (back in sync %d times, epoch %d)", back, b.gen.Generation().Epoch)
+	}
+	o.Discard = true
+	copied, err := s.Resync(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if copied != volSize || back != 1 || !bytes.Equal(contents(t, s), contents(t, b.store)) || b.gen.Generation().Epoch != 4 {
+		t.Fatalf("discarded copy: copied %d of %d, back in sync %d times, epoch %d", copied, volSize, back, b.gen.Generation().Epoch)
+	}
+}
+
+// TestOpen_InSyncReplicaOfAnotherVolume: an in-sync replica whose
+// copy is not this volume's is taken out of sync at Open.
+func TestOpen_InSyncReplicaOfAnotherVolume(t *testing.T) {
+	b := startReplica(t, "b")
+	g, _, err := OpenGenFile(filepath.Join(t.TempDir(), "g.json"), "another-volume", Image{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.gen = g
+	b.stop()
+	b.serve(t)
+	out := &outLog{}
+	s := openPrimary(t, 1, out, nil, b.addr())
+	if got := out.got(); len(got) != 1 || got[0] != "b" || len(s.InSync()) != 0 {
+		t.Fatalf("out of sync %v, in sync %v", got, s.InSync())
 	}
 }

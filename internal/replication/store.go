@@ -45,6 +45,10 @@ type Options struct {
 	// OutOfSyncAtStart are the volume's replicas already out of the
 	// in-sync set: writes are recorded dirty for them until they resync.
 	OutOfSyncAtStart []string
+	// Lineage is what this primary knows of the volume's history; every
+	// replica's copy is judged against it (Decide): an in-sync replica
+	// whose copy does not descend from it is taken out of sync at Open.
+	Lineage Lineage
 	// Dirty records [off, off+n) as missed by replica, an out-of-sync
 	// replica, durably (its Bitmap.Mark); it is called before the write
 	// is acknowledged, and its error fails the write: a write whose bit
@@ -95,16 +99,18 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	for _, r := range o.Replicas {
 		dctx, cancel := context.WithTimeout(ctx, o.Timeout)
-		p, size, err := dialPeer(dctx, r.Name, r.Dial, o.Volume, o.Epoch)
+		p, h, err := dialPeer(dctx, r.Name, r.Dial, o.Volume, o.Epoch)
 		cancel()
+		if err == nil {
+			err = s.checkInSync(r.Name, h)
+			if err != nil {
+				p.close()
+			}
+		}
 		switch {
 		case errors.Is(err, errStale):
 			s.closePeers()
 			return nil, fmt.Errorf("replication: volume %s: %w: %w", o.Volume, backend.ErrFenced, err)
-		case err == nil && size != o.Local.Size():
-			p.close()
-			err = fmt.Errorf("replica %s: volume of %d bytes, the primary's has %d", r.Name, size, o.Local.Size())
-			fallthrough
 		case err != nil:
 			if ferr := s.outOfSync(r.Name, err); ferr != nil {
 				s.closePeers()
@@ -117,6 +123,18 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	return s, nil
 }
 
+// checkInSync checks an in-sync replica's hello: its volume's size, and
+// that its copy descends from this primary's lineage.
+func (s *Store) checkInSync(name string, h hello) error {
+	if h.size != s.local.Size() {
+		return fmt.Errorf("replica %s: volume of %d bytes, the primary's has %d", name, h.size, s.local.Size())
+	}
+	if d, why := Decide(s.o.Lineage, h.gen, true); d != DecideBitmap {
+		return fmt.Errorf("replica %s: in sync in the record, but its copy at %v needs a %v: %s", name, h.gen, d, why)
+	}
+	return nil
+}
+
 // InSync returns the names of the replicas writes go to.
 func (s *Store) InSync() []string {
 	s.mu.Lock()
@@ -126,6 +144,14 @@ func (s *Store) InSync() []string {
 		out[i] = p.name
 	}
 	return out
+}
+
+// Drop takes replica name out of the in-sync set, as a failure of it
+// would, because of cause: the cluster's record has it out of sync
+// already (its node found its copy new at start) while this store still
+// writes to it. Writes are recorded dirty for it from then on.
+func (s *Store) Drop(name string, cause error) error {
+	return s.outOfSync(name, cause)
 }
 
 // outOfSync takes replica name out of the in-sync set. It returns

@@ -3,7 +3,6 @@ package replication
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"net"
@@ -25,6 +24,8 @@ type replicaNode struct {
 	name   string
 	store  *countingStore
 	epochs *FileEpochs
+	gen    *GenFile // its copy's generation record
+	dir    string   // where its epochs and generation record are
 	ln     net.Listener
 	r      *Replica
 	// closeConns closes the connections the current listener accepted.
@@ -48,14 +49,32 @@ func (c *countingStore) Sync(ctx context.Context) error { c.syncs.Add(1); return
 
 func startReplica(t *testing.T, name string) *replicaNode {
 	t.Helper()
-	ep, err := OpenFileEpochs(filepath.Join(t.TempDir(), "epochs.json"))
+	dir := t.TempDir()
+	ep, err := OpenFileEpochs(filepath.Join(dir, "epochs.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &replicaNode{name: name, store: &countingStore{Store: backend.NewMemory(volSize)}, epochs: ep}
+	n := &replicaNode{name: name, epochs: ep, dir: dir}
+	n.wipe(t)
 	n.serve(t)
 	return n
 }
+
+// wipe gives the node a new, empty copy of the volume (in memory) and
+// the generation record of one, as a node does at start when its image
+// is new.
+func (n *replicaNode) wipe(t *testing.T) {
+	t.Helper()
+	n.store = &countingStore{Store: backend.NewMemory(volSize)}
+	g, _, err := OpenGenFile(filepath.Join(n.dir, "vol1.gen.json"), testVolumeID, Image{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.gen = g
+}
+
+// testVolumeID is vol1's identifier in the tests' lineage.
+const testVolumeID = "vol1-id"
 
 func (n *replicaNode) serve(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,8 +82,14 @@ func (n *replicaNode) serve(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.ln = ln
+	store, gen := n.store, n.gen
 	n.r = &Replica{Epochs: n.epochs, Volume: func(v string) (backend.Store, bool) {
-		return n.store, v == "vol1"
+		return store, v == "vol1"
+	}, Gens: func(v string) *GenFile {
+		if v != "vol1" {
+			return nil
+		}
+		return gen
 	}}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -129,7 +154,8 @@ func (o *outLog) got() []string {
 func openPrimary(t *testing.T, epoch uint64, out *outLog, dirty func(replica string, off, n int64) error, replicas ...ReplicaAddr) *Store {
 	t.Helper()
 	s, err := Open(ctx, Options{Volume: "vol1", Epoch: epoch, Local: backend.NewMemory(volSize), Replicas: replicas,
-		OutOfSync: out.outOfSync, Dirty: dirty, Timeout: time.Second})
+		OutOfSync: out.outOfSync, Dirty: dirty, Timeout: time.Second,
+		Lineage: Lineage{VolumeID: testVolumeID, Epoch: epoch, PrimarySince: epoch}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,9 +295,7 @@ func silentReplica(t *testing.T) ReplicaAddr {
 				if _, err := readFrame(c, &f, nil); err != nil {
 					return
 				}
-				var size [8]byte
-				binary.BigEndian.PutUint64(size[:], volSize)
-				c.Write(appendFrame(nil, &frame{typ: msgReply, seq: f.seq, payload: size[:]}))
+				c.Write(appendFrame(nil, &frame{typ: msgReply, seq: f.seq, payload: appendHelloReply(nil, volSize, Generation{Epoch: 1})}))
 				<-done
 			}()
 		}

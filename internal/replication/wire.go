@@ -10,7 +10,7 @@ import (
 // Frame header layout, big endian:
 //
 //	0  magic   "HLRP"
-//	4  version 1
+//	4  version 2 (2: the hello reply carries the replica's generation)
 //	5  type    (msg*)
 //	6  flags   (flag*)
 //	8  seq     request number, echoed by its reply
@@ -19,18 +19,19 @@ import (
 //	32 length  unmap: bytes; others: the payload's length
 //	36 payload length
 //
-// The payload follows: a write's data, a hello's volume name, an error
+// The payload follows: a write's data, a hello's volume name, a hello
+// reply's volume size and generation (appendHelloReply), an error
 // reply's message.
 const (
 	headerLen  = 40
-	version    = 1
+	version    = 2
 	maxPayload = 8<<20 + 4096 // a write of the largest transfer, with room
 	magic      = "HLRP"
 )
 
 // Message types.
 const (
-	msgHello   byte = 1 // primary → replica: volume name; reply: the replica's epoch and size
+	msgHello   byte = 1 // primary → replica: volume name; reply: the replica's epoch, size and generation
 	msgWrite   byte = 2 // data at offset
 	msgUnmap   byte = 3 // offset, length
 	msgSync    byte = 4 // make every completed write durable

@@ -12,7 +12,7 @@ import (
 func TestWireGolden(t *testing.T) {
 	f := &frame{typ: msgWrite, flags: flagDurable, seq: 7, epoch: 3, offset: 4096, payload: []byte{0xab, 0xcd}}
 	got := hex.EncodeToString(appendFrame(nil, f))
-	want := "484c5250" + "01" + "02" + "0001" + "0000000000000007" + "0000000000000003" + "0000000000001000" + "00000000" + "00000002" + "abcd"
+	want := "484c5250" + "02" + "02" + "0001" + "0000000000000007" + "0000000000000003" + "0000000000001000" + "00000000" + "00000002" + "abcd"
 	if got != want {
 		t.Fatalf("frame\n got %s\nwant %s", got, want)
 	}
@@ -64,6 +64,54 @@ func FuzzReadFrame(f *testing.F) {
 		out := appendFrame(nil, &fr)
 		if !bytes.Equal(out, in[:len(out)]) {
 			t.Fatalf("re-encoded\n% x\nfrom\n% x", out, in[:len(out)])
+		}
+	})
+}
+
+// TestHelloReplyGolden pins the hello reply's payload: the volume size
+// and the replica's generation.
+func TestHelloReplyGolden(t *testing.T) {
+	g := Generation{VolumeID: "v1", DataID: "d", Epoch: 9}
+	got := hex.EncodeToString(appendHelloReply(nil, 1<<20, g))
+	want := "0000000000100000" + "0000000000000009" + "02" + "7631" + "01" + "64"
+	if got != want {
+		t.Fatalf("hello reply\n got %s\nwant %s", got, want)
+	}
+	size, back, err := parseHelloReply(appendHelloReply(nil, 1<<20, g))
+	if err != nil || size != 1<<20 || back != g {
+		t.Fatalf("round trip: %d %+v %v", size, back, err)
+	}
+}
+
+// TestHelloReplyRefuses: a reply that is not exactly one encoding is a
+// protocol error (an old replica's size-only reply among them).
+func TestHelloReplyRefuses(t *testing.T) {
+	good := appendHelloReply(nil, 4096, Generation{VolumeID: "v", DataID: "d", Epoch: 1})
+	long := bytes.Clone(good)
+	long[16] = maxIDLen + 1
+	for name, in := range map[string][]byte{
+		"size only": good[:8], "short id": good[:len(good)-1], "trailing": append(bytes.Clone(good), 0),
+		"id too long": long, "huge size": append([]byte{0xff}, good[1:]...),
+	} {
+		if _, _, err := parseHelloReply(in); !errors.Is(err, errProtocol) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// FuzzParseHelloReply: any bytes decode to a reply that re-encodes to
+// the same bytes, or to an error.
+func FuzzParseHelloReply(f *testing.F) {
+	f.Add(appendHelloReply(nil, 8<<20, Generation{VolumeID: "0f3c9a", DataID: "77aa01", Epoch: 3}))
+	f.Add(appendHelloReply(nil, 4096, Generation{}))
+	f.Add(appendHelloReply(nil, 1, Generation{Epoch: 1 << 40, DataID: "x"}))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		size, g, err := parseHelloReply(in)
+		if err != nil {
+			return
+		}
+		if out := appendHelloReply(nil, size, g); !bytes.Equal(out, in) {
+			t.Fatalf("re-encoded\n% x\nfrom\n% x", out, in)
 		}
 	})
 }

@@ -17,7 +17,7 @@ import (
 // every write reads back, and nothing moves the volumes back to a.
 func TestDrain_MovesEveryPrimaryWithoutErrorForMultipath(t *testing.T) {
 	vols := []string{"v", "u"}
-	nodes, mpV, ctx := startCluster(t, "", vols...)
+	nodes, mpV, ctx := startCluster(t, setup{volumes: vols})
 	a, b := nodes[0], nodes[1]
 	mps := []*initiator.Multipath{mpV, multipath(t, nodes, 1)}
 	waitAllInSync(t, ctx, b, len(vols))

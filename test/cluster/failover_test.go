@@ -52,12 +52,22 @@ type testNode struct {
 	srv          *harness.InProcess
 }
 
+// setup varies the cluster startCluster starts.
+type setup struct {
+	// extra is added to the cluster section.
+	extra string
+	// file puts the volumes in files of each node's data directory
+	// (<name>.img), not in memory, so that they outlive a node's restart.
+	file bool
+	// volumes (8 MiB, replicated on both nodes) are LUNs 0, 1… in the
+	// order given; without any, one volume v.
+	volumes []string
+}
+
 // startCluster starts storage nodes a and b and witness w in this
 // process, serves both nodes, and returns them with a multipath
-// initiator over both portals to the first volume. extra is added to the
-// cluster section. The volumes (8 MiB in memory, replicated on both
-// nodes) are LUNs 0, 1… in the order given; without any, one volume v.
-func startCluster(t *testing.T, extra string, volumes ...string) ([]*testNode, *initiator.Multipath, context.Context) {
+// initiator over both portals to the first volume.
+func startCluster(t *testing.T, o setup) ([]*testNode, *initiator.Multipath, context.Context) {
 	t.Helper()
 	dir := t.TempDir()
 	tls := filepath.Join(dir, "pki")
@@ -81,13 +91,18 @@ func startCluster(t *testing.T, extra string, volumes ...string) ([]*testNode, *
     - {name: a, portal_groups: [1], replication: %q, etcd_peer: %q, etcd_client: %q}
     - {name: b, portal_groups: [2], replication: %q, etcd_peer: %q, etcd_client: %q}
   witness: {name: w, etcd_peer: %q, etcd_client: %q}
-`+extra, tls, addr["a.rep"], addr["a.peer"], addr["a.client"], addr["b.rep"], addr["b.peer"], addr["b.client"], addr["w.peer"], addr["w.client"])
+`+o.extra, tls, addr["a.rep"], addr["a.peer"], addr["a.client"], addr["b.rep"], addr["b.peer"], addr["b.client"], addr["w.peer"], addr["w.client"])
+	volumes := o.volumes
 	if len(volumes) == 0 {
 		volumes = []string{"v"}
 	}
 	var vols, luns strings.Builder
 	for i, v := range volumes {
-		fmt.Fprintf(&vols, "  - {name: %s, backend: memory, size: 8MiB, serial: ha-%s-00000001}\n", v, v)
+		backend := "backend: memory"
+		if o.file {
+			backend = "backend: file, path: " + v + ".img"
+		}
+		fmt.Fprintf(&vols, "  - {name: %s, %s, size: 8MiB, serial: ha-%s-00000001}\n", v, backend, v)
 		fmt.Fprintf(&luns, "{lun: %d, volume: %s}, ", i, v)
 	}
 	nodes := []*testNode{{name: "a", tag: 1}, {name: "b", tag: 2}}
@@ -169,7 +184,7 @@ func multipath(t *testing.T, nodes []*testNode, lun uint64) *initiator.Multipath
 // primary's lease expires, and I/O goes on through it. Every write that
 // was acknowledged, before and after, reads back.
 func TestFailover_NoAcknowledgedWriteLost(t *testing.T) {
-	nodes, mp, ctx := startCluster(t, "")
+	nodes, mp, ctx := startCluster(t, setup{})
 	acked := map[uint64]byte{}
 	write := func(lba uint64, fill byte) {
 		t.Helper()
@@ -296,7 +311,7 @@ func TestFailover_FenceHook(t *testing.T) {
 	if err := os.WriteFile(hook, []byte("#!/bin/sh\necho \"$@\" >> "+record+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	nodes, mp, ctx := startCluster(t, "  fence_hook: ["+hook+", --reason, lost]\n")
+	nodes, mp, ctx := startCluster(t, setup{extra: "  fence_hook: [" + hook + ", --reason, lost]\n"})
 	if err := mp.Write(ctx, 0, bytes.Repeat([]byte{0x42}, 4096), 512); err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +337,7 @@ func TestFailover_FenceHook(t *testing.T) {
 // promote) moves the primary to the other in-sync node while a multipath
 // initiator keeps writing; no command fails, and every write reads back.
 func TestSwitchover_NoErrorForMultipath(t *testing.T) {
-	nodes, mp, ctx := startCluster(t, "")
+	nodes, mp, ctx := startCluster(t, setup{})
 	if err := mp.Write(ctx, 0, bytes.Repeat([]byte{1}, 4096), 512); err != nil {
 		t.Fatal(err)
 	}
@@ -332,20 +347,7 @@ func TestSwitchover_NoErrorForMultipath(t *testing.T) {
 	}
 	// Wait for the other node to be in sync (it may have been resynced
 	// after a start where it was slower).
-	for {
-		st, err := cluster.ReadStatus(ctx, other.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(st.Volumes) == 1 && len(st.Volumes[0].InSync) == 2 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("the other node never got in sync")
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	waitStatus(t, ctx, other, "both nodes in sync", func(v cluster.VolumeStatus) bool { return len(v.InSync) == 2 })
 	start := time.Now()
 	if err := cluster.Promote(ctx, other.cfg, "v", other.name, false); err != nil {
 		t.Fatal(err)
@@ -375,6 +377,40 @@ func TestSwitchover_NoErrorForMultipath(t *testing.T) {
 			t.Fatalf("write at %d lost in the switchover (%v)", lba, err)
 		}
 	}
+}
+
+// waitStatus waits until volume v's status, read with n's certificates,
+// satisfies ok, and returns it.
+func waitStatus(t *testing.T, ctx context.Context, n *testNode, what string, ok func(cluster.VolumeStatus) bool) cluster.VolumeStatus {
+	t.Helper()
+	for {
+		st, err := cluster.ReadStatus(ctx, n.cfg)
+		if err == nil && len(st.Volumes) == 1 && ok(st.Volumes[0]) {
+			return st.Volumes[0]
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not reached (last status %+v, %v)", what, st, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// crash stops node n as a crash would, its server with it.
+func crash(n *testNode) {
+	n.cl.Crash()
+	n.srv.Stop()
+}
+
+// restart starts a crashed node again on its data directory, and serves
+// it.
+func restart(t *testing.T, ctx context.Context, n *testNode) {
+	t.Helper()
+	var err error
+	if n.cl, err = cluster.Start(ctx, n.cfg, harness.TestLogger()); err != nil {
+		t.Fatalf("restarting %s: %v", n.name, err)
+	}
+	n.srv = harness.ServeInProcess(t, n.cfg, harness.InProcessOptions{Parts: n.cl.Parts()})
 }
 
 // primaryOf returns the node that is volume v's primary and the other.

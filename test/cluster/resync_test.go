@@ -16,7 +16,7 @@ import (
 // progress while it runs and nothing once the replica is back in sync.
 func TestResync_ProgressInStatus(t *testing.T) {
 	const size = 8 << 20 // the fixture's volume
-	nodes, mp, ctx := startCluster(t, "  resync_rate: 4MiB\n")
+	nodes, mp, ctx := startCluster(t, setup{extra: "  resync_rate: 4MiB\n"})
 	if err := mp.Write(ctx, 0, bytes.Repeat([]byte{1}, 4096), 512); err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,8 @@
 // Each replicated volume has one key, /halun/v1/volumes/<name>, holding
 // JSON such as
 //
-//	{"primary": "a", "epoch": 7, "in_sync": ["a", "b"], "replicas": ["a", "b"]}
+//	{"primary": "a", "epoch": 7, "in_sync": ["a", "b"], "replicas": ["a", "b"],
+//	 "id": "0813199b…", "forced_at": 5, "diverged": ["c"], "discard": []}
 //
 // and each live node one key, /halun/v1/nodes/<name>, attached to an etcd
 // lease the node keeps alive (Client.KeepAlive). Every change of a volume
@@ -32,7 +33,12 @@
 // (disaster recovery), OutOfSync and BackInSync (the primary changes the
 // in-sync set, guarded by its primary name and epoch: a deposed primary
 // is told it is fenced; OutOfSyncFunc is replication's OutOfSync
-// callback built on it). WatchVolume follows a record.
+// callback built on it). The record also carries what decides how a
+// replica is resynced (generations.go): the volume's id, the epoch of
+// the latest forced promotion, the replicas refused as diverged
+// (MarkDiverged) and those an operator discarded (Discard); a node whose
+// copy is new gives up its in-sync place (Relinquish). WatchVolume follows
+// a record.
 //
 // # Time
 //

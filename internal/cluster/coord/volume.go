@@ -2,6 +2,8 @@ package coord
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +43,9 @@ var (
 	// ErrFenced: the caller is no longer the volume's primary at its
 	// epoch. It must stop serving the volume at once.
 	ErrFenced = errors.New("fenced: no longer the primary at this epoch")
+	// ErrLastInSync: the node is the only replica in sync; Relinquish
+	// leaves the decision to an operator.
+	ErrLastInSync = errors.New("the only replica in sync")
 )
 
 // VolumeState is a replicated volume's record.
@@ -60,6 +65,21 @@ type VolumeState struct {
 	// recorded by the node that created the record (DefinedBy).
 	Definition Definition `json:"definition,omitempty"`
 	DefinedBy  string     `json:"defined_by,omitempty"`
+	// ID identifies the volume in this cluster, chosen at random when
+	// the record is created: a copy of another volume (or of a volume of
+	// the same name in another cluster) is known by it.
+	ID string `json:"id,omitempty"`
+	// ForcedAt is the epoch of the latest forced promotion (0: none): a
+	// copy last written before it may hold acknowledged writes the
+	// forced node never had, and is not resynced over until discarded.
+	ForcedAt uint64 `json:"forced_at,omitempty"`
+	// Diverged are the replicas the primary refused to resync: their
+	// copies may hold acknowledged writes it lacks.
+	Diverged []string `json:"diverged,omitempty"`
+	// Discard are the replicas an operator allowed to be overwritten by
+	// a full resync whatever their copies hold (halun cluster discard);
+	// a replica leaves the list when it is back in sync.
+	Discard []string `json:"discard,omitempty"`
 }
 
 // IsInSync says whether node is in the in-sync set.
@@ -69,7 +89,20 @@ func (s VolumeState) clone() VolumeState {
 	s.InSync = slices.Clone(s.InSync)
 	s.Replicas = slices.Clone(s.Replicas)
 	s.Definition = maps.Clone(s.Definition)
+	s.Diverged = slices.Clone(s.Diverged)
+	s.Discard = slices.Clone(s.Discard)
 	return s
+}
+
+// IsDiverged says whether node's copy was refused as diverged.
+func (s VolumeState) IsDiverged(node string) bool { return slices.Contains(s.Diverged, node) }
+
+// IsDiscarded says whether an operator allowed node's copy to be
+// overwritten.
+func (s VolumeState) IsDiscarded(node string) bool { return slices.Contains(s.Discard, node) }
+
+func without(list []string, node string) []string {
+	return slices.DeleteFunc(list, func(r string) bool { return r == node })
 }
 
 func decodeState(name string, kv []byte) (VolumeState, error) {
@@ -114,7 +147,10 @@ func (c *Client) CreateVolume(ctx context.Context, name string, replicas []strin
 			return VolumeState{}, fmt.Errorf("create volume %s: replica %s given twice", name, r)
 		}
 	}
-	s := VolumeState{Epoch: 0, InSync: slices.Clone(replicas), Replicas: slices.Clone(replicas), Definition: def, DefinedBy: c.node}
+	var id [16]byte
+	rand.Read(id[:])
+	s := VolumeState{Epoch: 0, InSync: slices.Clone(replicas), Replicas: slices.Clone(replicas), ID: hex.EncodeToString(id[:]),
+		Definition: def, DefinedBy: c.node}
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
 	key := volumeKey(name)
@@ -251,6 +287,8 @@ func (c *Client) ForcePromote(ctx context.Context, name, node string) (VolumeSta
 		s.Primary = node
 		s.Epoch++
 		s.InSync = []string{node}
+		s.ForcedAt = s.Epoch
+		s.Diverged = without(s.Diverged, node)
 		return s, nil
 	}, func(n VolumeState) {
 		c.log.Warn("volume primary forced: writes the node missed are lost", "volume", name, "primary", node, "epoch", n.Epoch)
@@ -273,7 +311,7 @@ func (c *Client) OutOfSync(ctx context.Context, name, primary string, epoch uint
 		if !s.IsInSync(replica) {
 			return s, errUnchanged
 		}
-		s.InSync = slices.DeleteFunc(s.InSync, func(r string) bool { return r == replica })
+		s.InSync = without(s.InSync, replica)
 		return s, nil
 	}, func(VolumeState) {
 		c.log.Warn("replica out of sync", "volume", name, "replica", replica, "primary", primary, "epoch", epoch)
@@ -293,9 +331,11 @@ func (c *Client) BackInSync(ctx context.Context, name, primary string, epoch uin
 		if !slices.Contains(s.Replicas, replica) {
 			return VolumeState{}, fmt.Errorf("%w (replicas: %v)", ErrNotReplica, s.Replicas)
 		}
-		if s.IsInSync(replica) {
+		if s.IsInSync(replica) && !s.IsDiverged(replica) && !s.IsDiscarded(replica) {
 			return s, errUnchanged
 		}
+		s.Diverged = without(s.Diverged, replica)
+		s.Discard = without(s.Discard, replica)
 		// Keep the in-sync set in the order of the replicas.
 		var in []string
 		for _, r := range s.Replicas {
