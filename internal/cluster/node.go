@@ -281,7 +281,7 @@ func (n *Node) Close() error {
 	n.wg.Wait()
 	var errs []error
 	for _, v := range n.vols {
-		v.demote("node closing")
+		v.stop()
 		errs = append(errs, v.local.Close())
 	}
 	if l := n.lease.Load(); l != nil {

@@ -35,6 +35,9 @@ type volume struct {
 	alua  *scsi.ALUAGroups
 
 	gen *replication.GenFile // this copy's generation record
+	// activity is where this node's writes as primary may be in flight
+	// (opened at the first promotion).
+	activity *replication.ActivityLog
 
 	mu       sync.Mutex
 	primary  *replication.Store // while this node is primary
@@ -211,11 +214,15 @@ func (v *volume) becomePrimary(st coord.VolumeState) error {
 			return err
 		}
 	}
+	activity, err := v.activityLog()
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(v.n.ctx, 5*time.Second)
 	defer cancel()
 	s, err := replication.Open(ctx, replication.Options{
 		Volume: v.cfg.Name, Epoch: st.Epoch, Local: noClose{v.local}, Replicas: replicas, OutOfSyncAtStart: out,
-		Timeout: v.n.cl.ReplicaTimeout, Lineage: lineage(st, since),
+		Timeout: v.n.cl.ReplicaTimeout, Lineage: lineage(st, since), Activity: activity,
 		OutOfSync: v.n.client.OutOfSyncFunc(v.cfg.Name, self, st.Epoch, 2*v.n.cl.ReplicaTimeout),
 		Dirty: func(r string, off, n int64) error {
 			bm, err := v.bitmap(r)
@@ -228,6 +235,15 @@ func (v *volume) becomePrimary(st coord.VolumeState) error {
 	})
 	if err != nil {
 		return err
+	}
+	// A previous run as primary here that did not stop cleanly may have
+	// left the replicas differing where its writes were in flight: they
+	// are resynced from this copy before they count as in sync again.
+	if n, err := s.RecoverActivity(); err != nil {
+		s.Close()
+		return err
+	} else if n > 0 {
+		v.n.log.Warn("cluster: resyncing the extents the last run as primary left in flight", "volume", v.cfg.Name, "extents", n)
 	}
 	v.mu.Lock()
 	v.primary, v.epoch = s, st.Epoch
@@ -248,6 +264,41 @@ func (v *volume) becomePrimary(st coord.VolumeState) error {
 	v.setALUA(self)
 	v.n.log.Info("cluster: primary", "volume", v.cfg.Name, "epoch", st.Epoch, "in_sync", s.InSync())
 	return nil
+}
+
+// stop ends this node's run as primary cleanly, for a shutdown: it stops
+// serving, waits for the writes in flight and syncs them everywhere
+// (Store.Quiesce), so its next run resyncs nothing it left.
+func (v *volume) stop() {
+	v.store.set(nil)
+	v.mu.Lock()
+	s := v.primary
+	v.primary = nil
+	v.mu.Unlock()
+	if s == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*v.n.cl.ReplicaTimeout)
+	defer cancel()
+	if err := s.Quiesce(ctx); err != nil {
+		v.n.log.Warn("cluster: stopping as primary without a clean end; the next run resyncs what was in flight", "volume", v.cfg.Name, "err", err)
+	}
+	s.Close()
+	v.n.log.Info("cluster: no longer primary", "volume", v.cfg.Name, "why", "node closing")
+}
+
+// activityLog opens the volume's activity log on this node once.
+func (v *volume) activityLog() (*replication.ActivityLog, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.activity == nil {
+		a, err := replication.OpenActivityLog(filepath.Join(v.n.cfg.Node.DataDir, "replication", v.cfg.Name+".activity"), v.local.Size())
+		if err != nil {
+			return nil, err
+		}
+		v.activity = a
+	}
+	return v.activity, nil
 }
 
 // demote stops serving the volume from this node at once.
@@ -375,7 +426,7 @@ func (v *volume) handOver(target string) {
 	v.store.set(nil)
 	ctx, cancel := context.WithTimeout(v.n.ctx, 2*v.n.cl.ReplicaTimeout)
 	defer cancel()
-	err := s.Sync(ctx)
+	err := s.Quiesce(ctx)
 	if err == nil {
 		_, err = v.n.client.HandOver(ctx, v.cfg.Name, v.n.self, epoch, target)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,9 @@ type Options struct {
 	// is acknowledged, and its error fails the write: a write whose bit
 	// could be lost is not acknowledged. Nil records nothing.
 	Dirty func(replica string, off, n int64) error
+	// Activity records where writes are in flight (see ActivityLog); nil
+	// records nothing.
+	Activity *ActivityLog
 	// Log receives replica failures; nil discards.
 	Log *slog.Logger
 }
@@ -254,6 +258,12 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 	}
 	s.inflight.RLock()
 	defer s.inflight.RUnlock()
+	if a := s.o.Activity; a != nil && n > 0 {
+		if err := a.Begin(off, n); err != nil {
+			return fmt.Errorf("replication: volume %s: %w: %w", s.o.Volume, backend.ErrIO, err)
+		}
+		defer a.End(off, n)
+	}
 	ps, syncing, missing := s.peers()
 	f.epoch = s.o.Epoch
 	chans := make([]<-chan reply, len(ps))
@@ -354,6 +364,63 @@ func (s *Store) Unmap(ctx context.Context, off, n int64) error {
 // replica.
 func (s *Store) Sync(ctx context.Context) error {
 	return s.replicate(&frame{typ: msgSync}, 0, 0, func() error { return s.local.Sync(ctx) })
+}
+
+// RecoverActivity handles a previous run as primary on this node that did
+// not stop cleanly (a crash, a lost lease), before the first write is
+// served: inside its activity log's extents this copy and the replicas
+// may differ by writes that were in flight, none acknowledged. Those
+// extents are recorded dirty for every replica (Options.Dirty) and the
+// in-sync replicas leave the in-sync set (Options.OutOfSync), so they are
+// resynced from this copy before they count as holding the volume again.
+// It returns the number of extents.
+func (s *Store) RecoverActivity() (int, error) {
+	a := s.o.Activity
+	if a == nil {
+		return 0, nil
+	}
+	left := a.Leftover()
+	if len(left) == 0 {
+		return 0, nil
+	}
+	inSync := s.InSync()
+	s.mu.Lock()
+	names := slices.Clone(inSync)
+	for name := range s.out {
+		names = append(names, name)
+	}
+	s.mu.Unlock()
+	for _, e := range left {
+		if err := s.markDirty(names, e[0], e[1]); err != nil {
+			return 0, err
+		}
+	}
+	cause := fmt.Errorf("the primary's last run here stopped with writes in flight in %d extents", len(left))
+	for _, name := range inSync {
+		if err := s.outOfSync(name, cause); err != nil {
+			return 0, err
+		}
+	}
+	if err := a.Clear(); err != nil {
+		return 0, fmt.Errorf("replication: volume %s: %w", s.o.Volume, err)
+	}
+	return len(left), nil
+}
+
+// Quiesce ends the primary's run cleanly: it waits for the writes in
+// flight, syncs every in-sync replica, and empties the activity log, so
+// that this node's next run as primary resyncs nothing it left. The
+// caller has stopped sending writes (a switchover, a shutdown).
+func (s *Store) Quiesce(ctx context.Context) error {
+	s.inflight.Lock()
+	s.inflight.Unlock() //nolint:staticcheck // an empty critical section: a barrier
+	if err := s.Sync(ctx); err != nil {
+		return err
+	}
+	if a := s.o.Activity; a != nil {
+		return a.Clear()
+	}
+	return nil
 }
 
 // Size is the volume's size.

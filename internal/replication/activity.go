@@ -1,0 +1,193 @@
+package replication
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/halun/halun/internal/atomicfile"
+)
+
+// ActivityLog is a primary's record of where its writes may be in flight,
+// DRBD's activity log: before a write into an extent (ALExtent bytes) not
+// in the log is sent anywhere, the extent is added to the log on disk.
+// If the primary's run ends without a clean stop — a crash, a lost lease —
+// its copy and its in-sync replicas' may differ inside the log's extents
+// (a write one applied and another did not; none was acknowledged); the
+// node's next run as primary finds them in Leftover and resyncs them to
+// every replica from its own copy, so the replicas agree again.
+//
+// The log holds at most ActivityExtents extents: an idle one (no write in
+// flight) leaves when a new one needs its place, so a working set within
+// that size costs no disk write at all.
+type ActivityLog struct {
+	path string
+	size int64
+
+	mu       sync.Mutex
+	hot      map[int64]*alExtent
+	tick     uint64  // use counter for eviction
+	leftover []int64 // extents found at open
+	writes   int     // log writes, for tests
+}
+
+type alExtent struct {
+	inflight int
+	used     uint64
+}
+
+// ActivityExtents bounds the log: 1024 extents of 4 MiB, 4 GiB of hot
+// data (DRBD's default is 1237).
+const ActivityExtents = 1024
+
+// OpenActivityLog opens (or creates) the activity log at path of a volume
+// of size bytes. Extents it holds from a run that did not stop cleanly
+// are in Leftover.
+func OpenActivityLog(path string, size int64) (*ActivityLog, error) {
+	if _, err := atomicfile.RemoveStale(path); err != nil {
+		return nil, err
+	}
+	a := &ActivityLog{path: path, size: size, hot: map[int64]*alExtent{}}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return a, nil
+	case err != nil:
+		return nil, fmt.Errorf("replication: reading activity log: %w", err)
+	}
+	var doc alDoc
+	if err := json.Unmarshal(data, &doc); err != nil || doc.Extent != ALExtent {
+		return nil, fmt.Errorf("replication: activity log %s is damaged (%v): remove it and resync the replicas fully", path, err)
+	}
+	a.leftover = doc.Extents
+	for _, e := range doc.Extents {
+		a.hot[e] = &alExtent{}
+	}
+	return a, nil
+}
+
+// Leftover returns the extents, as byte ranges, where the last run
+// as primary may have left its replicas differing.
+func (a *ActivityLog) Leftover() [][2]int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out [][2]int64
+	for _, e := range a.leftover {
+		off := e * ALExtent
+		if off < a.size {
+			out = append(out, [2]int64{off, min(ALExtent, a.size-off)})
+		}
+	}
+	return out
+}
+
+// Begin records a write to [off, off+n) as in flight, adding its extents
+// to the log on disk first when they are not in it. End must follow.
+func (a *ActivityLog) Begin(off, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tick++
+	grew := false
+	for e := off / ALExtent; e <= (off+n-1)/ALExtent; e++ {
+		x := a.hot[e]
+		if x == nil {
+			x = &alExtent{}
+			a.hot[e] = x
+			grew = true
+		}
+		x.inflight++
+		x.used = a.tick
+	}
+	if !grew {
+		return nil
+	}
+	a.evictLocked()
+	if err := a.writeLocked(); err != nil {
+		a.endLocked(off, n)
+		return err
+	}
+	return nil
+}
+
+// End records the end of a write Begin recorded.
+func (a *ActivityLog) End(off, n int64) {
+	if n <= 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.endLocked(off, n)
+}
+
+func (a *ActivityLog) endLocked(off, n int64) {
+	for e := off / ALExtent; e <= (off+n-1)/ALExtent; e++ {
+		if x := a.hot[e]; x != nil && x.inflight > 0 {
+			x.inflight--
+		}
+	}
+}
+
+// evictLocked drops the least recently used idle extents above the bound.
+func (a *ActivityLog) evictLocked() {
+	if len(a.hot) <= ActivityExtents {
+		return
+	}
+	var idle []int64
+	for e, x := range a.hot {
+		if x.inflight == 0 {
+			idle = append(idle, e)
+		}
+	}
+	slices.SortFunc(idle, func(p, q int64) int { return cmp.Compare(a.hot[p].used, a.hot[q].used) })
+	for _, e := range idle {
+		if len(a.hot) <= ActivityExtents {
+			break
+		}
+		delete(a.hot, e)
+	}
+}
+
+func (a *ActivityLog) writeLocked() error {
+	doc := alDoc{Extent: ALExtent, Extents: []int64{}}
+	for e := range a.hot {
+		doc.Extents = append(doc.Extents, e)
+	}
+	slices.Sort(doc.Extents)
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("replication: encoding activity log: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(a.path), 0o750); err != nil {
+		return fmt.Errorf("replication: %w", err)
+	}
+	if err := atomicfile.Write(a.path, data, 0o644); err != nil {
+		return fmt.Errorf("replication: writing activity log: %w", err)
+	}
+	a.writes++
+	return nil
+}
+
+// Clear empties the log: every write recorded has ended and is on every
+// in-sync replica (the primary synced them), or the leftover extents are
+// recorded for resync. It fails if a write is still in flight.
+func (a *ActivityLog) Clear() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for e, x := range a.hot {
+		if x.inflight > 0 {
+			return fmt.Errorf("replication: activity log: a write is in flight in extent %d", e)
+		}
+	}
+	clear(a.hot)
+	a.leftover = nil
+	return a.writeLocked()
+}
