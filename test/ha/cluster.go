@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"slices"
 	"strings"
 	"sync"
@@ -290,4 +292,30 @@ func (c *haCluster) promote(node string) error {
 	}
 	_, err := c.waitFor(context.Background(), 30*time.Second, func(v cluster.VolumeStatus) bool { return v.Primary == node })
 	return err
+}
+
+// logSize is the length of host's log now.
+func (c *haCluster) logSize(host string) int64 {
+	fi, err := os.Stat(filepath.Join(c.dir, host+".log"))
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// resyncDone matches a primary's log line for a finished resync.
+var resyncDone = regexp.MustCompile(`msg="cluster: resync done".* copied=(\d+)`)
+
+// resyncCopied sums what the resyncs host logged after offset copied.
+func (c *haCluster) resyncCopied(host string, offset int64) int64 {
+	b, err := os.ReadFile(filepath.Join(c.dir, host+".log"))
+	if err != nil || offset > int64(len(b)) {
+		return 0
+	}
+	var n int64
+	for _, m := range resyncDone.FindAllSubmatch(b[offset:], -1) {
+		v, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		n += v
+	}
+	return n
 }

@@ -132,6 +132,7 @@ func runTrial(t *testing.T, ctx context.Context, c *haCluster, trial int, f faul
 		return res, initial
 	}
 	replica := map[string]string{"a": "b", "b": "a"}[primary]
+	logAt := map[string]int64{"a": c.logSize("a"), "b": c.logSize("b")}
 	lp := startLoad(t, c, trial)
 	if trial == 1 {
 		// The prefill: the volume holds data everywhere before the
@@ -162,6 +163,14 @@ func runTrial(t *testing.T, ctx context.Context, c *haCluster, trial int, f faul
 		return res, initial
 	}
 	res.verdict = analyze(ops, initial, faultAt, 60*time.Second)
+	for _, h := range []string{"a", "b"} {
+		res.copied += c.resyncCopied(h, logAt[h])
+	}
+	for _, o := range ops {
+		if o.Write && o.Call >= faultAt && o.Call <= healed.UnixNano() {
+			res.written += blockBytes
+		}
+	}
 	// The load has ended: nothing writes, both replicas are in sync.
 	if err := c.compareImages(); err != nil {
 		res.err = strings.TrimSpace(res.err + " " + err.Error())

@@ -19,6 +19,10 @@ type trialResult struct {
 	resyncWait time.Duration
 	identical  bool
 	err        string
+	// copied is what the resyncs of the trial copied (from the nodes'
+	// logs); written what the load wrote from the fault until it
+	// healed (4 KiB per write, acknowledged or not).
+	copied, written int64
 }
 
 // writeReport writes the campaign's table to HALUN_HA_REPORT, if set:
@@ -34,8 +38,9 @@ func writeReport(t *testing.T, results []trialResult, perFault int) {
 	fmt.Fprintf(&b, "Run %s by `test/ha` (%d trials of each fault asked, %d run), two storage nodes and a witness, each its own process in its own network namespace, a multipath initiator in a fourth: 4 workers reading and writing 32 blocks of 4 KiB at random, each op checked.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), perFault, len(results))
 	fmt.Fprintf(&b, "Pause: the longest time after the fault with no I/O completing at the initiator. Write stall: the same for writes alone.\n\n")
-	fmt.Fprintf(&b, "| fault | trials | pause p50 | pause p99 | pause max | write stall max | resync wait max | ops | acked writes lost | linearizability violations | torn | replicas differed |\n")
-	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "Resynced: what the resyncs copied, against what the load wrote from the fault until it healed (a full resync copies the volume, %d MiB).\n\n", volumeSize>>20)
+	fmt.Fprintf(&b, "| fault | trials | pause p50 | pause p99 | pause max | write stall max | resync wait max | resynced / written | ops | acked writes lost | linearizability violations | torn | replicas differed |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var order []string
 	by := map[string][]trialResult{}
 	for _, r := range results {
@@ -50,7 +55,10 @@ func writeReport(t *testing.T, results []trialResult, perFault int) {
 		var pauses []time.Duration
 		var stall, wait time.Duration
 		ops, lost, viol, torn, differ := 0, 0, 0, 0, 0
+		var copied, written int64
 		for _, r := range rs {
+			copied += r.copied
+			written += r.written
 			pauses = append(pauses, r.Pause)
 			if r.primary {
 				failover = append(failover, r.Pause)
@@ -66,8 +74,8 @@ func writeReport(t *testing.T, results []trialResult, perFault int) {
 				differ++
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %d | %d | %d | %d | %d |\n", f, len(rs),
-			pct(pauses, 50), pct(pauses, 99), pct(pauses, 100), secs(stall), secs(wait), ops, lost, viol, torn, differ)
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s / %s | %d | %d | %d | %d | %d |\n", f, len(rs),
+			pct(pauses, 50), pct(pauses, 99), pct(pauses, 100), secs(stall), secs(wait), mib(copied), mib(written), ops, lost, viol, torn, differ)
 	}
 	if len(failover) > 0 {
 		fmt.Fprintf(&b, "\nPrimary lost (every fault above that takes the primary away, %d trials): pause p50 %s, p99 %s, max %s.\n",
@@ -88,5 +96,7 @@ func pct(ds []time.Duration, p int) string {
 	i := (p*len(s) + 99) / 100
 	return secs(s[max(i-1, 0)])
 }
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
