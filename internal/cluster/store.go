@@ -85,3 +85,16 @@ func (s *volumeStore) Size() int64 { return s.local.Size() }
 // Close is the node's: the local store closes with the cluster node, not
 // with a logical unit rebuilt by a reload.
 func (s *volumeStore) Close() error { return nil }
+
+// MapStatus reports the primary's copy's allocation (GET LBA STATUS);
+// the replicas hold the same (unmaps replicate). A copy that cannot tell
+// is all mapped.
+func (s *volumeStore) MapStatus(off, n int64) (bool, int64, error) {
+	if _, err := s.active(); err != nil {
+		return false, 0, err
+	}
+	if m, ok := s.local.(backend.Mapper); ok {
+		return m.MapStatus(off, n)
+	}
+	return true, n, nil
+}
