@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 
@@ -162,15 +161,8 @@ func (a *ActivityLog) writeLocked() error {
 		doc.Extents = append(doc.Extents, e)
 	}
 	slices.Sort(doc.Extents)
-	data, err := json.Marshal(doc)
-	if err != nil {
-		return fmt.Errorf("replication: encoding activity log: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(a.path), 0o750); err != nil {
-		return fmt.Errorf("replication: %w", err)
-	}
-	if err := atomicfile.Write(a.path, data, 0o644); err != nil {
-		return fmt.Errorf("replication: writing activity log: %w", err)
+	if err := writeJSON(a.path, "activity log", doc); err != nil {
+		return err
 	}
 	a.writes++
 	return nil

@@ -132,15 +132,8 @@ func (b *Bitmap) writeALLocked() error {
 		doc.Extents = append(doc.Extents, e)
 	}
 	slices.Sort(doc.Extents)
-	data, err := json.Marshal(doc)
-	if err != nil {
-		return fmt.Errorf("replication: encoding activity log: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(b.alPath), 0o750); err != nil {
-		return fmt.Errorf("replication: %w", err)
-	}
-	if err := atomicfile.Write(b.alPath, data, 0o644); err != nil {
-		return fmt.Errorf("replication: writing activity log: %w", err)
+	if err := writeJSON(b.alPath, "bitmap activity log", doc); err != nil {
+		return err
 	}
 	b.alWrites++
 	return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/halun/halun/internal/atomicfile"
@@ -69,15 +68,8 @@ func (e *FileEpochs) SetEpoch(volume string, epoch uint64) error {
 		next[k] = v
 	}
 	next[volume] = epoch
-	data, err := json.MarshalIndent(next, "", "  ")
-	if err != nil {
-		return fmt.Errorf("replication: encoding epochs: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(e.path), 0o750); err != nil {
-		return fmt.Errorf("replication: %w", err)
-	}
-	if err := atomicfile.Write(e.path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("replication: writing epochs: %w", err)
+	if err := writeJSON(e.path, "epochs", next); err != nil {
+		return err
 	}
 	e.m = next
 	return nil

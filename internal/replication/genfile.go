@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -164,15 +163,8 @@ func (g *GenFile) BecamePrimary(epoch uint64) (uint64, error) {
 
 // writeLocked replaces the record with rec, durably.
 func (g *GenFile) writeLocked(rec genRecord) error {
-	data, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return fmt.Errorf("replication: encoding generation record: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(g.path), 0o750); err != nil {
-		return fmt.Errorf("replication: %w", err)
-	}
-	if err := atomicfile.Write(g.path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("replication: writing generation record: %w", err)
+	if err := writeJSON(g.path, "generation record", rec); err != nil {
+		return err
 	}
 	g.rec = rec
 	g.epoch.Store(rec.Epoch)

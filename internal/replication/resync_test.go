@@ -6,12 +6,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/halun/halun/internal/backend"
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/halun/halun/internal/backend"
 )
 
 // bitmapDirty sends a store's Dirty calls for replica name to bm.
