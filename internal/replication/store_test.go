@@ -46,7 +46,7 @@ func (c *countingStore) WriteAt(ctx context.Context, p []byte, off int64, durabl
 
 func (c *countingStore) Sync(ctx context.Context) error { c.syncs.Add(1); return c.Store.Sync(ctx) }
 
-func startReplica(t *testing.T, name string) *replicaNode {
+func startReplica(t testing.TB, name string) *replicaNode {
 	t.Helper()
 	ep, err := OpenFileEpochs(filepath.Join(t.TempDir(), "epochs.json"))
 	if err != nil {
@@ -57,7 +57,7 @@ func startReplica(t *testing.T, name string) *replicaNode {
 	return n
 }
 
-func (n *replicaNode) serve(t *testing.T) {
+func (n *replicaNode) serve(t testing.TB) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func (o *outLog) got() []string {
 	return append([]string(nil), o.names...)
 }
 
-func openPrimary(t *testing.T, epoch uint64, out *outLog, dirty func(replica string, off, n int64) error, replicas ...ReplicaAddr) *Store {
+func openPrimary(t testing.TB, epoch uint64, out *outLog, dirty func(replica string, off, n int64) error, replicas ...ReplicaAddr) *Store {
 	t.Helper()
 	s, err := Open(ctx, Options{Volume: "vol1", Epoch: epoch, Local: backend.NewMemory(volSize), Replicas: replicas,
 		OutOfSync: out.outOfSync, Dirty: dirty, Timeout: time.Second})
