@@ -3,6 +3,7 @@ package replication
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"path/filepath"
 	"sync"
@@ -75,6 +76,14 @@ func benchStore(b *testing.B, link string) backend.Store {
 	case "tcp":
 		return openPrimary(b, 1, &outLog{}, nil, startReplica(b, "b").addr())
 	}
+	return openPrimary(b, 1, &outLog{}, nil, tlsReplica(b, backend.NewMemory(volSize)))
+}
+
+// tlsReplica serves store as volume "vol1" of replica "b" over mutual
+// TLS on loopback, with certificates of a new cluster, and returns how a
+// primary reaches it.
+func tlsReplica(b *testing.B, store backend.Store) ReplicaAddr {
+	b.Helper()
 	dir := b.TempDir()
 	if err := pki.Init(dir, "bench", []pki.Node{
 		{Name: "a", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
@@ -94,7 +103,6 @@ func benchStore(b *testing.B, link string) backend.Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	store := backend.NewMemory(volSize)
 	r := &Replica{Epochs: ep, Volume: func(v string) (backend.Store, bool) { return store, v == "vol1" }}
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", idb.ServerTLS(pki.RequireRole(pki.RoleStorage)))
 	if err != nil {
@@ -118,8 +126,55 @@ func benchStore(b *testing.B, link string) backend.Store {
 	}()
 	addr := ln.Addr().String()
 	cfg := ida.ClientTLS("b", pki.RequireRole(pki.RoleStorage))
-	return openPrimary(b, 1, &outLog{}, nil, ReplicaAddr{Name: "b", Dial: func(ctx context.Context) (net.Conn, error) {
+	return ReplicaAddr{Name: "b", Dial: func(ctx context.Context) (net.Conn, error) {
 		d := tls.Dialer{Config: cfg}
 		return d.DialContext(ctx, "tcp", addr)
-	}})
+	}}
+}
+
+// BenchmarkResync is a full resync of a 64 MiB volume over mutual TLS on
+// loopback, with one chunk in flight (depth1, how resync copied before it
+// pipelined) and with the default depth. Each iteration takes the replica
+// out of sync, marks the whole bitmap and resyncs it; a resync's dial
+// and TLS handshake are part of it.
+//
+//	go test -run '^$' -bench Resync ./internal/replication
+func BenchmarkResync(b *testing.B) {
+	const size = 64 << 20
+	for _, depth := range []int{1, 0} {
+		name := "depth1"
+		if depth == 0 {
+			name = "default"
+		}
+		b.Run(name, func(b *testing.B) {
+			replica := tlsReplica(b, backend.NewMemory(size))
+			s, err := Open(ctx, Options{Volume: "vol1", Epoch: 1, Local: backend.NewMemory(size), Replicas: []ReplicaAddr{replica},
+				OutOfSync: (&outLog{}).outOfSync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			if err := s.WriteAt(ctx, make([]byte, size), 0, false); err != nil { // allocate the memory stores
+				b.Fatal(err)
+			}
+			bm, err := OpenBitmap(filepath.Join(b.TempDir(), "bm"), size)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(size)
+			b.ResetTimer()
+			for b.Loop() {
+				if err := s.outOfSync("b", errors.New("benchmark")); err != nil {
+					b.Fatal(err)
+				}
+				if err := bm.SetAll(); err != nil {
+					b.Fatal(err)
+				}
+				copied, err := s.Resync(ctx, ResyncOptions{Replica: replica, Bitmap: bm, Depth: depth, BackInSync: func(string) error { return nil }})
+				if err != nil || copied != size {
+					b.Fatalf("resync copied %d of %d: %v", copied, size, err)
+				}
+			}
+		})
+	}
 }
