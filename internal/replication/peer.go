@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,6 +26,10 @@ type peer struct {
 
 	wmu sync.Mutex // serialises sends
 	bw  *bufio.Writer
+	// sending counts the sends that hold or wait for wmu: the last of
+	// them flushes, so writes that arrive together share one flush (one
+	// TLS record and one system call) instead of one each.
+	sending atomic.Int32
 
 	mu      sync.Mutex
 	seq     uint64
@@ -137,13 +142,17 @@ func (p *peer) send(f *frame) <-chan reply {
 	f.seq = p.seq
 	p.pending[f.seq] = ch
 	p.mu.Unlock()
+	p.sending.Add(1)
 	p.wmu.Lock()
 	var h [headerLen]byte
 	_, err := p.bw.Write(appendHeader(h[:0], f))
 	if err == nil && len(f.payload) > 0 {
 		_, err = p.bw.Write(f.payload)
 	}
-	if err == nil {
+	// A send still waiting for wmu flushes after writing its own frame;
+	// only the last one must. It cannot be stuck: it has taken nothing
+	// but its place in the queue for wmu.
+	if p.sending.Add(-1) == 0 && err == nil {
 		err = p.bw.Flush()
 	}
 	p.wmu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/halun/halun/internal/backend"
 )
@@ -142,18 +143,21 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 	ctx := context.Background()
 	for {
 		var req frame
-		buf, err := readFrame(br, &req, nil)
+		bp := payloads.Get().(*[]byte)
+		buf, err := readFrame(br, &req, *bp)
+		*bp = buf
 		if err != nil {
+			payloads.Put(bp)
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
 			return err
 		}
-		_ = buf
 		sem <- struct{}{}
 		wg.Add(1)
 		go func(req frame) {
-			defer func() { <-sem; wg.Done() }()
+			// The store has the payload once apply returns.
+			defer func() { payloads.Put(bp); <-sem; wg.Done() }()
 			st, msg := r.apply(ctx, volume, store, gen, &req)
 			e, _ := r.epoch(volume)
 			if err := w.reply(req.seq, e, st, msg); err != nil {
@@ -163,6 +167,10 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 		}(req)
 	}
 }
+
+// payloads recycles the buffers requests are read into: a replica would
+// otherwise allocate (and zero) one per write.
+var payloads = sync.Pool{New: func() any { return new([]byte) }}
 
 // apply applies one request to the store and returns its status.
 func (r *Replica) apply(ctx context.Context, volume string, store backend.Store, gen *GenFile, req *frame) (uint64, string) {
@@ -205,10 +213,13 @@ func (r *Replica) apply(ctx context.Context, volume string, store backend.Store,
 	return statusIO, err.Error()
 }
 
-// replyWriter serialises replies on one connection.
+// replyWriter serialises replies on one connection. The last of the
+// replies that hold or wait for mu flushes: replies finished together
+// share one flush.
 type replyWriter struct {
-	mu sync.Mutex
-	w  *bufio.Writer
+	mu      sync.Mutex
+	w       *bufio.Writer
+	waiting atomic.Int32
 }
 
 func (w *replyWriter) reply(seq, epoch, status uint64, msg string) error {
@@ -216,14 +227,16 @@ func (w *replyWriter) reply(seq, epoch, status uint64, msg string) error {
 }
 
 func (w *replyWriter) replyPayload(seq, epoch, status uint64, p []byte) error {
+	w.waiting.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var b [headerLen]byte
 	out := appendFrame(b[:0], &frame{typ: msgReply, seq: seq, epoch: epoch, offset: status, payload: p})
-	if _, err := w.w.Write(out); err != nil {
-		return err
+	_, err := w.w.Write(out)
+	if w.waiting.Add(-1) == 0 && err == nil {
+		err = w.w.Flush()
 	}
-	return w.w.Flush()
+	return err
 }
 
 // Raise records that volume is now at epoch, durably, as a node does for

@@ -21,6 +21,8 @@ type ResyncOptions struct {
 	Rate int64
 	// Chunk is the most one resync message copies; 0 means 1 MiB.
 	Chunk int64
+	// Depth is how many chunks are in flight at once; 0 means 4.
+	Depth int
 	// BackInSync puts the replica back into the in-sync set, durably (an
 	// etcd transaction); the replica gets every write as in-sync only
 	// after it succeeds. Required.
@@ -52,6 +54,9 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 	}
 	if o.Chunk <= 0 {
 		o.Chunk = 1 << 20
+	}
+	if o.Depth <= 0 {
+		o.Depth = 4
 	}
 	name := o.Replica.Name
 	s.mu.Lock()
@@ -106,25 +111,63 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 	if o.Progress != nil {
 		o.Progress(0, o.Bitmap.DirtyBytes())
 	}
-	buf := make([]byte, o.Chunk)
+	// Depth chunks are copied at once, so the link carries the next
+	// while a replica writes one. Chunks are disjoint, each under its
+	// range lock; one is cleared from the bitmap once the replica has it.
+	type done struct {
+		off, n int64
+		err    error
+	}
+	results := make(chan done, o.Depth)
+	bufs := make(chan []byte, o.Depth)
+	for range o.Depth {
+		bufs <- make([]byte, o.Chunk)
+	}
+	var (
+		inflight int
+		cursor   int64 // where the next chunk is looked for
+		failed   error // the first chunk that failed, or ctx's end
+	)
 	start := time.Now()
 	lastFlush := start
 	for {
-		off, n, ok := o.Bitmap.Next(0, o.Chunk)
-		if !ok {
-			break
+		if failed == nil && inflight < o.Depth {
+			if err := ctx.Err(); err != nil {
+				failed = err
+				continue
+			}
+			if off, n, ok := o.Bitmap.Next(cursor, o.Chunk); ok {
+				cursor = off + n
+				buf := <-bufs
+				inflight++
+				go func() {
+					err := s.copyRange(ctx, p, buf[:n], off)
+					bufs <- buf
+					results <- done{off, n, err}
+				}()
+				continue
+			}
+			if inflight == 0 {
+				if cursor == 0 {
+					break // the bitmap is empty
+				}
+				cursor = 0 // one more pass: nothing should be left
+				continue
+			}
 		}
-		if err := ctx.Err(); err != nil {
-			o.Bitmap.Flush()
-			return copied, err
+		if inflight == 0 {
+			break // failed, and nothing left to wait for
 		}
-		if err := s.copyRange(ctx, p, buf[:n], off); err != nil {
-			s.dropSyncing(p, err)
-			o.Bitmap.Flush()
-			return copied, fmt.Errorf("replication: volume %s: resync of replica %s: %w", s.o.Volume, name, err)
+		d := <-results
+		inflight--
+		if d.err != nil {
+			if failed == nil {
+				failed = d.err
+			}
+			continue
 		}
-		o.Bitmap.Clear(off, n)
-		copied += n
+		o.Bitmap.Clear(d.off, d.n)
+		copied += d.n
 		if o.Progress != nil {
 			o.Progress(copied, o.Bitmap.DirtyBytes())
 		}
@@ -135,7 +178,7 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 			}
 			lastFlush = time.Now()
 		}
-		if o.Rate > 0 {
+		if o.Rate > 0 && failed == nil {
 			if ahead := time.Duration(float64(copied)/float64(o.Rate)*float64(time.Second)) - time.Since(start); ahead > 0 {
 				select {
 				case <-time.After(ahead):
@@ -143,6 +186,14 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 				}
 			}
 		}
+	}
+	if failed != nil {
+		o.Bitmap.Flush()
+		if ctx.Err() != nil && errors.Is(failed, ctx.Err()) {
+			return copied, failed
+		}
+		s.dropSyncing(p, failed)
+		return copied, fmt.Errorf("replication: volume %s: resync of replica %s: %w", s.o.Volume, name, failed)
 	}
 	// Everything the replica missed is there: make it durable, rejoin.
 	r := <-p.send(&frame{typ: msgSync, epoch: s.o.Epoch})

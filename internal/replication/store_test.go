@@ -47,7 +47,7 @@ func (c *countingStore) WriteAt(ctx context.Context, p []byte, off int64, durabl
 
 func (c *countingStore) Sync(ctx context.Context) error { c.syncs.Add(1); return c.Store.Sync(ctx) }
 
-func startReplica(t *testing.T, name string) *replicaNode {
+func startReplica(t testing.TB, name string) *replicaNode {
 	t.Helper()
 	dir := t.TempDir()
 	ep, err := OpenFileEpochs(filepath.Join(dir, "epochs.json"))
@@ -63,7 +63,7 @@ func startReplica(t *testing.T, name string) *replicaNode {
 // wipe gives the node a new, empty copy of the volume (in memory) and
 // the generation record of one, as a node does at start when its image
 // is new.
-func (n *replicaNode) wipe(t *testing.T) {
+func (n *replicaNode) wipe(t testing.TB) {
 	t.Helper()
 	n.store = &countingStore{Store: backend.NewMemory(volSize)}
 	g, _, err := OpenGenFile(filepath.Join(n.dir, "vol1.gen.json"), testVolumeID, Image{}, true)
@@ -76,7 +76,7 @@ func (n *replicaNode) wipe(t *testing.T) {
 // testVolumeID is vol1's identifier in the tests' lineage.
 const testVolumeID = "vol1-id"
 
-func (n *replicaNode) serve(t *testing.T) {
+func (n *replicaNode) serve(t testing.TB) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func (o *outLog) got() []string {
 	return append([]string(nil), o.names...)
 }
 
-func openPrimary(t *testing.T, epoch uint64, out *outLog, dirty func(replica string, off, n int64) error, replicas ...ReplicaAddr) *Store {
+func openPrimary(t testing.TB, epoch uint64, out *outLog, dirty func(replica string, off, n int64) error, replicas ...ReplicaAddr) *Store {
 	t.Helper()
 	s, err := Open(ctx, Options{Volume: "vol1", Epoch: epoch, Local: backend.NewMemory(volSize), Replicas: replicas,
 		OutOfSync: out.outOfSync, Dirty: dirty, Timeout: time.Second,

@@ -1,0 +1,180 @@
+package replication
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/halun/halun/internal/backend"
+	"github.com/halun/halun/internal/cluster/pki"
+)
+
+// BenchmarkWriteAt shows what replication adds to a write: the same
+// writes to a plain memory store, and to a primary whose local store is
+// a memory store with one in-process replica over loopback TCP, plain and
+// with the cluster's mutual TLS. "qd1" writes one at a time (the latency
+// of a write); "parallel" has GOMAXPROCS×4 writers at disjoint offsets
+// (the pipeline under a queue depth). Both ends run in this process, on
+// the same cores, as the two nodes of scripts/bench-ha.sh do.
+//
+//	go test -run '^$' -bench WriteAt ./internal/replication
+func BenchmarkWriteAt(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"4KiB", 4 << 10}, {"1MiB", 1 << 20}} {
+		for _, link := range []string{"local", "tcp", "tls"} {
+			b.Run(size.name+"/"+link+"/qd1", func(b *testing.B) {
+				s := benchStore(b, link)
+				p := make([]byte, size.n)
+				b.SetBytes(int64(size.n))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; b.Loop(); i++ {
+					off := int64(i*size.n) % volSize
+					if err := s.WriteAt(ctx, p, off, false); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(size.name+"/"+link+"/parallel", func(b *testing.B) {
+				s := benchStore(b, link)
+				var next atomic.Int64
+				b.SetBytes(int64(size.n))
+				b.ReportAllocs()
+				b.SetParallelism(4)
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					p := make([]byte, size.n)
+					for pb.Next() {
+						// Disjoint offsets while fewer writes are in flight
+						// than the volume holds: the range lock never waits.
+						off := (next.Add(1) * int64(size.n)) % volSize
+						if err := s.WriteAt(ctx, p, off, false); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// benchStore is a plain memory store ("local"), or a primary with one
+// replica over loopback TCP ("tcp") or mutual TLS ("tls").
+func benchStore(b *testing.B, link string) backend.Store {
+	b.Helper()
+	switch link {
+	case "local":
+		return backend.NewMemory(volSize)
+	case "tcp":
+		return openPrimary(b, 1, &outLog{}, nil, startReplica(b, "b").addr())
+	}
+	return openPrimary(b, 1, &outLog{}, nil, tlsReplica(b, backend.NewMemory(volSize)))
+}
+
+// tlsReplica serves store as volume "vol1" of replica "b" over mutual
+// TLS on loopback, with certificates of a new cluster, and returns how a
+// primary reaches it.
+func tlsReplica(b *testing.B, store backend.Store) ReplicaAddr {
+	b.Helper()
+	dir := b.TempDir()
+	if err := pki.Init(dir, "bench", []pki.Node{
+		{Name: "a", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
+		{Name: "b", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
+	}); err != nil {
+		b.Fatal(err)
+	}
+	ida, err := pki.Load(filepath.Join(dir, "a"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	idb, err := pki.Load(filepath.Join(dir, "b"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ep, err := OpenFileEpochs(filepath.Join(b.TempDir(), "epochs.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &Replica{Epochs: ep, Volume: func(v string) (backend.Store, bool) { return store, v == "vol1" }}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", idb.ServerTLS(pki.RequireRole(pki.RoleStorage)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	// Registered before the primary's: cleanups run last in, first out, so
+	// the primary closes its connection before the server is waited for.
+	b.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); r.ServeConn(c) }()
+		}
+	}()
+	addr := ln.Addr().String()
+	cfg := ida.ClientTLS("b", pki.RequireRole(pki.RoleStorage))
+	return ReplicaAddr{Name: "b", Dial: func(ctx context.Context) (net.Conn, error) {
+		d := tls.Dialer{Config: cfg}
+		return d.DialContext(ctx, "tcp", addr)
+	}}
+}
+
+// BenchmarkResync is a full resync of a 64 MiB volume over mutual TLS on
+// loopback, with one chunk in flight (depth1, how resync copied before it
+// pipelined) and with the default depth. Each iteration takes the replica
+// out of sync, marks the whole bitmap and resyncs it; a resync's dial
+// and TLS handshake are part of it.
+//
+//	go test -run '^$' -bench Resync ./internal/replication
+func BenchmarkResync(b *testing.B) {
+	const size = 64 << 20
+	for _, depth := range []int{1, 0} {
+		name := "depth1"
+		if depth == 0 {
+			name = "default"
+		}
+		b.Run(name, func(b *testing.B) {
+			replica := tlsReplica(b, backend.NewMemory(size))
+			s, err := Open(ctx, Options{Volume: "vol1", Epoch: 1, Local: backend.NewMemory(size), Replicas: []ReplicaAddr{replica},
+				OutOfSync: (&outLog{}).outOfSync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			if err := s.WriteAt(ctx, make([]byte, size), 0, false); err != nil { // allocate the memory stores
+				b.Fatal(err)
+			}
+			bm, err := OpenBitmap(filepath.Join(b.TempDir(), "bm"), size)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(size)
+			b.ResetTimer()
+			for b.Loop() {
+				if err := s.outOfSync("b", errors.New("benchmark")); err != nil {
+					b.Fatal(err)
+				}
+				if err := bm.SetAll(); err != nil {
+					b.Fatal(err)
+				}
+				copied, err := s.Resync(ctx, ResyncOptions{Replica: replica, Bitmap: bm, Depth: depth, BackInSync: func(string) error { return nil }})
+				if err != nil || copied != size {
+					b.Fatalf("resync copied %d of %d: %v", copied, size, err)
+				}
+			}
+		})
+	}
+}
