@@ -2,8 +2,9 @@
 // `halun config check` validates a config, `halun import` converts IET, SCST
 // and LIO configs, `halun cluster` creates a cluster's certificates, the
 // management commands (target, volume, lun, acl, session, portal, alua,
-// reload) talk to a running node over its admin socket, and `halun
-// version` says which build this is.
+// reload) talk to a running node over its admin socket, `halun bench` runs
+// a verifying I/O load through one or more portals, and `halun version`
+// says which build this is.
 package main
 
 import (
@@ -84,6 +85,8 @@ func newRootCmd() *cobra.Command {
   halun serve --config FILE        serve a YAML config
   halun config check FILE          validate a config
   halun cluster init|add-node      create a cluster's CA and node certificates
+  halun bench --portal HOST:PORT --target IQN
+                                   a verifying I/O load through one or more portals (multipath)
 
 Managing a running daemon (over its admin socket, --socket):
   halun target|volume|lun|acl|portal list, halun session list -v
@@ -97,7 +100,7 @@ Managing a running daemon (over its admin socket, --socket):
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServeCmd(), newConfigCmd(), newVersionCmd(), newImportCmd(), newClusterCmd(), newWitnessCmd())
+	root.AddCommand(newServeCmd(), newConfigCmd(), newVersionCmd(), newImportCmd(), newClusterCmd(), newWitnessCmd(), newBenchCmd())
 	// Management of a running daemon over its admin socket.
 	root.AddCommand(newTargetCmd(), newVolumeCmd(), newLUNCmd(), newACLCmd(), newSessionCmd(),
 		newPortalCmd(), newALUACmd(), newReloadCmd())
