@@ -149,6 +149,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return v.gen
 		}
 		return nil
+	}, Resized: func(name string, size int64) {
+		if v := n.vols[name]; v != nil {
+			v.grown(size)
+		}
 	}}
 	self := cl.Self()
 	if n.ln, err = tls.Listen("tcp", self.Replication.String(), n.id.ServerTLS(pki.RequireRole(pki.RoleStorage))); err != nil {

@@ -25,6 +25,8 @@ type volumeStore struct {
 	// after it serves not one stale read before its controller demotes
 	// it.
 	deadline func() time.Time
+	// grow is Resize's work (volume.grow).
+	grow func(size int64) error
 }
 
 func (s *volumeStore) active() (backend.Store, error) {

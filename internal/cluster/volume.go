@@ -62,6 +62,7 @@ func (v *volume) setLU(lu *scsi.LU) {
 func newVolume(n *Node, v *config.Volume, local backend.Store) *volume {
 	cv := &volume{n: n, cfg: *v, local: local, store: &volumeStore{name: v.Name, local: local, deadline: n.leaseDeadline},
 		alua: scsi.NewLUALUAGroups(), bitmaps: map[string]*replication.Bitmap{}, resyncs: map[string]bool{}, divergedWhy: map[string]string{}}
+	cv.store.grow = cv.grow
 	cv.setALUA("") // no primary known yet: transitioning
 	return cv
 }
@@ -71,6 +72,15 @@ func newVolume(n *Node, v *config.Volume, local backend.Store) *volume {
 type noClose struct{ backend.Store }
 
 func (noClose) Close() error { return nil }
+
+// Resize grows the local copy underneath (replication.Store.Resize).
+func (c noClose) Resize(size int64) error {
+	r, ok := c.Store.(backend.Resizer)
+	if !ok {
+		return fmt.Errorf("the local copy (%T) cannot be resized", c.Store)
+	}
+	return r.Resize(size)
+}
 
 // setALUA sets the volume's target port groups: the primary's
 // active/optimized, every other node's standby; all transitioning when
@@ -210,7 +220,13 @@ func (v *volume) becomePrimary(st coord.VolumeState) error {
 		if r == self {
 			continue
 		}
-		if _, err := v.bitmap(r); err != nil {
+		bm, err := v.bitmap(r)
+		if err != nil {
+			return err
+		}
+		// The volume may have grown since the bitmap was opened (this
+		// node was a replica then).
+		if err := bm.Grow(v.local.Size(), !st.IsInSync(r)); err != nil {
 			return err
 		}
 	}
@@ -218,6 +234,7 @@ func (v *volume) becomePrimary(st coord.VolumeState) error {
 	if err != nil {
 		return err
 	}
+	activity.Grow(v.local.Size())
 	ctx, cancel := context.WithTimeout(v.n.ctx, 5*time.Second)
 	defer cancel()
 	s, err := replication.Open(ctx, replication.Options{
@@ -230,6 +247,13 @@ func (v *volume) becomePrimary(st coord.VolumeState) error {
 				return err
 			}
 			return bm.Mark(off, n)
+		},
+		Grow: func(r string, size int64, dirty bool) error {
+			bm, err := v.bitmap(r)
+			if err != nil {
+				return err
+			}
+			return bm.Grow(size, dirty)
 		},
 		Log: v.n.log,
 	})
@@ -259,6 +283,9 @@ func (v *volume) becomePrimary(st coord.VolumeState) error {
 			s.Close()
 			return err
 		}
+		// The volume may have grown while this node was a replica and
+		// its logical unit did not follow.
+		v.fitLU(lu)
 	}
 	v.store.set(s)
 	v.setALUA(self)

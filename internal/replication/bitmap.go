@@ -34,7 +34,7 @@ import (
 // of volume and replica, 32 MiB per TiB.
 const (
 	BitmapGrain = 4 << 10 // bytes per bit
-	ALExtent    = 4 << 20  // bytes per activity log extent
+	ALExtent    = 4 << 20 // bytes per activity log extent
 )
 
 // Bitmap is the dirty bitmap of one volume towards one replica.
@@ -70,11 +70,17 @@ func OpenBitmap(path string, size int64) (*Bitmap, error) {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return nil, fmt.Errorf("replication: reading bitmap: %w", err)
-	case len(data) != 8*len(b.bits):
+	case len(data)%8 != 0 || len(data) > 8*len(b.bits):
 		return nil, fmt.Errorf("replication: bitmap %s has %d bytes; a volume of %d bytes needs %d", b.path, len(data), size, 8*len(b.bits))
 	default:
-		for i := range b.bits {
+		for i := range len(data) / 8 {
 			b.bits[i] = binary.LittleEndian.Uint64(data[8*i:])
+		}
+		if short := int64(len(data)) * 8 * BitmapGrain; short < size {
+			// The volume grew after the last flush (Grow flushes, but
+			// the node may have stopped in between): what lies beyond
+			// is dirty, since nothing here says the replica has it.
+			b.setLocked(short, size-short)
 		}
 	}
 	data, err = os.ReadFile(b.alPath)

@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 )
@@ -95,8 +96,9 @@ func TestBitmap_ClearAndNext(t *testing.T) {
 	}
 }
 
-// TestBitmap_WrongSize: a bitmap file of another volume size is refused,
-// not reinterpreted.
+// TestBitmap_WrongSize: a bitmap file of a larger volume is refused, not
+// reinterpreted; one of a smaller volume (it grew after the last flush)
+// keeps its bits and reads the added space as dirty.
 func TestBitmap_WrongSize(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bm")
 	b, _ := OpenBitmap(path, 1<<30)
@@ -104,7 +106,56 @@ func TestBitmap_WrongSize(t *testing.T) {
 	if err := b.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenBitmap(path, 2<<30); err == nil {
-		t.Error("a bitmap of another size was accepted")
+	if _, err := OpenBitmap(path, 1<<29); err == nil {
+		t.Error("a bitmap of a larger volume was accepted")
+	}
+	g, err := OpenBitmap(path, 2<<30)
+	if err != nil {
+		t.Fatalf("a bitmap of a volume grown since was refused: %v", err)
+	}
+	if got, want := g.DirtyBytes(), int64(BitmapGrain+1<<30); got != want {
+		t.Errorf("grown volume: %d bytes dirty, want %d (the old bit and the added space)", got, want)
+	}
+}
+
+// TestBitmap_Grow: growing keeps the bits, adds the new space dirty or
+// clean as asked, and is flushed at the new size.
+func TestBitmap_Grow(t *testing.T) {
+	dir := t.TempDir()
+	for _, dirty := range []bool{false, true} {
+		path := filepath.Join(dir, fmt.Sprint(dirty))
+		b, err := OpenBitmap(path, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Mark(8192, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Grow(3<<20, dirty); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(BitmapGrain)
+		if dirty {
+			want += 2 << 20
+		}
+		if got := b.DirtyBytes(); got != want {
+			t.Errorf("dirty=%v: %d bytes dirty, want %d", dirty, got, want)
+		}
+		if err := b.Mark(3<<20-1, 1); err != nil { // the last byte is tracked
+			t.Fatal(err)
+		}
+		if !dirty {
+			want += BitmapGrain
+		}
+		if err := b.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		again, err := OpenBitmap(path, 3<<20)
+		if err != nil {
+			t.Fatalf("reopened at the grown size: %v", err)
+		}
+		if got := again.DirtyBytes(); got != want {
+			t.Errorf("dirty=%v, reopened: %d bytes dirty, want %d", dirty, got, want)
+		}
 	}
 }

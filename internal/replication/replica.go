@@ -27,6 +27,11 @@ type Replica struct {
 	// higher epoch is applied. Nil (or a nil record) reports a copy that
 	// holds nothing, which a primary resyncs in full.
 	Gens func(volume string) *GenFile
+	// Resized is told that this node's copy of volume grew to size bytes
+	// at its primary's request (a cluster node grows its logical unit
+	// with it, so initiators on this path see the new capacity too). Nil
+	// tells nothing.
+	Resized func(volume string, size int64)
 	// Log receives what a connection ends with; nil discards.
 	Log *slog.Logger
 
@@ -181,7 +186,7 @@ func (r *Replica) apply(ctx context.Context, volume string, store backend.Store,
 	if !ok {
 		return statusStaleEpoch, fmt.Sprintf("epoch %d is below %d", req.epoch, cur)
 	}
-	if gen != nil && (req.typ == msgWrite || req.typ == msgUnmap) {
+	if gen != nil && (req.typ == msgWrite || req.typ == msgUnmap || req.typ == msgResize) {
 		// The copy's generation moves before its data does.
 		if err := gen.Applied(req.epoch); err != nil {
 			return statusIO, err.Error()
@@ -198,6 +203,8 @@ func (r *Replica) apply(ctx context.Context, volume string, store backend.Store,
 		}
 	case msgSync:
 		err = store.Sync(ctx)
+	case msgResize:
+		err = r.resize(volume, store, int64(req.offset))
 	case msgPing:
 	default:
 		return statusProtocol, fmt.Sprintf("unexpected message type %d", req.typ)
@@ -211,6 +218,26 @@ func (r *Replica) apply(ctx context.Context, volume string, store backend.Store,
 		return statusRange, err.Error()
 	}
 	return statusIO, err.Error()
+}
+
+// resize grows the local copy of volume to size bytes, a primary's
+// resize; a copy of that size already is left as it is.
+func (r *Replica) resize(volume string, store backend.Store, size int64) error {
+	if store.Size() == size {
+		return nil
+	}
+	rs, ok := store.(backend.Resizer)
+	if !ok {
+		return fmt.Errorf("volume %s: this replica's copy (%T) cannot be resized", volume, store)
+	}
+	if err := rs.Resize(size); err != nil {
+		return fmt.Errorf("volume %s: %w", volume, err)
+	}
+	r.log().Info("replication: volume grown by its primary", "volume", volume, "size", size)
+	if r.Resized != nil {
+		r.Resized(volume, size)
+	}
+	return nil
 }
 
 // replyWriter serialises replies on one connection. The last of the

@@ -71,9 +71,9 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("replication: volume %s: resync: %w", s.o.Volume, err)
 	}
-	if h.size != s.local.Size() {
+	if h.size > s.local.Size() {
 		p.close()
-		return 0, fmt.Errorf("replication: volume %s: replica %s holds %d bytes, the primary %d", s.o.Volume, name, h.size, s.local.Size())
+		return 0, fmt.Errorf("replication: volume %s: replica %s holds %d bytes, more than the primary's %d", s.o.Volume, name, h.size, s.local.Size())
 	}
 	lin := s.o.Lineage
 	lin.Discard = o.Discard
@@ -90,9 +90,19 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 	}
 	s.log.Info("replication: resync", "volume", s.o.Volume, "replica", name, "decision", d.String(), "why", why,
 		"replica_generation", h.gen.String(), "primary", lin.String(), "dirty_bytes", o.Bitmap.DirtyBytes())
+	// A copy smaller than the primary's (its replica was away while the
+	// volume grew) grows before it receives a write; no resize runs
+	// meanwhile, and one that follows sends it the resize too.
+	s.inflight.RLock()
+	if err := s.growReplica(p, h.size, o.Bitmap); err != nil {
+		s.inflight.RUnlock()
+		p.close()
+		return 0, fmt.Errorf("replication: volume %s: resync: %w", s.o.Volume, err)
+	}
 	s.mu.Lock()
 	s.syncing[name] = p
 	s.mu.Unlock()
+	s.inflight.RUnlock()
 	// Writes that began before the replica joined did not go to it;
 	// they record it dirty when they end. Wait for them, so the bitmap
 	// holds all of them before the copying can finish.
@@ -246,4 +256,36 @@ func (s *Store) copyRange(ctx context.Context, p *peer, buf []byte, off int64) e
 	case <-timer.C:
 		return fmt.Errorf("replica %s: no answer within %v", p.name, s.o.Timeout)
 	}
+}
+
+// growReplica grows a resyncing replica's copy of has bytes to the
+// primary's size, the added bytes recorded dirty for it first (the
+// primary's record says so already when it grew the volume; this covers
+// a record that never saw the replica smaller).
+func (s *Store) growReplica(p *peer, has int64, bm *Bitmap) error {
+	size := s.local.Size()
+	if has >= size {
+		return nil
+	}
+	if err := bm.Grow(size, true); err != nil {
+		return err
+	}
+	if err := bm.Mark(has, size-has); err != nil {
+		return fmt.Errorf("replica %s: recording the space it lacks: %w", p.name, err)
+	}
+	timer := time.NewTimer(s.o.Timeout)
+	defer timer.Stop()
+	select {
+	case r := <-p.send(&frame{typ: msgResize, epoch: s.o.Epoch, offset: uint64(size)}):
+		if r.err == nil && r.status != statusOK {
+			r.err = statusError(p.name, r.status, r.msg)
+		}
+		if r.err != nil {
+			return fmt.Errorf("growing replica %s from %d to %d bytes: %w", p.name, has, size, r.err)
+		}
+	case <-timer.C:
+		return fmt.Errorf("growing replica %s from %d to %d bytes: no answer within %v", p.name, has, size, s.o.Timeout)
+	}
+	s.log.Info("replication: replica grown for its resync", "volume", s.o.Volume, "replica", p.name, "from", has, "to", size)
+	return nil
 }

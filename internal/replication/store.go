@@ -55,6 +55,12 @@ type Options struct {
 	// is acknowledged, and its error fails the write: a write whose bit
 	// could be lost is not acknowledged. Nil records nothing.
 	Dirty func(replica string, off, n int64) error
+	// Grow extends replica's dirty record to a volume of size bytes
+	// (its Bitmap.Grow), the added bytes dirty when dirty is set (the
+	// replica did not grow with the primary). Resize calls it for every
+	// replica before a write can reach the added bytes. Nil records
+	// nothing.
+	Grow func(replica string, size int64, dirty bool) error
 	// Activity records where writes are in flight (see ActivityLog); nil
 	// records nothing.
 	Activity *ActivityLog

@@ -47,6 +47,10 @@ func (c *countingStore) WriteAt(ctx context.Context, p []byte, off int64, durabl
 
 func (c *countingStore) Sync(ctx context.Context) error { c.syncs.Add(1); return c.Store.Sync(ctx) }
 
+// Resize grows the store underneath (a memory store), as a primary's
+// resize asks.
+func (c *countingStore) Resize(size int64) error { return c.Store.(backend.Resizer).Resize(size) }
+
 func startReplica(t testing.TB, name string) *replicaNode {
 	t.Helper()
 	dir := t.TempDir()

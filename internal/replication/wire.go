@@ -10,12 +10,14 @@ import (
 // Frame header layout, big endian:
 //
 //	0  magic   "HLRP"
-//	4  version 2 (2: the hello reply carries the replica's generation)
+//	4  version 3 (2: the hello reply carries the replica's generation;
+//	           3: msgResize)
 //	5  type    (msg*)
 //	6  flags   (flag*)
 //	8  seq     request number, echoed by its reply
 //	16 epoch   the volume's epoch the sender holds
-//	24 offset  byte offset in the volume (write, unmap); status in replies
+//	24 offset  byte offset in the volume (write, unmap); the new size
+//	           (resize); status in replies
 //	32 length  unmap: bytes; others: the payload's length
 //	36 payload length
 //
@@ -24,7 +26,7 @@ import (
 // reply's message.
 const (
 	headerLen  = 40
-	version    = 2
+	version    = 3
 	maxPayload = 8<<20 + 4096 // a write of the largest transfer, with room
 	magic      = "HLRP"
 )
@@ -37,7 +39,8 @@ const (
 	msgSync    byte = 4 // make every completed write durable
 	msgReply   byte = 5 // replica → primary: status in offset, message in payload
 	msgPing    byte = 6 // liveness; replied with msgReply
-	msgMaxType      = msgPing
+	msgResize  byte = 7 // grow the volume to the size in offset
+	msgMaxType      = msgResize
 )
 
 // Flags.
@@ -115,8 +118,8 @@ func parseHeader(h []byte, f *frame) (int, error) {
 	if n > maxPayload {
 		return 0, fmt.Errorf("%w: payload of %d bytes (at most %d)", errProtocol, n, maxPayload)
 	}
-	if f.typ == msgUnmap && n != 0 {
-		return 0, fmt.Errorf("%w: unmap with a payload", errProtocol)
+	if (f.typ == msgUnmap || f.typ == msgResize) && n != 0 {
+		return 0, fmt.Errorf("%w: message type %d with a payload", errProtocol, f.typ)
 	}
 	return int(n), nil
 }

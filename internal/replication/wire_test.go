@@ -12,12 +12,27 @@ import (
 func TestWireGolden(t *testing.T) {
 	f := &frame{typ: msgWrite, flags: flagDurable, seq: 7, epoch: 3, offset: 4096, payload: []byte{0xab, 0xcd}}
 	got := hex.EncodeToString(appendFrame(nil, f))
-	want := "484c5250" + "02" + "02" + "0001" + "0000000000000007" + "0000000000000003" + "0000000000001000" + "00000000" + "00000002" + "abcd"
+	want := "484c5250" + "03" + "02" + "0001" + "0000000000000007" + "0000000000000003" + "0000000000001000" + "00000000" + "00000002" + "abcd"
 	if got != want {
 		t.Fatalf("frame\n got %s\nwant %s", got, want)
 	}
 	var g frame
 	if _, err := readFrame(bytes.NewReader(appendFrame(nil, f)), &g, nil); err != nil || g.typ != msgWrite || g.seq != 7 || g.epoch != 3 || g.offset != 4096 || !bytes.Equal(g.payload, f.payload) || g.flags != flagDurable {
+		t.Fatalf("round trip: %+v %v", g, err)
+	}
+}
+
+// TestWireResizeGolden pins msgResize: the new size in the offset
+// field, no payload.
+func TestWireResizeGolden(t *testing.T) {
+	f := &frame{typ: msgResize, seq: 4, epoch: 2, offset: 16 << 20}
+	got := hex.EncodeToString(appendFrame(nil, f))
+	want := "484c5250" + "03" + "07" + "0000" + "0000000000000004" + "0000000000000002" + "0000000001000000" + "00000000" + "00000000"
+	if got != want {
+		t.Fatalf("resize frame\n got %s\nwant %s", got, want)
+	}
+	var g frame
+	if _, err := readFrame(bytes.NewReader(appendFrame(nil, f)), &g, nil); err != nil || g.typ != msgResize || g.seq != 4 || g.epoch != 2 || g.offset != 16<<20 || len(g.payload) != 0 {
 		t.Fatalf("round trip: %+v %v", g, err)
 	}
 }
@@ -30,9 +45,10 @@ func TestWireRefuses(t *testing.T) {
 	huge := bytes.Clone(good)
 	copy(huge[36:], []byte{0x7f, 0xff, 0xff, 0xff})
 	unmapPayload := appendFrame(nil, &frame{typ: msgUnmap, payload: []byte{1}})
+	resizePayload := appendFrame(nil, &frame{typ: msgResize, offset: 1 << 20, payload: []byte{1}})
 	for name, in := range map[string][]byte{
-		"magic": mut(0, 'X'), "version": mut(4, 9), "type 0": mut(5, 0), "type 99": mut(5, 99),
-		"huge payload": huge, "unmap with payload": unmapPayload,
+		"magic": mut(0, 'X'), "version": mut(4, 9), "version 2": mut(4, 2), "type 0": mut(5, 0), "type 99": mut(5, 99),
+		"huge payload": huge, "unmap with payload": unmapPayload, "resize with payload": resizePayload,
 	} {
 		var f frame
 		if _, err := readFrame(bytes.NewReader(in), &f, nil); !errors.Is(err, errProtocol) {
@@ -56,6 +72,7 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add(appendFrame(nil, &frame{typ: msgHello, seq: 1, epoch: 5, payload: []byte("vol1")}))
 	f.Add(appendFrame(nil, &frame{typ: msgReply, seq: 9, offset: statusStaleEpoch, payload: []byte("epoch 4 < 5")}))
 	f.Add(appendFrame(nil, &frame{typ: msgUnmap, seq: 3, offset: 0, length: 1 << 20}))
+	f.Add(appendFrame(nil, &frame{typ: msgResize, seq: 4, epoch: 2, offset: 16 << 20}))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var fr frame
 		if _, err := readFrame(bytes.NewReader(in), &fr, nil); err != nil {

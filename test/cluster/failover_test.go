@@ -48,6 +48,7 @@ type testNode struct {
 	name, portal string
 	tag          int
 	cfg          *config.Config
+	yaml         string // cfg's text, for reconfigure
 	cl           *cluster.Node
 	srv          *harness.InProcess
 }
@@ -120,7 +121,7 @@ volumes:
 		if err != nil {
 			t.Fatalf("%s:\n%s\n%v", n.name, text, err)
 		}
-		n.cfg = cfg
+		n.cfg, n.yaml = cfg, text
 	}
 
 	// The witness and both nodes start together: each etcd member waits
@@ -411,6 +412,23 @@ func restart(t *testing.T, ctx context.Context, n *testNode) {
 		t.Fatalf("restarting %s: %v", n.name, err)
 	}
 	n.srv = harness.ServeInProcess(t, n.cfg, harness.InProcessOptions{Parts: n.cl.Parts()})
+}
+
+// reconfigure edits node n's running config as `halun volume resize` and
+// the other management commands do (server.Node.Change): the config is
+// written to a file beside the node's data directory at the first call,
+// edited there, and applied live.
+func reconfigure(t *testing.T, n *testNode, what string, edit func(*config.Document) error) error {
+	t.Helper()
+	path := filepath.Join(filepath.Dir(n.cfg.Node.DataDir), n.name+".yaml")
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		if err := os.WriteFile(path, []byte(n.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		n.srv.Node.SetSource(path, config.Overrides{DataDir: n.cfg.Node.DataDir})
+	}
+	_, err := n.srv.Node.Change(what, edit)
+	return err
 }
 
 // primaryOf returns the node that is volume v's primary and the other.

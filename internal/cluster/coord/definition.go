@@ -1,10 +1,12 @@
 package coord
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -51,4 +53,36 @@ func checkDefinition(name string, def Definition, replicas []string, rec VolumeS
 		return nil
 	}
 	return fmt.Errorf("volume %s: %w (recorded by %s): %s", name, ErrDefinition, rec.DefinedBy, strings.Join(diffs, "; "))
+}
+
+// ErrShrink: a volume's recorded size would go down; volumes only grow.
+var ErrShrink = errors.New("a volume's size only grows")
+
+// GrowVolume records size (bytes) as the "size" of volume name's
+// definition, as its primary at epoch (ErrFenced otherwise, as for
+// OutOfSync): once every copy has grown, so that a node starting later
+// with the new size in its config is accepted and one with the old size
+// is refused, naming both. A size below the recorded one is ErrShrink;
+// the recorded one is no change.
+func (c *Client) GrowVolume(ctx context.Context, name, primary string, epoch uint64, size int64) error {
+	what := fmt.Sprintf("record volume %s's size as %d bytes (primary %s, epoch %d)", name, size, primary, epoch)
+	_, err := c.update(ctx, what, name, func(s VolumeState) (VolumeState, error) {
+		if err := fenced(s, primary, epoch); err != nil {
+			return VolumeState{}, err
+		}
+		if rec, err := strconv.ParseInt(s.Definition["size"], 10, 64); err == nil && size < rec {
+			return VolumeState{}, fmt.Errorf("%w: recorded %d bytes", ErrShrink, rec)
+		}
+		if s.Definition["size"] == strconv.FormatInt(size, 10) {
+			return s, errUnchanged
+		}
+		if s.Definition == nil {
+			s.Definition = Definition{}
+		}
+		s.Definition["size"] = strconv.FormatInt(size, 10)
+		return s, nil
+	}, func(VolumeState) {
+		c.log.Info("volume grown", "volume", name, "size", size, "primary", primary, "epoch", epoch)
+	})
+	return err
 }

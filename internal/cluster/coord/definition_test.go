@@ -49,3 +49,42 @@ func TestCreateVolume_RefusesAnotherDefinition(t *testing.T) {
 		})
 	}
 }
+
+// TestGrowVolume: the primary at its epoch records a new size; a node
+// that then joins with it is accepted and one with the old size is
+// refused, naming both; a deposed primary and a smaller size are refused.
+func TestGrowVolume(t *testing.T) {
+	c := newCluster(t, "a")
+	ctx := ctxFor(t, 20*time.Second)
+	a := c.dial("a", "a")
+	def := Definition{"size": "8388608", "serial": "ha0001"}
+	if _, err := a.CreateVolume(ctx, "v1", []string{"a", "b"}, def); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Promote(ctx, "v1", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.GrowVolume(ctx, "v1", "a", 2, 16<<20); !errors.Is(err, ErrFenced) {
+		t.Fatalf("grown at another epoch: %v, want ErrFenced", err)
+	}
+	if err := a.GrowVolume(ctx, "v1", "b", 1, 16<<20); !errors.Is(err, ErrFenced) {
+		t.Fatalf("grown by a node that is not primary: %v, want ErrFenced", err)
+	}
+	if err := a.GrowVolume(ctx, "v1", "a", 1, 16<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.GrowVolume(ctx, "v1", "a", 1, 16<<20); err != nil {
+		t.Fatalf("the same size again: %v", err)
+	}
+	if err := a.GrowVolume(ctx, "v1", "a", 1, 4<<20); !errors.Is(err, ErrShrink) {
+		t.Fatalf("a smaller size: %v, want ErrShrink", err)
+	}
+	b := c.dial("b", "a")
+	if _, err := b.CreateVolume(ctx, "v1", []string{"a", "b"}, Definition{"size": "16777216", "serial": "ha0001"}); err != nil {
+		t.Fatalf("a node with the new size refused: %v", err)
+	}
+	_, err := b.CreateVolume(ctx, "v1", []string{"a", "b"}, def)
+	if !errors.Is(err, ErrDefinition) || !strings.Contains(err.Error(), `size: here "8388608", cluster "16777216"`) {
+		t.Fatalf("a node with the old size: %v, want ErrDefinition naming both sizes", err)
+	}
+}
