@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,28 +43,39 @@ func BenchmarkWriteAt(b *testing.B) {
 					}
 				}
 			})
-			b.Run(size.name+"/"+link+"/parallel", func(b *testing.B) {
-				s := benchStore(b, link)
-				var next atomic.Int64
-				b.SetBytes(int64(size.n))
-				b.ReportAllocs()
-				b.SetParallelism(4)
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					p := make([]byte, size.n)
-					for pb.Next() {
-						// Disjoint offsets while fewer writes are in flight
-						// than the volume holds: the range lock never waits.
-						off := (next.Add(1) * int64(size.n)) % volSize
-						if err := s.WriteAt(ctx, p, off, false); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-			})
+			for _, par := range []struct {
+				name string
+				n    int
+			}{{"parallel", 8}, {"qd32", 32}} {
+				benchParallel(b, size.name+"/"+link+"/"+par.name, link, size.n, par.n)
+			}
 		}
 	}
+}
+
+// benchParallel runs writes of n bytes from writers goroutines at once
+// (at least; SetParallelism multiplies by GOMAXPROCS).
+func benchParallel(b *testing.B, name, link string, n, writers int) {
+	b.Run(name, func(b *testing.B) {
+		s := benchStore(b, link)
+		var next atomic.Int64
+		b.SetBytes(int64(n))
+		b.ReportAllocs()
+		b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			p := make([]byte, n)
+			for pb.Next() {
+				// Disjoint offsets while fewer writes are in flight
+				// than the volume holds: the range lock never waits.
+				off := (next.Add(1) * int64(n)) % volSize
+				if err := s.WriteAt(ctx, p, off, false); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }
 
 // benchStore is a plain memory store ("local"), or a primary with one
