@@ -178,7 +178,24 @@ func (v *volume) control() {
 			v.n.log.Debug("cluster: promotion refused", "volume", v.cfg.Name, "err", err)
 		}
 	}
+	if st.Primary != "" && st.Primary != self && st.IsInSync(self) {
+		v.forgetActivity()
+	}
 	v.setALUA(st.Primary)
+}
+
+// forgetActivity empties what this node's last run as primary left in
+// its activity log once its copy is in sync under another primary: the
+// resync that brought it back overwrote whatever those writes in flight
+// left here, so its next run as primary has nothing to resync for them.
+func (v *volume) forgetActivity() {
+	a, err := v.activityLog()
+	if err == nil && len(a.Leftover()) > 0 {
+		err = a.Clear()
+	}
+	if err != nil {
+		v.n.log.Warn("cluster: emptying the activity log", "volume", v.cfg.Name, "err", err)
+	}
 }
 
 // primaryGone reports whether the record's primary looks dead (its node

@@ -29,11 +29,10 @@ type ActivityLog struct {
 	path string
 	size int64
 
-	mu       sync.Mutex
-	hot      map[int64]*alExtent
-	tick     uint64  // use counter for eviction
-	leftover []int64 // extents found at open
-	writes   int     // log writes, for tests
+	mu     sync.Mutex
+	hot    map[int64]*alExtent
+	tick   uint64 // use counter for eviction
+	writes int    // log writes, for tests
 }
 
 type alExtent struct {
@@ -64,20 +63,27 @@ func OpenActivityLog(path string, size int64) (*ActivityLog, error) {
 	if err := json.Unmarshal(data, &doc); err != nil || doc.Extent != ALExtent {
 		return nil, fmt.Errorf("replication: activity log %s is damaged (%v): remove it and resync the replicas fully", path, err)
 	}
-	a.leftover = doc.Extents
 	for _, e := range doc.Extents {
 		a.hot[e] = &alExtent{}
 	}
 	return a, nil
 }
 
-// Leftover returns the extents, as byte ranges, where the last run
-// as primary may have left its replicas differing.
+// Leftover returns the extents in the log, as byte ranges. Called before
+// a run as primary serves its first write, they are where an earlier run
+// that did not stop cleanly (Clear empties the log at a clean stop) may
+// have left its replicas differing — in an earlier process, or in this
+// one, if it lost its lease.
 func (a *ActivityLog) Leftover() [][2]int64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out [][2]int64
-	for _, e := range a.leftover {
+	extents := make([]int64, 0, len(a.hot))
+	for e := range a.hot {
+		extents = append(extents, e)
+	}
+	slices.Sort(extents)
+	for _, e := range extents {
 		off := e * ALExtent
 		if off < a.size {
 			out = append(out, [2]int64{off, min(ALExtent, a.size-off)})
@@ -180,6 +186,5 @@ func (a *ActivityLog) Clear() error {
 		}
 	}
 	clear(a.hot)
-	a.leftover = nil
 	return a.writeLocked()
 }

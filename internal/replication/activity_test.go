@@ -41,6 +41,11 @@ func TestActivityLog_SurvivesACrash(t *testing.T) {
 	}
 	a.End(ALExtent+100, 4096)
 	a.End(ALExtent+8192, 4096)
+	// A run that ended without Clear in this process (a lost lease)
+	// leaves the same to the next run.
+	if got := a.Leftover(); len(got) != 1 || got[0] != [2]int64{ALExtent, ALExtent} {
+		t.Fatalf("leftover of a run ended without a clean stop: %v, want extent 1", got)
+	}
 	if err := a.Clear(); err != nil {
 		t.Fatal(err)
 	}
