@@ -63,7 +63,14 @@ type setup struct {
 	// volumes (8 MiB, replicated on both nodes) are LUNs 0, 1… in the
 	// order given; without any, one volume v.
 	volumes []string
+	// external runs a separate three-member etcd cluster (e1, e2, e3)
+	// that the nodes reach through cluster.etcd_endpoints, instead of a
+	// member in each node and in the witness.
+	external bool
 }
+
+// externalEtcd is the members of a separate etcd cluster.
+var externalEtcd = []string{"e1", "e2", "e3"}
 
 // startCluster starts storage nodes a and b and witness w in this
 // process, serves both nodes, and returns them with a multipath
@@ -77,12 +84,23 @@ func startCluster(t *testing.T, o setup) ([]*testNode, *initiator.Multipath, con
 		{Name: "a", Role: pki.RoleStorage, Hosts: []string{ip}},
 		{Name: "b", Role: pki.RoleStorage, Hosts: []string{ip}},
 		{Name: "w", Role: pki.RoleWitness, Hosts: []string{ip}},
+		{Name: "e1", Role: pki.RoleWitness, Hosts: []string{ip}},
+		{Name: "e2", Role: pki.RoleWitness, Hosts: []string{ip}},
+		{Name: "e3", Role: pki.RoleWitness, Hosts: []string{ip}},
 	}); err != nil {
 		t.Fatal(err)
 	}
 	addr := map[string]string{}
-	for _, k := range []string{"a.portal", "b.portal", "a.rep", "b.rep", "a.peer", "a.client", "b.peer", "b.client", "w.peer", "w.client"} {
+	for _, k := range []string{"a.portal", "b.portal", "a.rep", "b.rep", "a.peer", "a.client", "b.peer", "b.client", "w.peer", "w.client",
+		"e1.peer", "e1.client", "e2.peer", "e2.client", "e3.peer", "e3.client"} {
 		addr[k] = freePort(t, ip)
+	}
+	if o.external {
+		var eps []string
+		for _, e := range externalEtcd {
+			eps = append(eps, fmt.Sprintf("%q", "https://"+addr[e+".client"]))
+		}
+		o.extra += "  etcd_endpoints: [" + strings.Join(eps, ", ") + "]\n"
 	}
 	clusterYAML := fmt.Sprintf(`cluster:
   name: san
@@ -129,17 +147,30 @@ volumes:
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	wg.Add(3)
-	var witness *coord.Member
-	go func() {
-		defer wg.Done()
-		m, err := coord.StartMember(ctx, coord.MemberConfig{Name: "w", DataDir: filepath.Join(dir, "w"),
-			PeerURL: "https://" + addr["w.peer"], ClientURL: "https://" + addr["w.client"], TLSDir: filepath.Join(tls, "w"),
-			InitialCluster: map[string]string{"a": "https://" + addr["a.peer"], "b": "https://" + addr["b.peer"], "w": "https://" + addr["w.peer"]}})
-		witness = m
-		errs <- err
-	}()
+	errs := make(chan error, 5)
+	// The etcd members outside the nodes: the witness, or the external
+	// cluster.
+	members := []string{"w"}
+	initial := map[string]string{"a": "https://" + addr["a.peer"], "b": "https://" + addr["b.peer"], "w": "https://" + addr["w.peer"]}
+	if o.external {
+		members = externalEtcd
+		initial = map[string]string{}
+		for _, e := range externalEtcd {
+			initial[e] = "https://" + addr[e+".peer"]
+		}
+	}
+	started := make([]*coord.Member, len(members))
+	wg.Add(len(members) + len(nodes))
+	for i, m := range members {
+		go func() {
+			defer wg.Done()
+			mb, err := coord.StartMember(ctx, coord.MemberConfig{Name: m, DataDir: filepath.Join(dir, m),
+				PeerURL: "https://" + addr[m+".peer"], ClientURL: "https://" + addr[m+".client"], TLSDir: filepath.Join(tls, m),
+				InitialCluster: initial})
+			started[i] = mb
+			errs <- err
+		}()
+	}
 	for _, n := range nodes {
 		go func() {
 			defer wg.Done()
@@ -159,7 +190,11 @@ volumes:
 		for _, n := range nodes {
 			n.cl.Close()
 		}
-		witness.Close()
+		for _, m := range started {
+			if m != nil {
+				m.Close()
+			}
+		}
 	})
 	for _, n := range nodes {
 		n.srv = harness.ServeInProcess(t, n.cfg, harness.InProcessOptions{Parts: n.cl.Parts()})

@@ -3,8 +3,11 @@ package ha
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -46,7 +49,7 @@ func (tp *topology) in(host string, args ...string) error {
 func newTopology(t testing.TB, hosts map[string]int) *topology {
 	t.Helper()
 	removeStale()
-	tp := &topology{t: t, prefix: fmt.Sprintf("halunha-%04x-", rand.IntN(1<<16)), ips: map[string]string{}}
+	tp := &topology{t: t, prefix: fmt.Sprintf("halunha-%d-%04x-", os.Getpid(), rand.IntN(1<<16)), ips: map[string]string{}}
 	t.Cleanup(tp.close)
 	sw := tp.nsName("sw")
 	tp.ip("netns", "add", sw)
@@ -76,13 +79,21 @@ func (tp *topology) close() {
 	}
 }
 
-// removeStale deletes namespaces an earlier, killed run left behind.
+// removeStale deletes namespaces an earlier run left behind when it was
+// killed: those whose test process (named in them) is gone. A campaign
+// running at the same time keeps its own.
 func removeStale() {
 	out, _ := exec.Command("ip", "netns", "list").Output()
 	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "halunha-") {
-			exec.Command("ip", "netns", "del", f[0]).Run()
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], "halunha-") {
+			continue
 		}
+		owner, _, _ := strings.Cut(strings.TrimPrefix(f[0], "halunha-"), "-")
+		if pid, err := strconv.Atoi(owner); err == nil && syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		exec.Command("ip", "netns", "del", f[0]).Run()
 	}
 }
 
