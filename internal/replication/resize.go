@@ -2,7 +2,6 @@ package replication
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/halun/halun/internal/backend"
 )
@@ -42,39 +41,8 @@ func (s *Store) Resize(size int64) error {
 	for i, p := range ps {
 		chans[i] = p.send(&frame{typ: msgResize, epoch: s.o.Epoch, offset: uint64(size)})
 	}
-	timer := time.NewTimer(s.o.Timeout)
-	defer timer.Stop()
-	var fenceErr error
-	for i, ch := range chans {
-		var rep reply
-		select {
-		case rep = <-ch:
-		case <-timer.C:
-			rep = reply{err: fmt.Errorf("replica %s: no answer within %v", ps[i].name, s.o.Timeout)}
-			timer.Reset(0)
-		}
-		switch {
-		case rep.err == nil && rep.status == statusOK:
-			continue
-		case rep.err == nil && rep.status == statusStaleEpoch:
-			s.fenced.Store(true)
-			fenceErr = fmt.Errorf("replication: volume %s: %w: %w", s.o.Volume, backend.ErrFenced, statusError(ps[i].name, rep.status, rep.msg))
-			continue
-		}
-		cause := rep.err
-		if cause == nil {
-			cause = statusError(ps[i].name, rep.status, rep.msg)
-		}
-		cause = fmt.Errorf("resize to %d bytes: %w", size, cause)
-		if syncing[i] && s.dropSyncing(ps[i], cause) {
-			continue
-		}
-		if err := s.outOfSync(ps[i].name, cause); err != nil {
-			fenceErr = err
-		}
-	}
-	if fenceErr != nil {
-		return fenceErr
+	if _, err := s.await(ps, syncing, chans, func(cause error) error { return fmt.Errorf("resize to %d bytes: %w", size, cause) }); err != nil {
+		return err
 	}
 	if err := r.Resize(size); err != nil {
 		return fmt.Errorf("replication: volume %s: growing the primary's copy to %d bytes: %w", s.o.Volume, size, err)

@@ -278,8 +278,28 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 		chans[i] = p.send(&fc)
 	}
 	lerr := local()
+	failed, err := s.await(ps, syncing, chans, func(cause error) error { return cause })
+	if err != nil {
+		return err
+	}
+	missing = append(missing, failed...)
+	if err := s.markDirty(missing, off, n); err != nil {
+		return err
+	}
+	return lerr
+}
+
+// await waits for the answers on chans of the replicas ps (syncing[i]:
+// ps[i] is resyncing), each at most the replica timeout counted from the
+// first wait. A replica that fails or does not answer leaves the in-sync
+// set, for the reason wrap gives its failure — or, if it was resyncing,
+// only its resync ends. It returns the replicas that did not apply the
+// request, and an error when the primary is fenced: a replica holds a
+// higher epoch, or one could not be taken out of sync.
+func (s *Store) await(ps []*peer, syncing []bool, chans []<-chan reply, wrap func(error) error) ([]string, error) {
 	timer := time.NewTimer(s.o.Timeout)
 	defer timer.Stop()
+	var failed []string
 	var fenceErr error
 	for i, ch := range chans {
 		var r reply
@@ -302,7 +322,8 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 		if cause == nil {
 			cause = statusError(ps[i].name, r.status, r.msg)
 		}
-		missing = append(missing, ps[i].name)
+		cause = wrap(cause)
+		failed = append(failed, ps[i].name)
 		if syncing[i] && s.dropSyncing(ps[i], cause) {
 			// Already out of sync in the cluster's record: only its
 			// resync ends.
@@ -312,13 +333,7 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 			fenceErr = err
 		}
 	}
-	if fenceErr != nil {
-		return fenceErr
-	}
-	if err := s.markDirty(missing, off, n); err != nil {
-		return err
-	}
-	return lerr
+	return failed, fenceErr
 }
 
 // ReadAt reads the primary's copy.
