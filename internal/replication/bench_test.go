@@ -7,7 +7,6 @@ import (
 	"net"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -111,32 +110,7 @@ func tlsReplica(b *testing.B, store backend.Store) ReplicaAddr {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ep, err := OpenFileEpochs(filepath.Join(b.TempDir(), "epochs.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := &Replica{Epochs: ep, Volume: func(v string) (backend.Store, bool) { return store, v == "vol1" }}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", idb.ServerTLS(pki.RequireRole(pki.RoleStorage)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	// Registered before the primary's: cleanups run last in, first out, so
-	// the primary closes its connection before the server is waited for.
-	b.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); r.ServeConn(c) }()
-		}
-	}()
-	addr := ln.Addr().String()
+	addr, _ := serveTLSReplica(b, idb, store)
 	cfg := ida.ClientTLS("b", pki.RequireRole(pki.RoleStorage))
 	return ReplicaAddr{Name: "b", Dial: func(ctx context.Context) (net.Conn, error) {
 		d := tls.Dialer{Config: cfg}

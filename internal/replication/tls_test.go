@@ -41,31 +41,8 @@ func TestTLS_OnlyStorageNodesWriteReplicas(t *testing.T) {
 	a, b, w, stranger := load(dir, "a"), load(dir, "b"), load(dir, "w"), load(otherDir, "a")
 
 	// Node b is the replica: it accepts storage nodes only.
-	ep, err := OpenFileEpochs(filepath.Join(t.TempDir(), "epochs.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	store := backend.NewMemory(volSize)
-	r := &Replica{Epochs: ep, Volume: func(v string) (backend.Store, bool) { return store, v == "vol1" }}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", b.ServerTLS(pki.RequireRole(pki.RoleStorage)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); r.ServeConn(c) }()
-		}
-	}()
-	addr := ln.Addr().String()
+	addr, ep := serveTLSReplica(t, b, store)
 	dialAs := func(cfg *tls.Config) ReplicaAddr {
 		return ReplicaAddr{Name: "b", Dial: func(ctx context.Context) (net.Conn, error) {
 			d := tls.Dialer{Config: cfg}
@@ -112,4 +89,37 @@ func TestTLS_OnlyStorageNodesWriteReplicas(t *testing.T) {
 	if e, _ := ep.Epoch("vol1"); e != 1 {
 		t.Errorf("an intruder raised the replica's epoch to %d", e)
 	}
+}
+
+// serveTLSReplica serves volume vol1 on store as replica id, over mutual
+// TLS that admits storage nodes only, until the test ends; it returns the
+// listener's address and the replica's epochs. Register it before anything that connects to it:
+// cleanups run last in, first out, so a primary closes its connection
+// before the server is waited for.
+func serveTLSReplica(tb testing.TB, id *pki.Identity, store backend.Store) (string, *FileEpochs) {
+	tb.Helper()
+	ep, err := OpenFileEpochs(filepath.Join(tb.TempDir(), "epochs.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &Replica{Epochs: ep, Volume: func(v string) (backend.Store, bool) { return store, v == "vol1" }}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", id.ServerTLS(pki.RequireRole(pki.RoleStorage)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	tb.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); r.ServeConn(c) }()
+		}
+	}()
+	return ln.Addr().String(), ep
 }
