@@ -169,18 +169,8 @@ done
 URL_solo="iscsi://$SOLO:$ISCSI_PORT/$IQN/0"
 URL_ha="iscsi://$(addr "$primary"):$ISCSI_PORT/$IQN/0"
 
-ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
-
-# client CMD... runs the load generator and records the CPU seconds it (and
-# its children) used in $work/client-cpu: it shares the cores with halun.
-client() {
-  "$@"
-  local rc=$?
-  times > "$work/client-times"  # not in a pipeline: that would time a subshell
-  tail -1 "$work/client-times" | awk '{ t=0; for (i=1; i<=2; i++) { split($i, p, /[ms]/); t += p[1]*60 + p[2] } printf "%.2f\n", t }' > "$work/client-cpu"
-  return $rc
-}
+# shellcheck source=scripts/lib/measure.sh
+. scripts/lib/measure.sh  # the working directory is the repository's root
 
 # Counts per run: the same work for both; sized for about DURATION seconds
 # unreplicated on this machine.

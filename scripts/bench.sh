@@ -82,19 +82,8 @@ URL_tgt="iscsi://127.0.0.1:$TGT_PORT/$IQN_T/1"
 PID_halun=$HPID
 PID_tgt=$TPID
 
-ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
-
-# client CMD... runs the load generator and records the CPU seconds it (and
-# its children) used in $work/client-cpu: the client shares the machine's
-# cores with the target, so its cost bounds what any target can reach.
-client() {
-  "$@"
-  local rc=$?
-  times > "$work/client-times"  # not in a pipeline: that would time a subshell
-  tail -1 "$work/client-times" | awk '{ t=0; for (i=1; i<=2; i++) { split($i, p, /[ms]/); t += p[1]*60 + p[2] } printf "%.2f\n", t }' > "$work/client-cpu"
-  return $rc
-}
+# shellcheck source=scripts/lib/measure.sh
+. scripts/lib/measure.sh  # the working directory is the repository's root
 
 # run_one WORKLOAD TARGET -> prints "value cpu_seconds units_moved client_cpu_seconds"
 run_one() {
