@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Measuring helpers shared by scripts/bench.sh and scripts/bench-ha.sh;
 # source it after setting $work (the run's scratch directory).
-: "${work:?scripts/lib/measure.sh needs work, the run's scratch directory}"
+: "${work:?scripts/lib/measure.sh needs work, the scratch directory of the run}"
 
 # ticks PID: the CPU clock ticks (user + system) the process used so far.
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
