@@ -144,6 +144,21 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return v.local, true
 		}
 		return nil, false
+	}, Leftover: func(name string) ([]int64, bool) {
+		v := n.vols[name]
+		if v == nil {
+			return nil, false
+		}
+		a, err := v.activityLog()
+		if err != nil {
+			n.log.Warn("cluster: the activity log cannot be read; a resync of this copy will be full", "volume", name, "err", err)
+			return nil, false
+		}
+		var offs []int64
+		for _, e := range a.Leftover() {
+			offs = append(offs, e[0])
+		}
+		return offs, true
 	}, Gens: func(name string) *replication.GenFile {
 		if v := n.vols[name]; v != nil {
 			return v.gen

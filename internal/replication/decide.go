@@ -78,6 +78,12 @@ func (l Lineage) String() string {
 //   - in sync in the record: stays in sync;
 //   - the copy was last written during the primary's unbroken run: its
 //     bitmap covers the difference: bitmap;
+//   - the copy is the previous primary's, written as primary at the
+//     epoch just before this primary's run: it differs in what this
+//     primary wrote since (its bitmap: the previous primary left the
+//     in-sync set when this one promoted) and in the extents of its own
+//     activity log (writes it had in flight): bitmap, with those
+//     extents added — as DRBD resyncs a returning primary;
 //   - otherwise (written under an earlier primary, the lineage the
 //     primary descends from): full — it may hold writes that primary
 //     took but never acknowledged, which no bitmap here records.
@@ -99,6 +105,9 @@ func Decide(l Lineage, g Generation, inSync bool) (Decision, string) {
 		return DecideBitmap, "in sync"
 	case g.Epoch >= l.PrimarySince:
 		return DecideBitmap, fmt.Sprintf("last written at epoch %d, during this primary's run from epoch %d", g.Epoch, l.PrimarySince)
+	case g.Primary && g.Epoch+1 == l.PrimarySince:
+		return DecideBitmap, fmt.Sprintf("the previous primary (epoch %d): this primary's bitmap since epoch %d and the %d extents of its activity log cover the difference",
+			g.Epoch, l.PrimarySince, len(g.Extents))
 	}
 	return DecideFull, fmt.Sprintf("last written at epoch %d, before this primary's run from epoch %d: its bitmap does not cover it", g.Epoch, l.PrimarySince)
 }

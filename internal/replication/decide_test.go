@@ -19,7 +19,10 @@ func TestDecide(t *testing.T) {
 	}{
 		{"out at this epoch: bitmap", l, gen(7), false, false, DecideBitmap},
 		{"out since the start of this primary's run: bitmap", l, gen(5), false, false, DecideBitmap},
-		{"written under an earlier primary (the previous primary returning): full", l, gen(4), false, false, DecideFull},
+		{"written under an earlier primary, not as primary: full", l, gen(4), false, false, DecideFull},
+		{"the previous primary returning, with its activity log: bitmap", l, Generation{VolumeID: "vid", Epoch: 4, Primary: true, Extents: []int64{0}}, false, false, DecideBitmap},
+		{"the previous primary returning, nothing in flight: bitmap", l, Generation{VolumeID: "vid", Epoch: 4, Primary: true}, false, false, DecideBitmap},
+		{"a primary before the previous one: full", l, Generation{VolumeID: "vid", Epoch: 3, Primary: true, Extents: []int64{0}}, false, false, DecideFull},
 		{"wiped or new copy: full", l, gen(0), false, false, DecideFull},
 		{"new copy of unknown volume: full", l, Generation{}, false, false, DecideFull},
 		{"written before the forced promotion: refused", l, gen(2), false, false, DecideRefuse},

@@ -122,7 +122,8 @@ func (g *GenFile) open(how GenOpen, err error) (*GenFile, GenOpen, error) {
 func (g *GenFile) Generation() Generation {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return Generation{VolumeID: g.rec.VolumeID, DataID: g.rec.DataID, Epoch: g.rec.Epoch}
+	return Generation{VolumeID: g.rec.VolumeID, DataID: g.rec.DataID, Epoch: g.rec.Epoch,
+		Primary: g.rec.Epoch > 0 && g.rec.PrimaryLast == g.rec.Epoch}
 }
 
 // Applied records, durably, that the copy is about to apply writes of

@@ -3,6 +3,7 @@ package replication
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -35,7 +36,7 @@ func TestGenFile_TiedToItsImage(t *testing.T) {
 		}
 		return g.Generation(), how
 	}
-	if got, how := reopen(img, false); how != GenKept || got != (Generation{VolumeID: "vid", DataID: first.DataID, Epoch: 3}) {
+	if got, how := reopen(img, false); how != GenKept || !reflect.DeepEqual(got, Generation{VolumeID: "vid", DataID: first.DataID, Epoch: 3}) {
 		t.Fatalf("same image: %v %+v", how, got)
 	}
 	for name, c := range map[string]struct {

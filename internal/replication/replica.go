@@ -27,6 +27,12 @@ type Replica struct {
 	// higher epoch is applied. Nil (or a nil record) reports a copy that
 	// holds nothing, which a primary resyncs in full.
 	Gens func(volume string) *GenFile
+	// Leftover returns the offsets of the extents in this node's
+	// activity log of a volume (ActivityLog.Leftover), and whether it
+	// could read the log: reported with a copy last written as primary,
+	// so its successor resyncs them. Nil, or a log it cannot read,
+	// reports the copy as not a primary's: it is resynced in full.
+	Leftover func(volume string) ([]int64, bool)
 	// Resized is told that this node's copy of volume grew to size bytes
 	// at its primary's request (a cluster node grows its logical unit
 	// with it, so initiators on this path see the new capacity too). Nil
@@ -132,6 +138,17 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 	var g Generation
 	if gen != nil {
 		g = gen.Generation()
+	}
+	if g.Primary {
+		ok := false
+		if r.Leftover != nil {
+			g.Extents, ok = r.Leftover(volume)
+		}
+		if !ok {
+			// Without its activity log a former primary's copy cannot
+			// be resynced by extents: it is reported as an ordinary one.
+			g.Primary, g.Extents = false, nil
+		}
 	}
 	if err := w.replyPayload(f.seq, cur, statusOK, appendHelloReply(nil, store.Size(), g)); err != nil {
 		return err

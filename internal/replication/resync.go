@@ -87,6 +87,15 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 			p.close()
 			return 0, fmt.Errorf("replication: volume %s: marking replica %s for a full resync: %w", s.o.Volume, name, err)
 		}
+	case DecideBitmap:
+		// Where the copy's own writes may have been in flight (it was
+		// primary): those extents are copied too.
+		for _, e := range h.gen.Extents {
+			if err := o.Bitmap.Mark(e, ALExtent); err != nil {
+				p.close()
+				return 0, fmt.Errorf("replication: volume %s: marking replica %s's activity log extents: %w", s.o.Volume, name, err)
+			}
+		}
 	}
 	s.log.Info("replication: resync", "volume", s.o.Volume, "replica", name, "decision", d.String(), "why", why,
 		"replica_generation", h.gen.String(), "primary", lin.String(), "dirty_bytes", o.Bitmap.DirtyBytes())

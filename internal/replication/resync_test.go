@@ -231,3 +231,62 @@ func TestOpen_InSyncReplicaOfAnotherVolume(t *testing.T) {
 		t.Fatalf("out of sync %v, in sync %v", got, s.InSync())
 	}
 }
+
+// TestResync_PreviousPrimaryByItsActivityLog: the previous primary comes
+// back as a replica. Its copy differs from the new primary's in what the
+// new primary wrote since (its bitmap) and in a write it had in flight
+// when it was lost, inside an extent of its activity log, which it
+// reports in its hello. The resync copies exactly those — not the whole
+// volume — and the copies end identical.
+func TestResync_PreviousPrimaryByItsActivityLog(t *testing.T) {
+	const size = 4 * ALExtent
+	p := startReplica(t, "p")
+	p.store = &countingStore{Store: backend.NewMemory(size)}
+	// p's history: primary at epoch 4.
+	if _, err := p.gen.BecamePrimary(4); err != nil {
+		t.Fatal(err)
+	}
+	base := bytes.Repeat([]byte{0x5a}, size)
+	if err := p.store.WriteAt(ctx, base, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	// Its write in flight, in extent 0, that the other copy never got.
+	if err := p.store.WriteAt(ctx, []byte("in flight on p only"), 8192, true); err != nil {
+		t.Fatal(err)
+	}
+	p.closeConns()
+	p.ln.Close()
+	p.leftover = []int64{0}
+	p.serve(t)
+
+	// The new primary, at epoch 5 since 5, holds base and writes while p
+	// is away (its bitmap records them).
+	bm, err := OpenBitmap(filepath.Join(t.TempDir(), "vol1.p.bitmap"), size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := backend.NewMemory(size)
+	if err := local.WriteAt(ctx, base, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, Options{Volume: "vol1", Epoch: 5, Local: local, OutOfSyncAtStart: []string{"p"},
+		OutOfSync: (&outLog{}).outOfSync, Dirty: bitmapDirty("p", bm), Timeout: time.Second,
+		Lineage: Lineage{VolumeID: testVolumeID, Epoch: 5, PrimarySince: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.WriteAt(ctx, bytes.Repeat([]byte{1}, 4096), 2*ALExtent+4096, false); err != nil {
+		t.Fatal(err)
+	}
+	copied, err := s.Resync(ctx, ResyncOptions{Replica: p.addr(), Bitmap: bm, BackInSync: func(string) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(contents(t, s), contents(t, p.store)) {
+		t.Fatal("the previous primary's copy still differs after its resync")
+	}
+	if want := int64(ALExtent + 4096); copied != want {
+		t.Errorf("copied %d bytes, want %d: the extent in flight and the one write", copied, want)
+	}
+}

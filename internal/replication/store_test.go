@@ -30,6 +30,9 @@ type replicaNode struct {
 	r      *Replica
 	// closeConns closes the connections the current listener accepted.
 	closeConns func()
+	// leftover is what the node reports of its activity log (nil: it
+	// cannot read one).
+	leftover []int64
 }
 
 // countingStore counts what a replica was asked to make durable.
@@ -86,10 +89,10 @@ func (n *replicaNode) serve(t testing.TB) {
 		t.Fatal(err)
 	}
 	n.ln = ln
-	store, gen := n.store, n.gen
+	store, gen, leftover := n.store, n.gen, n.leftover
 	n.r = &Replica{Epochs: n.epochs, Volume: func(v string) (backend.Store, bool) {
 		return store, v == "vol1"
-	}, Gens: func(v string) *GenFile {
+	}, Leftover: func(string) ([]int64, bool) { return leftover, leftover != nil }, Gens: func(v string) *GenFile {
 		if v != "vol1" {
 			return nil
 		}

@@ -10,8 +10,9 @@ import (
 // Frame header layout, big endian:
 //
 //	0  magic   "HLRP"
-//	4  version 3 (2: the hello reply carries the replica's generation;
-//	           3: msgResize)
+//	4  version 4 (2: the hello reply carries the replica's generation;
+//	           3: msgResize; 4: the hello reply carries a former
+//	           primary's activity log)
 //	5  type    (msg*)
 //	6  flags   (flag*)
 //	8  seq     request number, echoed by its reply
@@ -26,7 +27,7 @@ import (
 // reply's message.
 const (
 	headerLen  = 40
-	version    = 3
+	version    = 4
 	maxPayload = 8<<20 + 4096 // a write of the largest transfer, with room
 	magic      = "HLRP"
 )

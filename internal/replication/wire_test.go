@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -12,7 +13,7 @@ import (
 func TestWireGolden(t *testing.T) {
 	f := &frame{typ: msgWrite, flags: flagDurable, seq: 7, epoch: 3, offset: 4096, payload: []byte{0xab, 0xcd}}
 	got := hex.EncodeToString(appendFrame(nil, f))
-	want := "484c5250" + "03" + "02" + "0001" + "0000000000000007" + "0000000000000003" + "0000000000001000" + "00000000" + "00000002" + "abcd"
+	want := "484c5250" + "04" + "02" + "0001" + "0000000000000007" + "0000000000000003" + "0000000000001000" + "00000000" + "00000002" + "abcd"
 	if got != want {
 		t.Fatalf("frame\n got %s\nwant %s", got, want)
 	}
@@ -27,7 +28,7 @@ func TestWireGolden(t *testing.T) {
 func TestWireResizeGolden(t *testing.T) {
 	f := &frame{typ: msgResize, seq: 4, epoch: 2, offset: 16 << 20}
 	got := hex.EncodeToString(appendFrame(nil, f))
-	want := "484c5250" + "03" + "07" + "0000" + "0000000000000004" + "0000000000000002" + "0000000001000000" + "00000000" + "00000000"
+	want := "484c5250" + "04" + "07" + "0000" + "0000000000000004" + "0000000000000002" + "0000000001000000" + "00000000" + "00000000"
 	if got != want {
 		t.Fatalf("resize frame\n got %s\nwant %s", got, want)
 	}
@@ -86,17 +87,26 @@ func FuzzReadFrame(f *testing.F) {
 }
 
 // TestHelloReplyGolden pins the hello reply's payload: the volume size
-// and the replica's generation.
+// and the replica's generation, with a former primary's activity log.
 func TestHelloReplyGolden(t *testing.T) {
-	g := Generation{VolumeID: "v1", DataID: "d", Epoch: 9}
-	got := hex.EncodeToString(appendHelloReply(nil, 1<<20, g))
-	want := "0000000000100000" + "0000000000000009" + "02" + "7631" + "01" + "64"
-	if got != want {
-		t.Fatalf("hello reply\n got %s\nwant %s", got, want)
-	}
-	size, back, err := parseHelloReply(appendHelloReply(nil, 1<<20, g))
-	if err != nil || size != 1<<20 || back != g {
-		t.Fatalf("round trip: %d %+v %v", size, back, err)
+	for _, tc := range []struct {
+		g    Generation
+		want string
+	}{
+		{Generation{VolumeID: "v1", DataID: "d", Epoch: 9},
+			"0000000000100000" + "0000000000000009" + "02" + "7631" + "01" + "64" + "00" + "00000000"},
+		{Generation{VolumeID: "v1", DataID: "d", Epoch: 9, Primary: true, Extents: []int64{0, 3 * ALExtent}},
+			"0000000000100000" + "0000000000000009" + "02" + "7631" + "01" + "64" + "01" + "00000002" +
+				"0000000000000000" + "0000000000c00000"},
+	} {
+		got := hex.EncodeToString(appendHelloReply(nil, 1<<20, tc.g))
+		if got != tc.want {
+			t.Fatalf("hello reply of %v\n got %s\nwant %s", tc.g, got, tc.want)
+		}
+		size, back, err := parseHelloReply(appendHelloReply(nil, 1<<20, tc.g))
+		if err != nil || size != 1<<20 || !reflect.DeepEqual(back, tc.g) {
+			t.Fatalf("round trip: %d %+v %v", size, back, err)
+		}
 	}
 }
 
@@ -109,6 +119,10 @@ func TestHelloReplyRefuses(t *testing.T) {
 	for name, in := range map[string][]byte{
 		"size only": good[:8], "short id": good[:len(good)-1], "trailing": append(bytes.Clone(good), 0),
 		"id too long": long, "huge size": append([]byte{0xff}, good[1:]...),
+		"no primary flag":                 good[:len(good)-5],
+		"extents without being primary":   append(append(bytes.Clone(good[:len(good)-4]), 0, 0, 0, 1), make([]byte, 8)...),
+		"extent count beyond the payload": append(bytes.Clone(good[:len(good)-5]), 1, 0, 0, 0, 2),
+		"extent not on a boundary":        append(append(bytes.Clone(good[:len(good)-5]), 1, 0, 0, 0, 1), 0, 0, 0, 0, 0, 0, 0, 7),
 	} {
 		if _, _, err := parseHelloReply(in); !errors.Is(err, errProtocol) {
 			t.Errorf("%s: %v", name, err)
@@ -122,6 +136,7 @@ func FuzzParseHelloReply(f *testing.F) {
 	f.Add(appendHelloReply(nil, 8<<20, Generation{VolumeID: "0f3c9a", DataID: "77aa01", Epoch: 3}))
 	f.Add(appendHelloReply(nil, 4096, Generation{}))
 	f.Add(appendHelloReply(nil, 1, Generation{Epoch: 1 << 40, DataID: "x"}))
+	f.Add(appendHelloReply(nil, 64<<20, Generation{VolumeID: "v", Epoch: 4, Primary: true, Extents: []int64{ALExtent, 5 * ALExtent}}))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		size, g, err := parseHelloReply(in)
 		if err != nil {
