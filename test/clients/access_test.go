@@ -108,8 +108,8 @@ func TestLibiscsiLoginRefused0202(t *testing.T) {
 	if !strings.Contains(out, "Authorization failure(514)") {
 		t.Errorf("want status 0202 (514):\n%s", out)
 	}
-	if !strings.Contains(d.Log(), "initiator not authorized") || !strings.Contains(d.Log(), hostC) {
-		t.Errorf("refusal not logged with the initiator:\n%s", d.Log())
+	if log := d.WaitLog("initiator not authorized", hostC); !strings.Contains(log, "initiator not authorized") || !strings.Contains(log, hostC) {
+		t.Errorf("refusal not logged with the initiator:\n%s", log)
 	}
 }
 
@@ -173,7 +173,7 @@ func TestLibiscsiCHAPOneWay(t *testing.T) {
 			t.Errorf("%q: want status 0201 (513):\n%s", cred, out)
 		}
 	}
-	log := d.Log()
+	log := d.WaitLog("CHAP authentication failed")
 	if !strings.Contains(log, "CHAP authentication failed") || strings.Contains(log, "alice-secret-01") || strings.Contains(log, "wrong-secret-01") {
 		t.Errorf("failures must be logged without secrets:\n%s", log)
 	}

@@ -171,6 +171,29 @@ func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
 // Log returns what the daemon printed so far.
 func (d *Daemon) Log() string { return d.log.String() }
 
+// WaitLog waits up to 5 s for the daemon's log to contain every one of
+// want and returns the log. A client sees a reply before the daemon's
+// log line for it has crossed the pipe to the test, so a test that
+// checks what a reply logged waits for the line instead of reading the
+// log at once.
+func (d *Daemon) WaitLog(want ...string) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		log := d.log.String()
+		all := true
+		for _, w := range want {
+			if !strings.Contains(log, w) {
+				all = false
+				break
+			}
+		}
+		if all || time.Now().After(deadline) {
+			return log
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Alive reports whether the process is still running.
 func (d *Daemon) Alive() bool {
 	select {
