@@ -92,6 +92,9 @@ type Server struct {
 	budget *budget
 	// taskSetFull counts writes refused for lack of buffer room.
 	taskSetFull atomic.Uint64
+	// workers run the tasks that leave their reader goroutine
+	// (workers.go).
+	workers *workers
 
 	mu sync.Mutex
 	// groups are the portal groups now served and listeners their bound
@@ -154,7 +157,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, targets: map[string]*Target{},
 		sessions: map[sessionKey]*session{}, byTSIH: map[uint16]*session{},
 		conns: map[*conn]struct{}{}, perAddr: map[netip.Addr]int{},
-		budget: newBudget(cfg.MaxBufferedData)}
+		budget: newBudget(cfg.MaxBufferedData), workers: newWorkers()}
 	if err := checkGroups(cfg.PortalGroups); err != nil {
 		return nil, err
 	}

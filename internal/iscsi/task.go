@@ -477,7 +477,7 @@ func (t *task) execute() {
 		t.run()
 		return
 	}
-	go t.run()
+	t.c.srv.workers.run(t.run)
 }
 
 func (t *task) run() {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -24,12 +23,7 @@ type peer struct {
 	name string
 	conn net.Conn
 
-	wmu sync.Mutex // serialises sends
-	bw  *bufio.Writer
-	// sending counts the sends that hold or wait for wmu: the last of
-	// them flushes, so writes that arrive together share one flush (one
-	// TLS record and one system call) instead of one each.
-	sending atomic.Int32
+	out frameWriter // requests; a burst of them shares one flush
 
 	mu      sync.Mutex
 	seq     uint64
@@ -51,7 +45,7 @@ func dialPeer(ctx context.Context, name string, dial func(context.Context) (net.
 	if err != nil {
 		return nil, hello{}, fmt.Errorf("replica %s: dial: %w", name, err)
 	}
-	p := &peer{name: name, conn: conn, bw: bufio.NewWriterSize(conn, 256<<10), pending: map[uint64]chan reply{}, done: make(chan struct{})}
+	p := &peer{name: name, conn: conn, out: frameWriter{w: bufio.NewWriterSize(conn, 256<<10)}, pending: map[uint64]chan reply{}, done: make(chan struct{})}
 	fail := func(err error) (*peer, hello, error) {
 		conn.Close()
 		return nil, hello{}, err
@@ -60,10 +54,8 @@ func dialPeer(ctx context.Context, name string, dial func(context.Context) (net.
 		conn.SetDeadline(dl)
 	}
 	br := bufio.NewReaderSize(conn, 64<<10)
-	if _, err := p.bw.Write(appendFrame(nil, &frame{typ: msgHello, seq: 0, epoch: epoch, payload: []byte(volume)})); err != nil {
-		return fail(fmt.Errorf("replica %s: hello: %w", name, err))
-	}
-	if err := p.bw.Flush(); err != nil {
+	hf := &frame{typ: msgHello, seq: 0, epoch: epoch, payload: []byte(volume)}
+	if err := p.out.write(appendHeader(nil, hf), hf.payload); err != nil {
 		return fail(fmt.Errorf("replica %s: hello: %w", name, err))
 	}
 	var f frame
@@ -142,21 +134,8 @@ func (p *peer) send(f *frame) <-chan reply {
 	f.seq = p.seq
 	p.pending[f.seq] = ch
 	p.mu.Unlock()
-	p.sending.Add(1)
-	p.wmu.Lock()
 	var h [headerLen]byte
-	_, err := p.bw.Write(appendHeader(h[:0], f))
-	if err == nil && len(f.payload) > 0 {
-		_, err = p.bw.Write(f.payload)
-	}
-	// A send still waiting for wmu flushes after writing its own frame;
-	// only the last one must. It cannot be stuck: it has taken nothing
-	// but its place in the queue for wmu.
-	if p.sending.Add(-1) == 0 && err == nil {
-		err = p.bw.Flush()
-	}
-	p.wmu.Unlock()
-	if err != nil {
+	if err := p.out.write(appendHeader(h[:0], f), f.payload); err != nil {
 		p.fail(fmt.Errorf("replica %s: send: %w", p.name, err))
 	}
 	return ch

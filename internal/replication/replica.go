@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 
 	"github.com/halun/halun/internal/backend"
 )
@@ -110,7 +109,7 @@ func (r *Replica) log() *slog.Logger {
 func (r *Replica) ServeConn(conn net.Conn) error {
 	defer conn.Close()
 	br := bufio.NewReaderSize(conn, 64<<10)
-	w := &replyWriter{w: bufio.NewWriterSize(conn, 64<<10)}
+	w := &replyWriter{frameWriter{w: bufio.NewWriterSize(conn, 64<<10)}}
 	var f frame
 	if _, err := readFrame(br, &f, nil); err != nil {
 		return fmt.Errorf("replication: reading hello: %w", err)
@@ -257,30 +256,17 @@ func (r *Replica) resize(volume string, store backend.Store, size int64) error {
 	return nil
 }
 
-// replyWriter serialises replies on one connection. The last of the
-// replies that hold or wait for mu flushes: replies finished together
-// share one flush.
-type replyWriter struct {
-	mu      sync.Mutex
-	w       *bufio.Writer
-	waiting atomic.Int32
-}
+// replyWriter sends a replica's replies; replies finished together share
+// one flush.
+type replyWriter struct{ frameWriter }
 
 func (w *replyWriter) reply(seq, epoch, status uint64, msg string) error {
 	return w.replyPayload(seq, epoch, status, []byte(msg))
 }
 
 func (w *replyWriter) replyPayload(seq, epoch, status uint64, p []byte) error {
-	w.waiting.Add(1)
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	var b [headerLen]byte
-	out := appendFrame(b[:0], &frame{typ: msgReply, seq: seq, epoch: epoch, offset: status, payload: p})
-	_, err := w.w.Write(out)
-	if w.waiting.Add(-1) == 0 && err == nil {
-		err = w.w.Flush()
-	}
-	return err
+	return w.write(appendHeader(b[:0], &frame{typ: msgReply, seq: seq, epoch: epoch, offset: status, payload: p}), p)
 }
 
 // Raise records that volume is now at epoch, durably, as a node does for
