@@ -13,6 +13,7 @@ import (
 
 	"github.com/halun/halun/internal/iscsi/login"
 	"github.com/halun/halun/internal/scsi"
+	"github.com/halun/halun/internal/workers"
 )
 
 // PortalGroup is a target portal group: a tag and the addresses it listens on.
@@ -92,9 +93,8 @@ type Server struct {
 	budget *budget
 	// taskSetFull counts writes refused for lack of buffer room.
 	taskSetFull atomic.Uint64
-	// workers run the tasks that leave their reader goroutine
-	// (workers.go).
-	workers *workers
+	// workers run the tasks that leave their reader goroutine.
+	workers *workers.Pool
 
 	mu sync.Mutex
 	// groups are the portal groups now served and listeners their bound
@@ -157,7 +157,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, targets: map[string]*Target{},
 		sessions: map[sessionKey]*session{}, byTSIH: map[uint16]*session{},
 		conns: map[*conn]struct{}{}, perAddr: map[netip.Addr]int{},
-		budget: newBudget(cfg.MaxBufferedData), workers: newWorkers()}
+		budget: newBudget(cfg.MaxBufferedData), workers: workers.New()}
 	if err := checkGroups(cfg.PortalGroups); err != nil {
 		return nil, err
 	}

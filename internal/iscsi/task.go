@@ -477,7 +477,7 @@ func (t *task) execute() {
 		t.run()
 		return
 	}
-	t.c.srv.workers.run(t.run)
+	t.c.srv.workers.Run(t.run)
 }
 
 func (t *task) run() {

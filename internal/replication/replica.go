@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/halun/halun/internal/backend"
+	"github.com/halun/halun/internal/workers"
 )
 
 // Replica serves the replica side of replicated volumes: each connection
@@ -163,9 +164,9 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 	defer wg.Wait()
 	ctx := context.Background()
 	for {
-		var req frame
+		req := new(frame)
 		bp := payloads.Get().(*[]byte)
-		buf, err := readFrame(br, &req, *bp)
+		buf, err := readFrame(br, req, *bp)
 		*bp = buf
 		if err != nil {
 			payloads.Put(bp)
@@ -176,18 +177,21 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 		}
 		sem <- struct{}{}
 		wg.Add(1)
-		go func(req frame) {
+		work.Run(func() {
 			// The store has the payload once apply returns.
 			defer func() { payloads.Put(bp); <-sem; wg.Done() }()
-			st, msg := r.apply(ctx, volume, store, gen, &req)
+			st, msg := r.apply(ctx, volume, store, gen, req)
 			e, _ := r.epoch(volume)
 			if err := w.reply(req.seq, e, st, msg); err != nil {
 				log.Debug("replication: reply failed", "err", err)
 				conn.Close()
 			}
-		}(req)
+		})
 	}
 }
+
+// work runs every replica's requests.
+var work = workers.New()
 
 // payloads recycles the buffers requests are read into: a replica would
 // otherwise allocate (and zero) one per write.

@@ -1,4 +1,4 @@
-package iscsi
+package workers
 
 import (
 	"runtime"
@@ -9,13 +9,13 @@ import (
 
 // A task that follows a finished one runs on the same worker, and the
 // worker ends once it has been idle.
-func TestWorkersReuseAndEnd(t *testing.T) {
-	w := &workers{ch: make(chan func()), idle: 200 * time.Millisecond}
+func TestPoolReuseAndEnd(t *testing.T) {
+	w := &Pool{ch: make(chan func()), idle: 200 * time.Millisecond}
 	base := runtime.NumGoroutine()
 	ran := 0
 	for i := 0; i < 50; i++ {
 		done := make(chan struct{})
-		w.run(func() { ran++; close(done) })
+		w.Run(func() { ran++; close(done) })
 		<-done
 		// Let the worker go back to waiting for the next task.
 		time.Sleep(time.Millisecond)
@@ -33,7 +33,7 @@ func TestWorkersReuseAndEnd(t *testing.T) {
 	var started sync.WaitGroup
 	started.Add(8)
 	for i := 0; i < 8; i++ {
-		w.run(func() { started.Done(); <-release })
+		w.Run(func() { started.Done(); <-release })
 	}
 	started.Wait()
 	close(release)
