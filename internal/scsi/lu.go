@@ -89,6 +89,8 @@ type LU struct {
 
 	// tasks is the task set: the commands of every I_T nexus in the LU.
 	tasks TaskSet
+	// stats are the LU's command statistics (stats.go).
+	stats Stats
 	// alua, if set, is the LU's own ALUA state, in place of its
 	// targets' (alua.go).
 	alua atomic.Pointer[ALUAGroups]

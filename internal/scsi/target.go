@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // LUNTarget is a Target over a fixed set of logical units, addressed by LUN
@@ -204,12 +205,23 @@ func (k *task) dispatch() Result {
 	if d != nil && d.dataOut != nil {
 		dataOut = d.dataOut(k)
 	}
+	start := time.Now()
 	res := k.gate(d)
 	if res == nil {
 		r := d.run(k)
 		res = &r
 	}
 	res.DataOutLength = dataOut
+	class, n := StatOther, 0
+	if d != nil {
+		class = d.stat
+	}
+	if class == StatRead {
+		n = len(res.Data)
+	} else {
+		n = min(len(k.cmd.DataOut), int(dataOut))
+	}
+	lu.stats.record(class, n, time.Since(start), res)
 	return *res
 }
 
