@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages halun's tests talk to (libiscsi's tools,
-# QEMU's iSCSI driver, qemu-block-extra, and tgt) when they are missing. Safe to run repeatedly.
+# QEMU's iSCSI driver, qemu-block-extra, tgt, and promtool from
+# prometheus) when they are missing. Safe to run repeatedly.
 set -euo pipefail
 need=()
 command -v iscsi-test-cu >/dev/null 2>&1 || need+=(libiscsi-bin)
@@ -10,6 +11,8 @@ command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
 dpkg-query -W -f='${Status}' qemu-block-extra 2>/dev/null | grep -q 'ok installed' || need+=(qemu-block-extra)
 # tgt is the reference target test/tgt imports from and compares with.
 command -v tgtd >/dev/null 2>&1 && command -v tgtadm >/dev/null 2>&1 || need+=(tgt)
+# promtool (package prometheus) checks the metrics endpoint's exposition.
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

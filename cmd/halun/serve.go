@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
 	"github.com/halun/halun/internal/cluster"
 	"github.com/halun/halun/internal/config"
+	"github.com/halun/halun/internal/metrics"
 	"github.com/halun/halun/internal/server"
 )
 
@@ -24,6 +26,8 @@ type serveOptions struct {
 	// listenSet and dataDirSet say whether the flags were given: with
 	// --config they override the file only then.
 	listenSet, dataDirSet bool
+	// metricsListen is where the metrics endpoint listens; empty: off.
+	metricsListen string
 }
 
 func newServeCmd() *cobra.Command {
@@ -62,6 +66,7 @@ kept in <data_dir>/serials.json, so their SCSI identity never changes.`,
 	f.StringVar(&o.listen, "listen", config.DefaultListen, "portal `host:port`; IPv6 in brackets, e.g. [::1]:3260")
 	f.StringVar(&o.dataDir, "data-dir", config.DefaultDataDir, "`directory` for volumes with relative paths and generated serials")
 	f.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	f.StringVar(&o.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://`host:port`/metrics (off by default; e.g. 127.0.0.1:9500)")
 	f.StringVar(&o.adminSocket, "admin-socket", "", "management API Unix socket `path` (default <data_dir>/halun.sock; \"off\" for none)")
 	return cmd
 }
@@ -128,6 +133,21 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	ctx, stop := shutdownOnSignal(ctx, log)
 	defer stop()
 	mo := managementOptions(ctx, o)
+	var cnode atomic.Pointer[cluster.Node]
+	if o.metricsListen != "" {
+		ms, err := metrics.Listen(o.metricsListen, versionString(), func() []cluster.VolumeMetrics {
+			if cn := cnode.Load(); cn != nil {
+				return cn.Metrics()
+			}
+			return nil
+		}, log)
+		if err != nil {
+			return err
+		}
+		defer ms.Close()
+		log.Info("metrics endpoint listening", "addr", ms.Addr().String(), "path", "/metrics")
+		mo.Listening = ms.Attach
+	}
 	if cfg.Cluster != nil {
 		// A storage node: its etcd member waits for a quorum, so the
 		// other nodes and the witness start alongside.
@@ -137,6 +157,7 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 			return err
 		}
 		defer cn.Close()
+		cnode.Store(cn)
 		mo.Parts = cn.Parts()
 	}
 	err = server.RunWith(ctx, cfg, log, mo)

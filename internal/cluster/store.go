@@ -100,3 +100,12 @@ func (s *volumeStore) MapStatus(off, n int64) (bool, int64, error) {
 	}
 	return true, n, nil
 }
+
+// AllocatedBytes is this node's copy's allocation, whether or not it is
+// the primary (the metrics endpoint reports every copy).
+func (s *volumeStore) AllocatedBytes() (int64, error) {
+	if a, ok := s.local.(backend.Allocator); ok {
+		return a.AllocatedBytes()
+	}
+	return 0, fmt.Errorf("cluster: volume store over %T does not report its allocation", s.local)
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/halun/halun/internal/backend"
@@ -50,6 +51,11 @@ type volume struct {
 	// openGeneration.
 	holdPromotion bool
 	divergedWhy   map[string]string // the last refusal logged per replica
+
+	// For the metrics endpoint: bytes copied to resyncing replicas, and
+	// the promotions of this node.
+	resynced   atomic.Uint64
+	promotions atomic.Uint64
 }
 
 // setLU records the volume's logical unit (server.Parts.OnLU).
@@ -168,6 +174,7 @@ func (v *volume) control() {
 		}
 		next, err := v.n.client.Promote(v.n.ctx, v.cfg.Name, self)
 		if err == nil {
+			v.promotions.Add(1)
 			if err := v.becomePrimary(next); err != nil {
 				v.n.log.Error("cluster: promoted but could not serve", "volume", v.cfg.Name, "err", err)
 				v.demote(err.Error())
@@ -420,6 +427,7 @@ func (v *volume) resyncOutOfSync(st coord.VolumeState) {
 					return v.n.client.BackInSync(ctx, v.cfg.Name, v.n.self, epoch, name)
 				}})
 			progress.end(copied, err)
+			v.resynced.Add(uint64(max(copied, 0)))
 			if err != nil {
 				// Try again later, not in a tight loop; a refused copy
 				// changes only by an operator's hand.

@@ -253,6 +253,7 @@ func (c *conn) loginPhase(rd *pdu.Reader) bool {
 			return false
 		}
 		if resp.Failed {
+			c.srv.events.loginFailed(h.StatusClass, h.StatusDetail)
 			c.log.Info("login refused", "status", fmt.Sprintf("%02x%02x", h.StatusClass, h.StatusDetail),
 				"reason", resp.Reason)
 			return false
@@ -263,6 +264,7 @@ func (c *conn) loginPhase(rd *pdu.Reader) bool {
 			c.frameOpts = pdu.Options{HeaderDigest: r.Params.HeaderDigest, DataDigest: r.Params.DataDigest}
 			c.log = c.log.With("initiator", r.InitiatorName, "target", r.TargetName,
 				"isid", fmt.Sprintf("%x", r.ISID[:]), "tsih", c.sess.tsih)
+			c.srv.events.login(r.TargetName, c.sess.discovery)
 			c.log.Info("login complete", "session_type", sessionTypeName(c.sess.discovery),
 				"header_digest", r.Params.HeaderDigest, "data_digest", r.Params.DataDigest)
 			return true

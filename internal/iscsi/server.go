@@ -93,6 +93,8 @@ type Server struct {
 	budget *budget
 	// taskSetFull counts writes refused for lack of buffer room.
 	taskSetFull atomic.Uint64
+	// events count logins, refusals and task management (events.go).
+	events events
 	// workers run the tasks that leave their reader goroutine.
 	workers *workers.Pool
 

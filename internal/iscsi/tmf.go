@@ -11,6 +11,7 @@ import (
 func (c *conn) handleTMF(p *pdu.PDU) {
 	var m pdu.TaskMgmtReq
 	m.Decode(&p.Header)
+	c.srv.events.taskManagement(m.Function)
 	c.sess.order(m.CmdSN, m.Immediate, deliverFunc(func() {
 		c.sess.startWork()
 		go func() {

@@ -27,6 +27,9 @@ type Options struct {
 	// Parts are the node's parts (parts.go); the zero Parts is a single
 	// node's.
 	Parts Parts
+	// Listening, if set, is called once every portal listens, before the
+	// first connection is served (the metrics endpoint starts there).
+	Listening func(*Node)
 }
 
 // maxSocketPath is the longest path a Unix socket can be bound at

@@ -502,9 +502,10 @@ func (n *Node) load(text []byte) (*config.Config, error) {
 
 // Reload rereads the config file and applies the difference to the running
 // node. An invalid file changes nothing.
-func (n *Node) Reload() (*admin.Result, error) {
+func (n *Node) Reload() (res *admin.Result, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	defer func() { n.countReload(err) }()
 	cfg, err := n.load(nil)
 	if err != nil {
 		return nil, err
@@ -513,7 +514,7 @@ func (n *Node) Reload() (*admin.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := p.commit()
+	res = p.commit()
 	res.Config = cfg.Source
 	n.logResult("reload", res)
 	return res, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/halun/halun/internal/backend"
@@ -22,6 +23,8 @@ type Node struct {
 	// parts open the volumes, keep their reservations and give targets
 	// their ALUA state, at start and on reload alike.
 	parts Parts
+	// reloadsOK and reloadsFailed count reloads by outcome (stats.go).
+	reloadsOK, reloadsFailed atomic.Uint64
 }
 
 // Run serves cfg until ctx ends, then shuts down gracefully: listeners
@@ -55,6 +58,9 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Option
 	}
 	for _, t := range cfg.Targets {
 		log.Info("target ready", "iqn", t.IQN, "luns", len(t.LUNs))
+	}
+	if o.Listening != nil {
+		o.Listening(n)
 	}
 	serveErr := n.Server.Serve(ctx)
 	stopAdmin()
