@@ -103,7 +103,7 @@ Managing a running daemon (over its admin socket, --socket):
 	root.AddCommand(newServeCmd(), newConfigCmd(), newVersionCmd(), newImportCmd(), newClusterCmd(), newWitnessCmd(), newBenchCmd())
 	// Management of a running daemon over its admin socket.
 	root.AddCommand(newTargetCmd(), newVolumeCmd(), newLUNCmd(), newACLCmd(), newSessionCmd(),
-		newPortalCmd(), newALUACmd(), newReloadCmd())
+		newPortalCmd(), newALUACmd(), newReloadCmd(), newStatusCmd())
 	return root
 }
 

@@ -98,6 +98,12 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	return s, c.do(ctx, "GET", "/v1/status", nil, &s)
 }
 
+// Stats returns the daemon's counters now.
+func (c *Client) Stats(ctx context.Context) (Stats, error) {
+	var s Stats
+	return s, c.do(ctx, "GET", "/v1/stats", nil, &s)
+}
+
 // Volumes lists the volumes.
 func (c *Client) Volumes(ctx context.Context) ([]Volume, error) {
 	var v []Volume

@@ -23,7 +23,7 @@ const SocketName = "halun.sock"
 
 // Routes of the API (Go 1.22 patterns). Names in paths are path-escaped.
 //
-//	GET    /v1/status
+//	GET    /v1/status                       GET /v1/stats
 //	GET    /v1/volumes                      POST /v1/volumes (VolumeAdd)
 //	DELETE /v1/volumes/{name}               POST /v1/volumes/{name}/resize (VolumeResize)
 //	GET    /v1/targets                      POST /v1/targets (TargetAdd)
@@ -43,6 +43,7 @@ func Handler(n Node, log *slog.Logger) http.Handler {
 	h := &handler{n: n, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) { reply(w, n.Status()) })
+	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) { reply(w, n.Stats()) })
 	mux.HandleFunc("GET /v1/volumes", func(w http.ResponseWriter, r *http.Request) { reply(w, n.Volumes()) })
 	mux.HandleFunc("GET /v1/targets", func(w http.ResponseWriter, r *http.Request) { reply(w, n.Targets()) })
 	mux.HandleFunc("GET /v1/portals", func(w http.ResponseWriter, r *http.Request) { reply(w, n.Portals()) })

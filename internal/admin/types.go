@@ -7,12 +7,16 @@
 package admin
 
 import (
+	"time"
+
 	"github.com/halun/halun/internal/config"
 )
 
 // Node is what the API manages: the running halun node.
 type Node interface {
 	Status() Status
+	// Stats are the volumes' counters now.
+	Stats() Stats
 	Volumes() []Volume
 	Targets() []Target
 	Portals() []Portal
@@ -229,4 +233,31 @@ type ErrorBody struct {
 	Error string `json:"error"`
 	// Details are config problems, one per line as file:line: field: msg.
 	Details []string `json:"details,omitempty"`
+}
+
+// Stats are the daemon's counters at one moment, for `halun status`,
+// which turns two of them into rates.
+type Stats struct {
+	Time    time.Time     `json:"time"`
+	Volumes []VolumeStats `json:"volumes"`
+	// BufferedBytes is the data-out held for commands now.
+	BufferedBytes int64 `json:"buffered_bytes"`
+}
+
+// VolumeStats are one volume's counters since the daemon started.
+type VolumeStats struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+	// Allocated is the backing the volume holds; -1 when unknown.
+	Allocated int64 `json:"allocated"`
+	// Commands and Seconds (summed latency) are by class: read, write,
+	// unmap, write_same, sync, other.
+	Commands     map[string]uint64  `json:"commands"`
+	Seconds      map[string]float64 `json:"seconds"`
+	ReadBytes    uint64             `json:"read_bytes"`
+	WrittenBytes uint64             `json:"written_bytes"`
+	// CheckConditions counts commands that ended in CHECK CONDITION.
+	CheckConditions uint64 `json:"check_conditions"`
+	// Sanitize is a running SANITIZE's progress, 0 to 1.
+	Sanitize *float64 `json:"sanitize,omitempty"`
 }

@@ -261,3 +261,15 @@ func progressIndication(p uint32) [3]byte {
 
 // notReady is NOT READY with asc.
 func (k *task) notReady(asc uint16) Result { return k.fail(keyNotReady, asc) }
+
+// SanitizeProgress reports the running SANITIZE's progress, 0 to 1, and
+// whether one runs.
+func (lu *LU) SanitizeProgress() (float64, bool) {
+	lu.mu.RLock()
+	op := lu.sanitize
+	lu.mu.RUnlock()
+	if op == nil {
+		return 0, false
+	}
+	return float64(op.progress.Load()) / 65536, true
+}

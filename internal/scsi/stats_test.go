@@ -64,13 +64,11 @@ func TestStatsCountCommandsByClass(t *testing.T) {
 // The histogram is cumulative and every observation lands in exactly
 // one bucket.
 func TestStatsHistogramBuckets(t *testing.T) {
-	var s Stats
+	lu := &LU{}
 	good := &Result{}
 	for _, d := range []int64{1, int64(LatencyBuckets[0]), int64(LatencyBuckets[0]) + 1, int64(LatencyBuckets[len(LatencyBuckets)-1]) * 2} {
-		s.record(StatRead, 0, time.Duration(d), good)
+		lu.stats.record(StatRead, 0, time.Duration(d), good)
 	}
-	lu := &LU{}
-	lu.stats.class = s.class
 	snap := lu.Stats().Class[StatRead]
 	if snap.Commands != 4 {
 		t.Fatalf("%d commands, want 4", snap.Commands)
