@@ -3,11 +3,15 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,6 +149,8 @@ func TestMetricsCountAKnownLoad(t *testing.T) {
 	if _, err := s.LUNReset(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
+	// The gauges, before the refused login's connection comes and goes.
+	during := scrapeMetrics(t, url)
 	_, err = initiator.Dial(ctx, d.Addr, initiator.Options{InitiatorName: "iqn.2026-11.io.halun.test:metrics-host", TargetName: "iqn.2026-11.io.halun.test:nonesuch"})
 	var le *initiator.LoginError
 	if !errors.As(err, &le) {
@@ -189,7 +195,7 @@ func TestMetricsCountAKnownLoad(t *testing.T) {
 		{"halun_volume_size_bytes", []string{"volume", vol}, 4 << 20},
 		{"halun_config_reloads_total", []string{"result", "applied"}, 0},
 	} {
-		if got := after.value(c.name, c.labels...); got != c.want {
+		if got := during.value(c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
@@ -206,6 +212,7 @@ func TestMetricsCountAKnownLoad(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
+	checkDashboard(t, after, promtool)
 }
 
 // A bad --metrics-listen address stops the start with a clear error.
@@ -217,5 +224,55 @@ func TestMetricsListenRefused(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "metrics: listen on 127.0.0.1:99999") {
 		t.Errorf("halun serve with a bad --metrics-listen: %v\n%s", err, out)
+	}
+}
+
+// checkDashboard checks docs/grafana/halun-dashboard.json against a
+// scrape: every query parses (promtool check rules, with the dashboard's
+// variables filled in) and every halun metric it names is exposed (the
+// replication ones only on a cluster node).
+func checkDashboard(t *testing.T, s scrape, promtool string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "docs", "grafana", "halun-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("the dashboard is not JSON: %v", err)
+	}
+	fill := strings.NewReplacer("$__rate_interval", "1m", "$volume", ".*", "$job", ".*")
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+	names := regexp.MustCompile(`\bhalun_[a-z_]+`)
+	n := 0
+	for _, p := range dash.Panels {
+		for _, q := range p.Targets {
+			n++
+			fmt.Fprintf(&rules, "      - record: dashboard:q%d\n        expr: %q\n", n, fill.Replace(q.Expr))
+			for _, name := range names.FindAllString(q.Expr, -1) {
+				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+				if s.families[base] == nil && !strings.HasPrefix(base, "halun_replication_") {
+					t.Errorf("dashboard panel %q queries %s, which halun does not expose", p.Title, name)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("the dashboard has no queries")
+	}
+	f := filepath.Join(t.TempDir(), "dashboard-rules.yml")
+	if err := os.WriteFile(f, []byte(rules.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "rules", f).CombinedOutput(); err != nil {
+		t.Errorf("the dashboard's queries do not parse: %v\n%s", err, out)
 	}
 }

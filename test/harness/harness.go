@@ -30,6 +30,9 @@ var (
 	buildErr  error
 )
 
+// RepoRoot is the repository's root directory.
+func RepoRoot() string { return repoRoot() }
+
 // repoRoot finds the module root from this source file's location.
 func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
