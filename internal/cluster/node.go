@@ -241,16 +241,12 @@ func (n *Node) dialer(name string) replication.ReplicaAddr {
 	}
 	cfg := n.id.ClientTLS(name, pki.RequireRole(pki.RoleStorage))
 	return replication.ReplicaAddr{Name: name, Dial: func(ctx context.Context) (net.Conn, error) {
-		d := tls.Dialer{Config: cfg}
-		c, err := d.DialContext(ctx, "tcp", addr)
+		var d net.Dialer
+		raw, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return nil, err
 		}
-		if err := c.(*tls.Conn).HandshakeContext(ctx); err != nil {
-			c.Close()
-			return nil, err
-		}
-		return c, nil
+		return replication.ClientTLS(ctx, raw, cfg)
 	}}
 }
 

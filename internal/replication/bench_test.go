@@ -2,7 +2,6 @@ package replication
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"net"
 	"path/filepath"
@@ -113,8 +112,12 @@ func tlsReplica(b *testing.B, store backend.Store) ReplicaAddr {
 	addr, _ := serveTLSReplica(b, idb, store)
 	cfg := ida.ClientTLS("b", pki.RequireRole(pki.RoleStorage))
 	return ReplicaAddr{Name: "b", Dial: func(ctx context.Context) (net.Conn, error) {
-		d := tls.Dialer{Config: cfg}
-		return d.DialContext(ctx, "tcp", addr)
+		var d net.Dialer
+		raw, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return ClientTLS(ctx, raw, cfg)
 	}}
 }
 

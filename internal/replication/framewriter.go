@@ -22,6 +22,9 @@ type frameWriter struct {
 	mu      sync.Mutex
 	w       *bufio.Writer
 	pending bool // frames are buffered and their owner will flush them
+	// under, if set, is the connection beneath w, itself buffered
+	// (ClientTLS): flushed after w.
+	under flusher
 }
 
 // write appends one frame (its header, then payload) to the buffer and,
@@ -43,6 +46,9 @@ func (fw *frameWriter) write(header, payload []byte) error {
 	fw.mu.Lock()
 	fw.pending = false
 	err = fw.w.Flush()
+	if err == nil && fw.under != nil {
+		err = fw.under.Flush()
+	}
 	fw.mu.Unlock()
 	return err
 }

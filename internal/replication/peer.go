@@ -46,6 +46,9 @@ func dialPeer(ctx context.Context, name string, dial func(context.Context) (net.
 		return nil, hello{}, fmt.Errorf("replica %s: dial: %w", name, err)
 	}
 	p := &peer{name: name, conn: conn, out: frameWriter{w: bufio.NewWriterSize(conn, 256<<10)}, pending: map[uint64]chan reply{}, done: make(chan struct{})}
+	if f, ok := conn.(flusher); ok {
+		p.out.under = f
+	}
 	fail := func(err error) (*peer, hello, error) {
 		conn.Close()
 		return nil, hello{}, err

@@ -45,14 +45,15 @@ func TestTLS_OnlyStorageNodesWriteReplicas(t *testing.T) {
 	addr, ep := serveTLSReplica(t, b, store)
 	dialAs := func(cfg *tls.Config) ReplicaAddr {
 		return ReplicaAddr{Name: "b", Dial: func(ctx context.Context) (net.Conn, error) {
-			d := tls.Dialer{Config: cfg}
-			c, err := d.DialContext(ctx, "tcp", addr)
+			// The cluster's dial: TLS with a write buffer beneath. The
+			// server's verdict on our certificate arrives with the
+			// first read in TLS 1.3, the hello's answer.
+			var d net.Dialer
+			raw, err := d.DialContext(ctx, "tcp", addr)
 			if err != nil {
 				return nil, err
 			}
-			// The server's verdict on our certificate arrives with
-			// the first read in TLS 1.3: make it part of the dial.
-			return c, c.(*tls.Conn).HandshakeContext(ctx)
+			return ClientTLS(ctx, raw, cfg)
 		}}
 	}
 

@@ -1,0 +1,101 @@
+package replication
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/halun/halun/internal/cluster/pki"
+)
+
+// countingConn counts the writes that reach the socket.
+type countingConn struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// A 1 MiB frame over ClientTLS leaves in a few socket writes (the buffer
+// beneath TLS), not one per 16 KiB record, and arrives whole.
+func TestClientTLSBatchesRecords(t *testing.T) {
+	dir := t.TempDir()
+	if err := pki.Init(dir, "t", []pki.Node{
+		{Name: "a", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
+		{Name: "b", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ida, err := pki.Load(filepath.Join(dir, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idb, err := pki.Load(filepath.Join(dir, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", idb.ServerTLS(pki.RequireRole(pki.RoleStorage)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const size = 1 << 20
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		var f frame
+		p, err := readFrame(bufio.NewReader(c), &f, nil)
+		if err != nil {
+			got <- nil
+			return
+		}
+		got <- p
+		io.Copy(io.Discard, c)
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &countingConn{Conn: raw}
+	conn, err := ClientTLS(context.Background(), cc, ida.ClientTLS("b", pki.RequireRole(pki.RoleStorage)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fw := &frameWriter{w: bufio.NewWriterSize(conn, 256<<10), under: conn.(flusher)}
+	before := cc.writes.Load()
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	f := &frame{typ: msgWrite, payload: payload}
+	if err := fw.write(appendHeader(nil, f), payload); err != nil {
+		t.Fatal(err)
+	}
+	if n := cc.writes.Load() - before; n > 8 {
+		t.Errorf("1 MiB took %d socket writes, want it batched (at most 8; one per TLS record would be 64)", n)
+	}
+	var p []byte
+	select {
+	case p = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the frame never arrived: the buffer beneath TLS was not flushed")
+	}
+	if len(p) != size || p[size-1] != payload[size-1] {
+		t.Errorf("the frame arrived with %d bytes", len(p))
+	}
+}
