@@ -115,7 +115,9 @@ func (f *fakeNode) Change(what string, edit func(*config.Document) error) (*Resu
 	return &Result{Changes: []string{what}, Persisted: true}, nil
 }
 
-func (f *fakeNode) Stats() Stats { return Stats{Volumes: []VolumeStats{{Name: "v0", Commands: map[string]uint64{"read": 3}}}} }
+func (f *fakeNode) Stats() Stats {
+	return Stats{Volumes: []VolumeStats{{Name: "v0", Commands: map[string]uint64{"read": 3}}}}
+}
 
 func (f *fakeNode) SetALUA(group uint16, state string) (*Result, error) {
 	if group != 1 {

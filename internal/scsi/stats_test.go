@@ -2,8 +2,8 @@ package scsi
 
 import (
 	"encoding/binary"
-	"time"
 	"testing"
+	"time"
 )
 
 // Every command counts in its LU's statistics under the class the opcode
