@@ -125,9 +125,18 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// The watchdog pings until serve returns, through the graceful
+	// shutdown too.
+	sd := notifier{log: log}
+	pingCtx, stopPing := context.WithCancel(ctx)
+	defer stopPing()
+	sd.watchdog(pingCtx)
 	ctx, stop := shutdownOnSignal(ctx, log)
 	defer stop()
+	defer sd.stoppingWhenDone(ctx)()
 	mo := managementOptions(ctx, o)
+	mo.Ready = sd.ready
+	mo.Reloading = sd.reloading
 	if cfg.Cluster != nil {
 		// A storage node: its etcd member waits for a quorum, so the
 		// other nodes and the witness start alongside.

@@ -22,6 +22,8 @@ type Node struct {
 	// parts open the volumes, keep their reservations and give targets
 	// their ALUA state, at start and on reload alike.
 	parts Parts
+	// reloading is Options.Reloading, called around Reload.
+	reloading func(begin bool)
 }
 
 // Run serves cfg until ctx ends, then shuts down gracefully: listeners
@@ -55,6 +57,9 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Option
 	}
 	for _, t := range cfg.Targets {
 		log.Info("target ready", "iqn", t.IQN, "luns", len(t.LUNs))
+	}
+	if o.Ready != nil {
+		o.Ready()
 	}
 	serveErr := n.Server.Serve(ctx)
 	stopAdmin()
