@@ -19,6 +19,8 @@ type serveOptions struct {
 	listen   string
 	dataDir  string
 	logLevel string
+	// logFormat is --log-format: text or json.
+	logFormat string
 	// adminSocket is --admin-socket: empty for <data_dir>/halun.sock.
 	adminSocket string
 	// listenSet and dataDirSet say whether the flags were given: with
@@ -62,6 +64,7 @@ kept in <data_dir>/serials.json, so their SCSI identity never changes.`,
 	f.StringVar(&o.listen, "listen", config.DefaultListen, "portal `host:port`; IPv6 in brackets, e.g. [::1]:3260")
 	f.StringVar(&o.dataDir, "data-dir", config.DefaultDataDir, "`directory` for volumes with relative paths and generated serials")
 	f.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	f.StringVar(&o.logFormat, "log-format", logFormatText, "log `format`: text (key=value) or json (one object per line)")
 	f.StringVar(&o.adminSocket, "admin-socket", "", "management API Unix socket `path` (default <data_dir>/halun.sock; \"off\" for none)")
 	return cmd
 }
@@ -99,7 +102,7 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
-	level, err := parseLevel(o.logLevel)
+	log, err := newLogger(stderr, o.logLevel, o.logFormat)
 	if err != nil {
 		return err
 	}
@@ -107,7 +110,6 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if err := config.EnsureSerials(cfg); err != nil {
 		return err
 	}
