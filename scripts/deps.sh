@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages halun's tests talk to (libiscsi's tools,
-# QEMU's iSCSI driver, qemu-block-extra, and tgt) when they are missing. Safe to run repeatedly.
+# QEMU's iSCSI driver, qemu-block-extra, tgt, and resource-agents' ocf-tester) when they are missing. Safe to run repeatedly.
 set -euo pipefail
 need=()
 command -v iscsi-test-cu >/dev/null 2>&1 || need+=(libiscsi-bin)
@@ -10,6 +10,11 @@ command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
 dpkg-query -W -f='${Status}' qemu-block-extra 2>/dev/null | grep -q 'ok installed' || need+=(qemu-block-extra)
 # tgt is the reference target test/tgt imports from and compares with.
 command -v tgtd >/dev/null 2>&1 && command -v tgtadm >/dev/null 2>&1 || need+=(tgt)
+# test/service: ocf-tester checks the Pacemaker agent ocf/halun, and
+# validates its meta-data with xmllint; systemd-analyze verifies the unit.
+command -v ocf-tester >/dev/null 2>&1 || need+=(resource-agents)
+command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
