@@ -29,7 +29,7 @@ fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 integration: deps
-	$(GO) test -race -timeout 20m ./test/clients/... ./test/integration/... ./test/admin/... ./test/tgt/... ./test/cluster/...
+	$(GO) test -race -timeout 20m ./test/clients/... ./test/integration/... ./test/admin/... ./test/tgt/... ./test/cluster/... ./test/service/...
 	$(GO) test -v -timeout 10m ./test/scale/
 	$(GO) test -v -timeout 20m ./test/ha/
 

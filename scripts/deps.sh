@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages halun's tests talk to (libiscsi's tools,
-# QEMU's iSCSI driver, qemu-block-extra, tgt, and promtool from
-# prometheus) when they are missing. Safe to run repeatedly.
+# QEMU's iSCSI driver, qemu-block-extra, tgt, promtool from prometheus,
+# resource-agents' ocf-tester) when they are missing. Safe to run repeatedly.
 set -euo pipefail
 need=()
 command -v iscsi-test-cu >/dev/null 2>&1 || need+=(libiscsi-bin)
@@ -13,6 +13,11 @@ dpkg-query -W -f='${Status}' qemu-block-extra 2>/dev/null | grep -q 'ok installe
 command -v tgtd >/dev/null 2>&1 && command -v tgtadm >/dev/null 2>&1 || need+=(tgt)
 # promtool (package prometheus) checks the metrics endpoint's exposition.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# test/service: ocf-tester checks the Pacemaker agent ocf/halun, and
+# validates its meta-data with xmllint; systemd-analyze verifies the unit.
+command -v ocf-tester >/dev/null 2>&1 || need+=(resource-agents)
+command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

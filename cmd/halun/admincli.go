@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -228,7 +230,57 @@ REPORT TARGET PORT GROUPS still work. The state is written to the config
 	}
 	set.Flags().Uint16Var(&group, "group", 0, "portal group `tag`")
 	set.Flags().StringVar(&state, "state", "", "ALUA `state`: "+strings.Join(admin.ALUAStates, ", "))
-	return adminGroup("alua", "ALUA target port group states", set)
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the target port groups with their ALUA state and portals",
+		Long: `List every target port group (portal group) of the running daemon: its
+tag, its ALUA state and its portals, one group a line, in tag order. The
+Pacemaker resource agent (ocf/halun) reads its group's state here.`,
+		Args: argsUsage(cobra.NoArgs),
+	}
+	asJSON := jsonFlag(list)
+	list.RunE = func(cmd *cobra.Command, _ []string) error {
+		ps, err := client(cmd).Portals(ctxOf(cmd))
+		if err != nil {
+			return err
+		}
+		groups := aluaGroups(ps)
+		if *asJSON {
+			return printJSON(cmd.OutOrStdout(), groups)
+		}
+		tw := table(cmd.OutOrStdout())
+		fmt.Fprintln(tw, "GROUP\tSTATE\tPORTALS")
+		for _, g := range groups {
+			fmt.Fprintf(tw, "%d\t%s\t%s\n", g.Group, g.State, strings.Join(g.Portals, ","))
+		}
+		return tw.Flush()
+	}
+	return adminGroup("alua", "ALUA target port group states", list, set)
+}
+
+// aluaGroup is one target port group as halun alua list shows it.
+type aluaGroup struct {
+	Group   uint16   `json:"group"`
+	State   string   `json:"state"`
+	Portals []string `json:"portals"`
+}
+
+// aluaGroups gathers the portals' listing by group, in tag order.
+func aluaGroups(ps []admin.Portal) []aluaGroup {
+	var out []aluaGroup
+	at := map[uint16]int{}
+	for _, p := range ps {
+		i, ok := at[p.Group]
+		if !ok {
+			i = len(out)
+			at[p.Group] = i
+			out = append(out, aluaGroup{Group: p.Group, State: p.ALUA})
+		}
+		out[i].Portals = append(out[i].Portals, p.Addr)
+	}
+	slices.SortFunc(out, func(a, b aluaGroup) int { return cmp.Compare(a.Group, b.Group) })
+	return out
 }
 
 func orDash(s string) string {

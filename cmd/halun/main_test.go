@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/halun/halun/internal/config"
 	"github.com/halun/halun/internal/iscsi/login"
@@ -75,6 +76,7 @@ func TestConfigDefault(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{"serve", "--bogus"}, {"nosuch"}, {"serve", "extra"}, {"serve", "--log-level", "loud"},
+		{"serve", "--log-format", "xml"}, {"serve", "--log-format", ""}, {"witness", "--log-format", "logfmt"},
 		{"serve", "--listen", "localhost"}} {
 		code, _, errs := runArgs(args...)
 		if code != 2 || !strings.HasPrefix(errs, "halun: ") {
@@ -177,6 +179,34 @@ func TestWitnessBadArguments(t *testing.T) {
 		code, _, errs := runArgs(tc.args...)
 		if code != 2 || !strings.Contains(errs, tc.err) {
 			t.Errorf("%v: exit %d, %q; want 2 and %q", tc.args, code, errs, tc.err)
+		}
+	}
+}
+
+func TestLogFormats(t *testing.T) {
+	var b strings.Builder
+	log, err := newLogger(&b, "info", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("m", "took", 1500*time.Millisecond, "initiator", "iqn.x")
+	if got := b.String(); !strings.Contains(got, `"took":"1.5s"`) || !strings.Contains(got, `"initiator":"iqn.x"`) || !strings.HasPrefix(got, "{") {
+		t.Errorf("json: %s", got)
+	}
+	b.Reset()
+	log, err = newLogger(&b, "warn", "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("hidden")
+	log.Warn("m", "took", 1500*time.Millisecond)
+	if got := b.String(); strings.Contains(got, "hidden") || !strings.Contains(got, "msg=m took=1.5s") {
+		t.Errorf("text: %s", got)
+	}
+	for _, f := range []string{"", "JSON", "logfmt"} {
+		var ue usageError
+		if _, err := newLogger(&b, "info", f); !errors.As(err, &ue) {
+			t.Errorf("--log-format %q: %v, want a usage error", f, err)
 		}
 	}
 }

@@ -21,6 +21,8 @@ type serveOptions struct {
 	listen   string
 	dataDir  string
 	logLevel string
+	// logFormat is --log-format: text or json.
+	logFormat string
 	// adminSocket is --admin-socket: empty for <data_dir>/halun.sock.
 	adminSocket string
 	// listenSet and dataDirSet say whether the flags were given: with
@@ -67,6 +69,7 @@ kept in <data_dir>/serials.json, so their SCSI identity never changes.`,
 	f.StringVar(&o.dataDir, "data-dir", config.DefaultDataDir, "`directory` for volumes with relative paths and generated serials")
 	f.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	f.StringVar(&o.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://`host:port`/metrics (off by default; e.g. 127.0.0.1:9500)")
+	f.StringVar(&o.logFormat, "log-format", logFormatText, "log `format`: text (key=value) or json (one object per line)")
 	f.StringVar(&o.adminSocket, "admin-socket", "", "management API Unix socket `path` (default <data_dir>/halun.sock; \"off\" for none)")
 	return cmd
 }
@@ -104,7 +107,7 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
-	level, err := parseLevel(o.logLevel)
+	log, err := newLogger(stderr, o.logLevel, o.logFormat)
 	if err != nil {
 		return err
 	}
@@ -112,7 +115,6 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if err := config.EnsureSerials(cfg); err != nil {
 		return err
 	}
@@ -130,8 +132,15 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// The watchdog pings until serve returns, through the graceful
+	// shutdown too.
+	sd := notifier{log: log}
+	pingCtx, stopPing := context.WithCancel(ctx)
+	defer stopPing()
+	sd.watchdog(pingCtx)
 	ctx, stop := shutdownOnSignal(ctx, log)
 	defer stop()
+	defer sd.stoppingWhenDone(ctx)()
 	mo := managementOptions(ctx, o)
 	var cnode atomic.Pointer[cluster.Node]
 	if o.metricsListen != "" {
@@ -148,6 +157,8 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		log.Info("metrics endpoint listening", "addr", ms.Addr().String(), "path", "/metrics")
 		mo.Listening = ms.Attach
 	}
+	mo.Ready = sd.ready
+	mo.Reloading = sd.reloading
 	if cfg.Cluster != nil {
 		// A storage node: its etcd member waits for a quorum, so the
 		// other nodes and the witness start alongside.

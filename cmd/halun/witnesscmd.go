@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -13,7 +12,7 @@ import (
 )
 
 func newWitnessCmd() *cobra.Command {
-	var name, dataDir, tlsDir, peer, client, logLevel string
+	var name, dataDir, tlsDir, peer, client, logLevel, logFormat string
 	var members []string
 	cmd := &cobra.Command{
 		Use:   "witness --name W --data-dir DIR --tls-dir DIR --peer-url URL --client-url URL --member NAME=PEER_URL...",
@@ -31,9 +30,9 @@ The members are every voter's etcd peer URL, the witness included: the
 storage nodes' cluster.nodes[].etcd_peer. Runs until SIGINT or SIGTERM.`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			level, err := parseLevel(logLevel)
+			log, err := newLogger(os.Stderr, logLevel, logFormat)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			initial := map[string]string{}
 			for _, m := range members {
@@ -49,7 +48,6 @@ storage nodes' cluster.nodes[].etcd_peer. Runs until SIGINT or SIGTERM.`,
 			if initial[name] == "" {
 				return usageError{fmt.Errorf("witness: --member %s=%s is missing: list every voter, the witness too", name, peer)}
 			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			ctx, stop := shutdownOnSignal(context.Background(), log)
 			defer stop()
 			log.Info("witness starting: waiting for a quorum", "name", name, "peer_url", peer, "client_url", client)
@@ -77,5 +75,6 @@ storage nodes' cluster.nodes[].etcd_peer. Runs until SIGINT or SIGTERM.`,
 	f.StringVar(&client, "client-url", "", "etcd client `URL` to listen on, https://HOST:PORT")
 	f.StringArrayVar(&members, "member", nil, "a voter, `NAME=PEER_URL` (repeat for every voter)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", logFormatText, "log `format`: text or json")
 	return cmd
 }

@@ -98,8 +98,7 @@ func (s *Server) EndSessions(match func(SessionInfo) bool, reason string) int {
 		if !match(ss.info()) {
 			continue
 		}
-		s.log.Info("ending session", "initiator", ss.key.initiator, "target", ss.targetName,
-			"tsih", ss.tsih, "reason", reason)
+		ss.log.Info("ending session", "reason", reason)
 		ss.end(err)
 		n++
 	}

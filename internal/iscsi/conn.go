@@ -90,7 +90,10 @@ type conn struct {
 
 func newConn(srv *Server, nc net.Conn, tpgt uint16) *conn {
 	c := &conn{srv: srv, nc: nc, tpgt: tpgt, out: make(chan *outItem, 256), done: make(chan struct{})}
-	c.log = srv.log.With("remote", nc.RemoteAddr().String(), "portal", nc.LocalAddr().String())
+	// A connection's lines name where it came from and through which
+	// portal; its first Login Request adds the ISID, and its session's
+	// creation the initiator, TSIH and target (loginEnv.Admit).
+	c.log = srv.log.With("remote", nc.RemoteAddr().String(), "portal", nc.LocalAddr().String(), "tpgt", tpgt)
 	c.lastRecv.Store(time.Now().UnixNano())
 	c.acct = bufAccount{b: srv.budget, limit: srv.cfg.MaxSessionBufferedData}
 	return c
@@ -214,13 +217,14 @@ func (c *conn) loginPhase(rd *pdu.Reader) bool {
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				c.log.Info("login aborted", "err", err)
+				c.log.Info("login aborted", append(loginNames(neg), "err", err)...)
 			}
 			return false
 		}
 		var req pdu.LoginReq
 		req.Decode(&p.Header)
 		if first {
+			c.log = c.log.With("isid", isidString(req.ISID))
 			c.statSN = req.ExpStatSN
 			env.cmdSN = req.CmdSN
 			c.cid = req.CID
@@ -254,22 +258,38 @@ func (c *conn) loginPhase(rd *pdu.Reader) bool {
 		}
 		if resp.Failed {
 			c.srv.events.loginFailed(h.StatusClass, h.StatusDetail)
-			c.log.Info("login refused", "status", fmt.Sprintf("%02x%02x", h.StatusClass, h.StatusDetail),
-				"reason", resp.Reason)
+			c.log.Info("login refused", append(loginNames(neg), "status", fmt.Sprintf("%02x%02x", h.StatusClass, h.StatusDetail),
+				"reason", resp.Reason)...)
 			return false
 		}
 		if resp.Done {
 			r := neg.Result()
 			c.params = r.Params
 			c.frameOpts = pdu.Options{HeaderDigest: r.Params.HeaderDigest, DataDigest: r.Params.DataDigest}
-			c.log = c.log.With("initiator", r.InitiatorName, "target", r.TargetName,
-				"isid", fmt.Sprintf("%x", r.ISID[:]), "tsih", c.sess.tsih)
+			// c.log gained the session's fields in Admit.
 			c.srv.events.login(r.TargetName, c.sess.discovery)
 			c.log.Info("login complete", "session_type", sessionTypeName(c.sess.discovery),
 				"header_digest", r.Params.HeaderDigest, "data_digest", r.Params.DataDigest)
 			return true
 		}
 	}
+}
+
+// isidString is an ISID as logs show it: 12 hex digits.
+func isidString(isid pdu.ISID) string { return fmt.Sprintf("%x", isid[:]) }
+
+// loginNames are the initiator and target names a login not yet admitted
+// has declared, as log attributes.
+func loginNames(neg *login.Negotiator) []any {
+	var out []any
+	ini, tgt := neg.Names()
+	if ini != "" {
+		out = append(out, "initiator", ini)
+	}
+	if tgt != "" {
+		out = append(out, "target", tgt)
+	}
+	return out
 }
 
 func sessionTypeName(discovery bool) string {
@@ -339,6 +359,16 @@ func (e *loginEnv) Admit(r *login.Result) (uint16, uint8, uint8) {
 		return 0, login.ClassTargetError, login.DetailServiceUnavailable
 	}
 	ss.tsih = srv.allocTSIH()
+	// The session's logger, and its connection's from here on: every
+	// line about either names the I_T nexus (initiator, ISID, target)
+	// and the TSIH. Set before the session is visible to other
+	// goroutines (shutdown, admin), which log with it.
+	attrs := []any{"initiator", r.InitiatorName, "tsih", ss.tsih}
+	if !ss.discovery {
+		attrs = append(attrs, "target", r.TargetName)
+	}
+	ss.log = c.log.With(attrs...)
+	c.log = ss.log
 	srv.sessions[key] = ss
 	srv.byTSIH[ss.tsih] = ss
 	srv.mu.Unlock()

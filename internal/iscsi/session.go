@@ -1,6 +1,7 @@
 package iscsi
 
 import (
+	"log/slog"
 	"sync"
 	"time"
 
@@ -30,6 +31,9 @@ type session struct {
 	target     *Target // nil for discovery sessions
 	nexus      scsi.Nexus
 	params     login.Negotiated
+	// log carries the session's fields (initiator, isid, tsih, target,
+	// remote, portal, tpgt); set once in loginEnv.Admit.
+	log *slog.Logger
 
 	mu       sync.Mutex
 	expCmdSN uint32
@@ -62,6 +66,7 @@ func newSession(srv *Server, key sessionKey, r *login.Result, cmdSN uint32) *ses
 		expCmdSN: cmdSN, maxCmdSN: cmdSN + uint32(srv.cfg.QueueDepth) - 1,
 		pending: map[uint32]deliverer{}, tasks: map[uint32]*task{}, done: make(chan struct{})}
 	ss.nexus = scsi.Nexus{InitiatorName: r.InitiatorName, ISID: r.ISID, TargetName: r.TargetName, TPGT: key.tpgt}
+	ss.log = srv.log
 	return ss
 }
 

@@ -67,8 +67,7 @@ func (s *Server) Shutdown(wait time.Duration) {
 		} else {
 			s.log.Warn("shutdown: closing sessions that did not log out", "sessions", len(left), "wait", wait)
 			for _, ss := range left {
-				s.log.Info("shutdown: closing session", "initiator", ss.key.initiator, "target", ss.targetName,
-					"tsih", ss.tsih)
+				ss.log.Info("shutdown: closing session")
 			}
 		}
 	}
@@ -140,8 +139,8 @@ func (ss *session) requestLogout(secs uint16) bool {
 	default:
 		go c.enqueue(it)
 	}
-	// c.log is the connection goroutine's until its login completes.
-	ss.srv.log.Debug("shutdown: asked the initiator to log out", "initiator", ss.key.initiator,
-		"tsih", ss.tsih, "within_seconds", secs)
+	// ss.log, not c.log: c.log is the connection goroutine's until its
+	// login completes.
+	ss.log.Debug("shutdown: asked the initiator to log out", "within_seconds", secs)
 	return true
 }

@@ -30,6 +30,14 @@ type Options struct {
 	// Listening, if set, is called once every portal listens, before the
 	// first connection is served (the metrics endpoint starts there).
 	Listening func(*Node)
+	// Ready, if not nil, is called once every portal listens and every
+	// target is ready: the moment a service manager may count the node as
+	// started (systemd's READY=1).
+	Ready func()
+	// Reloading, if not nil, is called with true when a reload of the
+	// config begins (SIGHUP or the admin API) and with false when it has
+	// ended, applied or refused.
+	Reloading func(begin bool)
 }
 
 // maxSocketPath is the longest path a Unix socket can be bound at
@@ -52,6 +60,7 @@ func AdminSocketPath(cfg *config.Config, o Options) string {
 // returned function stops both.
 func (n *Node) startManagement(ctx context.Context, o Options) (func(), error) {
 	n.SetSource(o.ConfigPath, o.Overrides)
+	n.reloading = o.Reloading
 	var stops []func()
 	stop := func() {
 		for i := len(stops) - 1; i >= 0; i-- {

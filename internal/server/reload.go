@@ -503,6 +503,10 @@ func (n *Node) load(text []byte) (*config.Config, error) {
 // Reload rereads the config file and applies the difference to the running
 // node. An invalid file changes nothing.
 func (n *Node) Reload() (res *admin.Result, err error) {
+	if n.reloading != nil {
+		n.reloading(true)
+		defer n.reloading(false)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	defer func() { n.countReload(err) }()

@@ -25,6 +25,8 @@ type Node struct {
 	parts Parts
 	// reloadsOK and reloadsFailed count reloads by outcome (stats.go).
 	reloadsOK, reloadsFailed atomic.Uint64
+	// reloading is Options.Reloading, called around Reload.
+	reloading func(begin bool)
 }
 
 // Run serves cfg until ctx ends, then shuts down gracefully: listeners
@@ -61,6 +63,9 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Option
 	}
 	if o.Listening != nil {
 		o.Listening(n)
+	}
+	if o.Ready != nil {
+		o.Ready()
 	}
 	serveErr := n.Server.Serve(ctx)
 	stopAdmin()

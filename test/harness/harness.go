@@ -100,6 +100,9 @@ type Options struct {
 	Portal string
 	// IQN is the target URL builds addresses for; empty means DefaultIQN.
 	IQN string
+	// Env are extra NAME=value environment variables for the daemon, on
+	// top of the test's own (NOTIFY_SOCKET, WATCHDOG_USEC, ...).
+	Env []string
 }
 
 // Start runs `halun serve` and waits until its portal accepts connections.
@@ -129,6 +132,9 @@ func Start(t testing.TB, o Options) *Daemon {
 	args = append(args, o.Args...)
 	d := &Daemon{Addr: o.Listen, DataDir: o.DataDir, IQN: o.IQN, log: &SyncBuffer{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(bin, args...)
+	if len(o.Env) > 0 {
+		d.cmd.Env = append(os.Environ(), o.Env...)
+	}
 	d.cmd.Stdout = d.log
 	d.cmd.Stderr = d.log
 	if err := d.cmd.Start(); err != nil {
@@ -170,6 +176,14 @@ func (d *Daemon) URLAt(addr string, lun int) string {
 
 // Pid is the daemon's process ID.
 func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
+
+// Signal sends sig to the daemon.
+func (d *Daemon) Signal(t testing.TB, sig os.Signal) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v to halun: %v", sig, err)
+	}
+}
 
 // Log returns what the daemon printed so far.
 func (d *Daemon) Log() string { return d.log.String() }

@@ -2,6 +2,7 @@ package login
 
 import (
 	"github.com/halun/halun/internal/iscsi/pdu"
+	"strings"
 )
 
 type nstate uint8
@@ -49,6 +50,21 @@ func (n *Negotiator) Result() *Result {
 	}
 	r := n.res
 	return &r
+}
+
+// Names returns the initiator and target names the initiator has declared
+// so far (empty until it has), whether or not the login goes on to
+// succeed: for logging a refusal. The initiator name is lower case; both
+// are at most an iSCSI name's length.
+func (n *Negotiator) Names() (initiator, target string) {
+	initiator, target = n.decl[keyInitiatorName], n.decl[keyTargetName]
+	if len(initiator) > maxNameLen {
+		initiator = initiator[:maxNameLen]
+	}
+	if len(target) > maxNameLen {
+		target = target[:maxNameLen]
+	}
+	return strings.ToLower(initiator), target
 }
 
 // Stage returns the current login stage.
