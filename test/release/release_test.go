@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"debug/elf"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -259,5 +260,38 @@ func TestGitVersion(t *testing.T) {
 	git("tag", "v1.4.0")
 	if v, _, _, _ := release.GitVersion(ctx, dir); v != "v1.4.0" {
 		t.Errorf("tagged: %q, want v1.4.0", v)
+	}
+}
+
+// TestGoBuildFromGit: a plain `go build` (no -ldflags) from a git clone
+// reports the module version and VCS revision Go stamps into the binary.
+func TestGoBuildFromGit(t *testing.T) {
+	root := repoRoot(t)
+	if fi, err := os.Stat(filepath.Join(root, ".git")); err != nil || !fi.IsDir() {
+		t.Skip("not a git clone (Go stamps VCS information only where .git is a directory, not in a git worktree)")
+	}
+	head, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatalf("git rev-parse HEAD: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "halun")
+	// -trimpath and CGO_ENABLED=0 as in a release, so the compiled packages
+	// come from the build cache and only the link is new.
+	build := exec.Command("go", "build", "-trimpath", "-buildvcs=true", "-o", bin, "./cmd/halun")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version", "--json").Output()
+	if err != nil {
+		t.Fatalf("halun version --json: %v", err)
+	}
+	var b struct{ Version, Commit string }
+	if err := json.Unmarshal(out, &b); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.HasPrefix(b.Version, "v") || b.Commit != strings.TrimSpace(string(head)) {
+		t.Errorf("go build from git: version %q commit %q, want a module version and %s", b.Version, b.Commit, head)
 	}
 }
