@@ -5,7 +5,7 @@ FUZZTIME ?= 100000x
 # Trials of each fault in `make soak`'s campaign (make test runs 2).
 HA_TRIALS ?= 100
 
-.PHONY: all build test deps lint unit race fuzz integration crash conformance soak clean
+.PHONY: all build test deps lint unit race fuzz integration crash conformance soak release release-test clean
 
 all: build
 
@@ -40,7 +40,20 @@ crash:
 conformance: deps
 	$(GO) test -timeout 60m -v ./test/conformance/
 
-test: deps lint race fuzz integration crash conformance
+# The host architecture's .deb built, inspected with dpkg-deb, unpacked and
+# run; the arm64 binary checked to be a static aarch64 ELF.
+release-test:
+	$(GO) test -v -timeout 20m ./test/release/
+
+test: deps lint race fuzz integration crash conformance release-test
+
+# Static binaries for linux/amd64 and arm64, a .deb for each, and SHA256SUMS
+# in dist/out. VERSION and COMMIT default to git's (a v* tag on HEAD, else
+# a v0.0.0-git.<time>.<commit> development version).
+VERSION ?=
+COMMIT ?=
+release:
+	$(GO) run ./scripts/release -out dist/out $(if $(VERSION),-version $(VERSION)) $(if $(COMMIT),-commit $(COMMIT))
 
 # Soak-sized versions of the robustness tests; results go to docs/robustness.md:
 # 60 SIGKILLs under load, 100,000 cycles of each leak pattern, and ten
@@ -53,4 +66,4 @@ soak: deps
 	HALUN_HA_TRIALS=$(HA_TRIALS) HALUN_HA_REPORT=$(CURDIR)/docs/ha/latest.md $(GO) test -v -timeout 600m ./test/ha/
 
 clean:
-	rm -rf halun-data
+	rm -rf halun-data dist/out

@@ -100,7 +100,8 @@ Managing a running daemon (over its admin socket, --socket):
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServeCmd(), newConfigCmd(), newVersionCmd(), newImportCmd(), newClusterCmd(), newWitnessCmd(), newBenchCmd())
+	root.AddCommand(newServeCmd(), newConfigCmd(), newVersionCmd(), newImportCmd(), newClusterCmd(), newWitnessCmd(), newBenchCmd(),
+		newGendocsCmd())
 	// Management of a running daemon over its admin socket.
 	root.AddCommand(newTargetCmd(), newVolumeCmd(), newLUNCmd(), newACLCmd(), newSessionCmd(),
 		newPortalCmd(), newALUACmd(), newReloadCmd(), newStatusCmd())
