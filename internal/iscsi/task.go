@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/halun/halun/internal/iscsi/pdu"
 	"github.com/halun/halun/internal/scsi"
@@ -505,9 +504,8 @@ func (t *task) run() {
 		inBuf = getBuf(int(t.edtl))
 		cmd.DataInBuf = inBuf
 	}
-	start := time.Now()
 	res := t.ss.target.LUNs.Execute(cmd)
-	t.c.noteExec(time.Since(start))
+	t.c.noteExec(res.Elapsed)
 	// The buffer goes back to its pool after the writer has sent it when
 	// the result uses it, else now.
 	if inBuf != nil && (len(res.Data) == 0 || &res.Data[0] != &inBuf[:1][0]) {

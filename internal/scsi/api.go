@@ -5,6 +5,8 @@
 // gathered and sends the Result back. It knows nothing of iSCSI or sockets.
 package scsi
 
+import "time"
+
 // Status codes (SAM-5).
 const (
 	StatusGood                uint8 = 0x00
@@ -76,6 +78,11 @@ type Result struct {
 	// it). Writes store only min(received, DataOutLength) bytes, in whole
 	// blocks.
 	DataOutLength uint32
+	// Elapsed is how long the logical unit took to execute the command
+	// (zero for a command no LU ran): the LU's latency statistics count
+	// it, and the transport judges from it whether commands are fast
+	// enough to run inline, without reading the clock again.
+	Elapsed time.Duration
 }
 
 // Good is a GOOD result without data.

@@ -221,7 +221,8 @@ func (k *task) dispatch() Result {
 	} else {
 		n = min(len(k.cmd.DataOut), int(dataOut))
 	}
-	lu.stats.record(class, n, time.Since(start), res)
+	res.Elapsed = time.Since(start)
+	lu.stats.record(class, n, res.Elapsed, res)
 	return *res
 }
 
