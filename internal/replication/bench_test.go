@@ -94,21 +94,7 @@ func benchStore(b *testing.B, link string) backend.Store {
 // primary reaches it.
 func tlsReplica(b *testing.B, store backend.Store) ReplicaAddr {
 	b.Helper()
-	dir := b.TempDir()
-	if err := pki.Init(dir, "bench", []pki.Node{
-		{Name: "a", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
-		{Name: "b", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
-	}); err != nil {
-		b.Fatal(err)
-	}
-	ida, err := pki.Load(filepath.Join(dir, "a"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	idb, err := pki.Load(filepath.Join(dir, "b"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	ida, idb := twoStorageNodes(b)
 	addr, _ := serveTLSReplica(b, idb, store)
 	cfg := ida.ClientTLS("b", pki.RequireRole(pki.RoleStorage))
 	return ReplicaAddr{Name: "b", Dial: func(ctx context.Context) (net.Conn, error) {

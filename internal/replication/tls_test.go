@@ -124,3 +124,24 @@ func serveTLSReplica(tb testing.TB, id *pki.Identity, store backend.Store) (stri
 	}()
 	return ln.Addr().String(), ep
 }
+
+// twoStorageNodes creates a cluster's certificates for storage nodes a
+// and b on 127.0.0.1 and returns their identities.
+func twoStorageNodes(tb testing.TB) (a, b *pki.Identity) {
+	tb.Helper()
+	dir := tb.TempDir()
+	if err := pki.Init(dir, "test", []pki.Node{
+		{Name: "a", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
+		{Name: "b", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	var err error
+	if a, err = pki.Load(filepath.Join(dir, "a")); err != nil {
+		tb.Fatal(err)
+	}
+	if b, err = pki.Load(filepath.Join(dir, "b")); err != nil {
+		tb.Fatal(err)
+	}
+	return a, b
+}

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,21 +27,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 // A 1 MiB frame over ClientTLS leaves in a few socket writes (the buffer
 // beneath TLS), not one per 16 KiB record, and arrives whole.
 func TestClientTLSBatchesRecords(t *testing.T) {
-	dir := t.TempDir()
-	if err := pki.Init(dir, "t", []pki.Node{
-		{Name: "a", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
-		{Name: "b", Role: pki.RoleStorage, Hosts: []string{"127.0.0.1"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ida, err := pki.Load(filepath.Join(dir, "a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	idb, err := pki.Load(filepath.Join(dir, "b"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ida, idb := twoStorageNodes(t)
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", idb.ServerTLS(pki.RequireRole(pki.RoleStorage)))
 	if err != nil {
 		t.Fatal(err)
