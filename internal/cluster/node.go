@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -170,7 +169,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		}
 	}}
 	self := cl.Self()
-	if n.ln, err = tls.Listen("tcp", self.Replication.String(), n.id.ServerTLS(pki.RequireRole(pki.RoleStorage))); err != nil {
+	if n.ln, err = replication.Listen(self.Replication.String(), n.id.ServerTLS(pki.RequireRole(pki.RoleStorage))); err != nil {
 		return nil, fmt.Errorf("cluster: replication listener: %w", err)
 	}
 	n.wg.Add(1)

@@ -104,7 +104,7 @@ func serveTLSReplica(tb testing.TB, id *pki.Identity, store backend.Store) (stri
 		tb.Fatal(err)
 	}
 	r := &Replica{Epochs: ep, Volume: func(v string) (backend.Store, bool) { return store, v == "vol1" }}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", id.ServerTLS(pki.RequireRole(pki.RoleStorage)))
+	ln, err := Listen("127.0.0.1:0", id.ServerTLS(pki.RequireRole(pki.RoleStorage)))
 	if err != nil {
 		tb.Fatal(err)
 	}
