@@ -8,10 +8,10 @@
 # prometheus and chromium (installed when missing). Everything listens on
 # 127.0.0.1.
 #
-#   scripts/metrics-shot.sh            # DURATION=90
+#   scripts/metrics-shot.sh            # DURATION=60
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-90}
+DURATION=${DURATION:-60}
 OUT=${OUT:-docs/grafana/prometheus-over-bench.png}
 need=()
 command -v prometheus >/dev/null || need+=(prometheus)
@@ -50,14 +50,16 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb"
   --web.listen-address=127.0.0.1:9595 2>"$work/prometheus.log" & pids+=($!)
 sleep 3
 # Two loads: a write-heavy one on db, a read-heavy one rate-limited on vm,
-# and a burst of 4 KiB writes at QD32 halfway.
+# and halfway a burst of 64 KiB writes at QD32 past the region the
+# verifying loads use (they would read data not theirs).
 "$work/halun" bench --portal 127.0.0.1:3294 --target "$IQN" --lun 0 --duration "${DURATION}s" \
   --read-percent 30 --workers 4 --size 256MiB > "$work/bench0.log" 2>&1 & b0=$!
 "$work/halun" bench --portal 127.0.0.1:3294 --target "$IQN" --lun 1 --duration "${DURATION}s" \
   --read-percent 80 --workers 2 --rate 3000 --size 256MiB > "$work/bench1.log" 2>&1 & b1=$!
 sleep $((DURATION / 2))
-command -v qemu-img >/dev/null && qemu-img bench -w -d 32 -s 64k -c 20000 -f raw "iscsi://127.0.0.1:3294/$IQN/1" >/dev/null 2>&1 || true
-wait $b0 $b1
+command -v qemu-img >/dev/null && qemu-img bench -w -d 32 -s 64k -c 4000 -o 256M -f raw "iscsi://127.0.0.1:3294/$IQN/1" >/dev/null 2>&1 || true
+rc=0; wait "$b0" || rc=$?; wait "$b1" || rc=$?
+if [ "$rc" -ne 0 ]; then echo "halun bench failed ($rc):" >&2; for f in "$work"/bench*.log; do tail -n 5 "$f" >&2; done; exit 1; fi
 sleep 2
 q() { python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 range="$((DURATION + 10))s"
@@ -71,7 +73,9 @@ for expr in \
   url+="g$i.expr=$(q "$expr")&g$i.tab=0&g$i.range_input=$range&"
   i=$((i + 1))
 done
-chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,2300 \
-  --virtual-time-budget=15000 --screenshot="$PWD/$OUT" "$url" 2>"$work/chromium.log"
+rm -f "$OUT"
+chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,3100 \
+  --virtual-time-budget=15000 --screenshot="$(realpath -m "$OUT")" "$url" 2>"$work/chromium.log"
+[ -s "$OUT" ] || { echo "chromium wrote no screenshot:" >&2; tail -n 20 "$work/chromium.log" >&2; exit 1; }
 echo "wrote $OUT"
 grep -h "total\|ops/s" "$work"/bench*.log | tail -4 || true
