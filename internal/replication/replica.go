@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/halun/halun/internal/backend"
 	"github.com/halun/halun/internal/workers"
@@ -163,6 +165,17 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx := context.Background()
+	var lastApply atomic.Int64 // how long the latest request took to apply, ns
+	serve := func(req *frame) {
+		start := time.Now()
+		st, msg := r.apply(ctx, volume, store, gen, req)
+		lastApply.Store(int64(time.Since(start)))
+		e, _ := r.epoch(volume)
+		if err := w.reply(req.seq, e, st, msg); err != nil {
+			log.Debug("replication: reply failed", "err", err)
+			conn.Close()
+		}
+	}
 	for {
 		req := new(frame)
 		bp := payloads.Get().(*[]byte)
@@ -175,19 +188,33 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 			}
 			return err
 		}
+		if inlineApply(br.Buffered(), len(sem), time.Duration(lastApply.Load())) {
+			serve(req)
+			payloads.Put(bp)
+			continue
+		}
 		sem <- struct{}{}
 		wg.Add(1)
 		work.Run(func() {
 			// The store has the payload once apply returns.
 			defer func() { payloads.Put(bp); <-sem; wg.Done() }()
-			st, msg := r.apply(ctx, volume, store, gen, req)
-			e, _ := r.epoch(volume)
-			if err := w.reply(req.seq, e, st, msg); err != nil {
-				log.Debug("replication: reply failed", "err", err)
-				conn.Close()
-			}
+			serve(req)
 		})
 	}
+}
+
+// inlineFast is how quickly requests must have been applying for the
+// reader to apply one itself.
+const inlineFast = 100 * time.Microsecond
+
+// inlineApply reports whether the connection's reader applies a request
+// itself instead of handing it to a worker, saving the hand-off (a
+// thread wake-up, a good share of a lone write's round trip): only when
+// it is alone — no other request is buffered behind it, none is being
+// applied — and requests have been applying fast (page cache, tmpfs),
+// so the next one cannot wait long behind it.
+func inlineApply(buffered, applying int, last time.Duration) bool {
+	return buffered == 0 && applying == 0 && last < inlineFast
 }
 
 // work runs every replica's requests.
