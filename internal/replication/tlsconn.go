@@ -21,7 +21,7 @@ const underBufferSize = 256 << 10
 // buffer as on a server's side (ServerTLS). raw is closed if the
 // handshake fails.
 func ClientTLS(ctx context.Context, raw net.Conn, cfg *tls.Config) (net.Conn, error) {
-	u := &underBuffer{Conn: raw, r: bufio.NewReaderSize(raw, underBufferSize), w: bufio.NewWriterSize(raw, underBufferSize)}
+	u := &underBuffer{readBuffer: newReadBuffer(raw), w: bufio.NewWriterSize(raw, underBufferSize)}
 	tc := tls.Client(u, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
@@ -44,17 +44,14 @@ type bufferedTLS struct {
 func (b *bufferedTLS) Flush() error { return b.under.flush() }
 
 // underBuffer is the connection TLS reads from and writes to: reads
-// through r; writes unbuffered until on (the handshake waits for its
+// buffered; writes unbuffered until on (the handshake waits for its
 // answers), then buffered until flush.
 type underBuffer struct {
-	net.Conn
-	r  *bufio.Reader
+	readBuffer
 	mu sync.Mutex // TLS may write from a Read (a key update) too
 	w  *bufio.Writer
 	on bool
 }
-
-func (u *underBuffer) Read(p []byte) (int, error) { return u.r.Read(p) }
 
 func (u *underBuffer) Write(p []byte) (int, error) {
 	u.mu.Lock()
@@ -82,7 +79,7 @@ type flusher interface{ Flush() error }
 // source at most once per call, so a read never waits for more than the
 // socket holds: the handshake is unaffected.
 func ServerTLS(raw net.Conn, cfg *tls.Config) net.Conn {
-	return tls.Server(&readBuffer{Conn: raw, r: bufio.NewReaderSize(raw, underBufferSize)}, cfg)
+	return tls.Server(newReadBuffer(raw), cfg)
 }
 
 // readBuffer is a connection whose reads go through a buffer.
@@ -91,7 +88,11 @@ type readBuffer struct {
 	r *bufio.Reader
 }
 
-func (c *readBuffer) Read(p []byte) (int, error) { return c.r.Read(p) }
+func newReadBuffer(raw net.Conn) readBuffer {
+	return readBuffer{Conn: raw, r: bufio.NewReaderSize(raw, underBufferSize)}
+}
+
+func (c readBuffer) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // Listen listens on the TCP address addr and returns each connection it
 // accepts as ServerTLS does.

@@ -13,10 +13,15 @@ import (
 	"github.com/halun/halun/internal/cluster/pki"
 )
 
-// countingConn counts the writes that reach the socket.
+// countingConn counts the reads and writes that reach the socket.
 type countingConn struct {
 	net.Conn
-	writes atomic.Int64
+	reads, writes atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	c.reads.Add(1)
+	return c.Conn.Read(p)
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
@@ -85,17 +90,6 @@ func TestClientTLSBatchesRecords(t *testing.T) {
 	}
 }
 
-// countingReads counts the reads that reach the socket.
-type countingReads struct {
-	net.Conn
-	reads atomic.Int64
-}
-
-func (c *countingReads) Read(p []byte) (int, error) {
-	c.reads.Add(1)
-	return c.Conn.Read(p)
-}
-
 // A 1 MiB frame that has arrived is read from the socket in a few large
 // reads beneath TLS (ServerTLS), not some 40 (crypto/tls reads about a
 // record at a time), and
@@ -122,7 +116,7 @@ func TestServerTLSBuffersReads(t *testing.T) {
 			return
 		}
 		raw.(*net.TCPConn).SetReadBuffer(8 << 20) // the whole frame fits while nobody reads
-		cr := &countingReads{Conn: raw}
+		cr := &countingConn{Conn: raw}
 		c := ServerTLS(cr, idb.ServerTLS(pki.RequireRole(pki.RoleStorage)))
 		defer c.Close()
 		if err := c.(*tls.Conn).Handshake(); err != nil {
