@@ -215,18 +215,28 @@ func volumeOf(st *cluster.Status) (cluster.VolumeStatus, bool) {
 
 // waitPrimary waits until the volume has a primary and returns it.
 func (c *haCluster) waitPrimary(ctx context.Context, timeout time.Duration) (string, error) {
-	return c.waitFor(ctx, timeout, func(v cluster.VolumeStatus) bool { return v.Primary != "" })
+	v, err := c.waitFor(ctx, timeout, func(v cluster.VolumeStatus) bool { return v.Primary != "" })
+	return v.Primary, err
 }
 
 // waitInSync waits until the volume has a primary and both replicas are
 // in sync (every resync done).
-func (c *haCluster) waitInSync(ctx context.Context, timeout time.Duration) (string, error) {
+func (c *haCluster) waitInSync(ctx context.Context, timeout time.Duration) (cluster.VolumeStatus, error) {
+	return c.waitInSyncAfter(ctx, timeout, 0)
+}
+
+// waitInSyncAfter is waitInSync at an epoch above epoch: after a fault
+// that takes the primary away, the record still says both replicas are
+// in sync at the old epoch until a node is promoted and finds its
+// replica gone (and, after a crash of both, resyncs what its activity
+// log held in flight).
+func (c *haCluster) waitInSyncAfter(ctx context.Context, timeout time.Duration, epoch uint64) (cluster.VolumeStatus, error) {
 	return c.waitFor(ctx, timeout, func(v cluster.VolumeStatus) bool {
-		return v.Primary != "" && slices.Contains(v.InSync, "a") && slices.Contains(v.InSync, "b")
+		return v.Epoch > epoch && v.Primary != "" && slices.Contains(v.InSync, "a") && slices.Contains(v.InSync, "b")
 	})
 }
 
-func (c *haCluster) waitFor(ctx context.Context, timeout time.Duration, ok func(cluster.VolumeStatus) bool) (string, error) {
+func (c *haCluster) waitFor(ctx context.Context, timeout time.Duration, ok func(cluster.VolumeStatus) bool) (cluster.VolumeStatus, error) {
 	deadline := time.Now().Add(timeout)
 	var last string
 	for time.Now().Before(deadline) {
@@ -234,7 +244,7 @@ func (c *haCluster) waitFor(ctx context.Context, timeout time.Duration, ok func(
 		if err == nil {
 			if v, found := volumeOf(st); found {
 				if ok(v) {
-					return v.Primary, nil
+					return v, nil
 				}
 				last = fmt.Sprintf("%+v", v)
 			}
@@ -243,11 +253,11 @@ func (c *haCluster) waitFor(ctx context.Context, timeout time.Duration, ok func(
 		}
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return cluster.VolumeStatus{}, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return "", fmt.Errorf("not reached within %v; last status: %s", timeout, last)
+	return cluster.VolumeStatus{}, fmt.Errorf("not reached within %v; last status: %s", timeout, last)
 }
 
 // imagePath is host's copy of the volume.
