@@ -253,13 +253,17 @@ func (c *conn) loginPhase(rd *pdu.Reader) bool {
 		}
 		var hdr pdu.Header
 		h.Encode(&hdr)
-		if err := wr.Write(&hdr, nil, resp.Data); err != nil {
-			return false
-		}
 		if resp.Failed {
+			// Counted before the refusal is sent, so whoever reads the
+			// refusal finds it counted: the login is refused whether or
+			// not the response reaches the initiator.
 			c.srv.events.loginFailed(h.StatusClass, h.StatusDetail)
 			c.log.Info("login refused", append(loginNames(neg), "status", fmt.Sprintf("%02x%02x", h.StatusClass, h.StatusDetail),
 				"reason", resp.Reason)...)
+			_ = wr.Write(&hdr, nil, resp.Data)
+			return false
+		}
+		if err := wr.Write(&hdr, nil, resp.Data); err != nil {
 			return false
 		}
 		if resp.Done {

@@ -151,12 +151,22 @@ func TestMetricsCountAKnownLoad(t *testing.T) {
 	}
 	// The gauges, before the refused login's connection comes and goes.
 	during := scrapeMetrics(t, url)
-	_, err = initiator.Dial(ctx, d.Addr, initiator.Options{InitiatorName: "iqn.2026-11.io.halun.test:metrics-host", TargetName: "iqn.2026-11.io.halun.test:nonesuch"})
-	var le *initiator.LoginError
-	if !errors.As(err, &le) {
-		t.Fatalf("login to a missing target: %v, want a refusal", err)
+	// Each refusal is counted by the time the initiator reads it: a
+	// scrape right after it sees it (the target once counted after
+	// sending, and a quick scrape missed it).
+	const refusals = 5
+	var after scrape
+	for i := 1; i <= refusals; i++ {
+		_, err = initiator.Dial(ctx, d.Addr, initiator.Options{InitiatorName: "iqn.2026-11.io.halun.test:metrics-host", TargetName: "iqn.2026-11.io.halun.test:nonesuch"})
+		var le *initiator.LoginError
+		if !errors.As(err, &le) {
+			t.Fatalf("login to a missing target: %v, want a refusal", err)
+		}
+		after = scrapeMetrics(t, url)
+		if n := after.value("halun_iscsi_login_failures_total", "reason", "no_such_target") - max(before.value("halun_iscsi_login_failures_total", "reason", "no_such_target"), 0); n != float64(i) {
+			t.Fatalf("after refusal %d the scrape counts %v refusals", i, n)
+		}
 	}
-	after := scrapeMetrics(t, url)
 
 	for _, c := range []struct {
 		name   string
@@ -171,7 +181,7 @@ func TestMetricsCountAKnownLoad(t *testing.T) {
 		{"halun_volume_read_bytes_total", []string{"volume", vol}, reads * blocks * 512},
 		{"halun_volume_check_conditions_total", []string{"volume", vol, "sense_key", "illegal_request"}, 1},
 		{"halun_iscsi_task_management_total", []string{"function", "logical_unit_reset"}, 1},
-		{"halun_iscsi_login_failures_total", []string{"reason", "no_such_target"}, 1},
+		{"halun_iscsi_login_failures_total", []string{"reason", "no_such_target"}, refusals},
 		{"halun_iscsi_login_failures_total", []string{"reason", "authorization"}, 0},
 	} {
 		b := max(before.value(c.name, c.labels...), 0)
