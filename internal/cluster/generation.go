@@ -35,6 +35,13 @@ func (v *volume) openGeneration(ctx context.Context, st coord.VolumeState, fresh
 		return fmt.Errorf("cluster: volume %s: %w", v.cfg.Name, err)
 	}
 	v.gen = g
+	// This node's record of its primary's activity log, reported in its
+	// hello replies: opened (or created) before the replica side serves.
+	pa, err := replication.OpenPeerActivity(filepath.Join(v.n.cfg.Node.DataDir, "replication", v.cfg.Name+".peer-activity.json"))
+	if err != nil {
+		return fmt.Errorf("cluster: volume %s: %w", v.cfg.Name, err)
+	}
+	v.peerActivity = pa
 	if how == replication.GenKept || st.Epoch == 0 {
 		return nil
 	}

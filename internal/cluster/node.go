@@ -158,6 +158,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			offs = append(offs, e[0])
 		}
 		return offs, true
+	}, PeerActivity: func(name string) *replication.PeerActivity {
+		if v := n.vols[name]; v != nil {
+			return v.peerActivity
+		}
+		return nil
 	}, Gens: func(name string) *replication.GenFile {
 		if v := n.vols[name]; v != nil {
 			return v.gen

@@ -39,6 +39,9 @@ type volume struct {
 	// activity is where this node's writes as primary may be in flight
 	// (opened at the first promotion).
 	activity *replication.ActivityLog
+	// peerActivity is this node's record, as a replica, of the
+	// primary's activity log (opened with the generation record).
+	peerActivity *replication.PeerActivity
 
 	mu       sync.Mutex
 	primary  *replication.Store // while this node is primary
@@ -259,11 +262,18 @@ func (v *volume) becomePrimary(st coord.VolumeState) error {
 		return err
 	}
 	activity.Grow(v.local.Size())
+	// Where the previous primary's writes may have been in flight, as
+	// this node recorded it while a replica (not this node's own run's:
+	// RecoverActivity covers that).
+	var unstable []int64
+	if pe, offs := v.peerActivity.Get(); pe < since {
+		unstable = offs
+	}
 	ctx, cancel := context.WithTimeout(v.n.ctx, 5*time.Second)
 	defer cancel()
 	s, err := replication.Open(ctx, replication.Options{
 		Volume: v.cfg.Name, Epoch: st.Epoch, Local: noClose{v.local}, Replicas: replicas, OutOfSyncAtStart: out,
-		Timeout: v.n.cl.ReplicaTimeout, Lineage: lineage(st, since), Activity: activity,
+		Timeout: v.n.cl.ReplicaTimeout, Lineage: lineage(st, since), Activity: activity, Unstable: unstable,
 		OutOfSync: v.n.client.OutOfSyncFunc(v.cfg.Name, self, st.Epoch, 2*v.n.cl.ReplicaTimeout),
 		Dirty: func(r string, off, n int64) error {
 			bm, err := v.bitmap(r)
@@ -292,6 +302,16 @@ func (v *volume) becomePrimary(st coord.VolumeState) error {
 		return err
 	} else if n > 0 {
 		v.n.log.Warn("cluster: resyncing the extents the last run as primary left in flight", "volume", v.cfg.Name, "extents", n)
+	}
+	// The previous primary's extents in flight are marked for every
+	// replica that was in sync with it (Open): forget them, so a later
+	// run here does not resync them again.
+	if len(unstable) > 0 {
+		v.n.log.Warn("cluster: the previous primary was lost with writes in flight: resyncing those extents to the other in-sync replicas",
+			"volume", v.cfg.Name, "extents", len(unstable))
+	}
+	if err := v.peerActivity.Set(st.Epoch, nil); err != nil {
+		v.n.log.Warn("cluster: forgetting the previous primary's activity log", "volume", v.cfg.Name, "err", err)
 	}
 	v.mu.Lock()
 	v.primary, v.epoch = s, st.Epoch

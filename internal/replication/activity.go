@@ -33,6 +33,8 @@ type ActivityLog struct {
 	hot    map[int64]*alExtent
 	tick   uint64 // use counter for eviction
 	writes int    // log writes, for tests
+	// watch is told the log's extents after every change (Watch).
+	watch func(offs []int64)
 }
 
 type alExtent struct {
@@ -171,7 +173,43 @@ func (a *ActivityLog) writeLocked() error {
 		return err
 	}
 	a.writes++
+	if a.watch != nil {
+		a.watch(a.offsetsLocked())
+	}
 	return nil
+}
+
+// offsetsLocked returns the offsets of the extents in the log, sorted.
+func (a *ActivityLog) offsetsLocked() []int64 {
+	offs := make([]int64, 0, len(a.hot))
+	for e := range a.hot {
+		offs = append(offs, e*ALExtent)
+	}
+	slices.Sort(offs)
+	return offs
+}
+
+// Watch has fn told the offsets of the log's extents now and after every
+// change of the log, once the change is on disk, under the log's lock:
+// a primary sends them to its replicas (msgActivity), so they are told
+// in the order of the changes, and the log that holds an extent goes out
+// before any write into it can. Nil stops it.
+func (a *ActivityLog) Watch(fn func(offs []int64)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.watch = fn
+	if fn != nil {
+		fn(a.offsetsLocked())
+	}
+}
+
+// With calls fn with the offsets of the log's extents under the log's
+// lock, so no change comes between: a replica that joins is told the log
+// and added to those Watch's function tells in one step.
+func (a *ActivityLog) With(fn func(offs []int64)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fn(a.offsetsLocked())
 }
 
 // Clear empties the log: every write recorded has ended and is on every

@@ -75,7 +75,10 @@ func (l Lineage) String() string {
 //     so (a volume not yet written to);
 //   - the copy was last written before the latest forced promotion:
 //     refuse — the forced node may lack acknowledged writes it holds;
-//   - in sync in the record: stays in sync;
+//   - in sync in the record: stays in sync (Open still takes it out,
+//     to resync by bitmap, when the previous primary's writes in flight
+//     may have reached it and not this primary or the reverse: see
+//     PeerActivity);
 //   - the copy was last written during the primary's unbroken run: its
 //     bitmap covers the difference: bitmap;
 //   - the copy is the previous primary's, written as primary at the

@@ -27,12 +27,22 @@ type Generation struct {
 	// some copies and not others (offsets of ALExtent-sized extents).
 	Primary bool
 	Extents []int64
+	// PeerEpoch and PeerExtents are the activity log of the primary of
+	// PeerEpoch as this copy's node last recorded it as a replica
+	// (PeerActivity): where that primary's writes may have been in
+	// flight, so where this copy and another in-sync one may differ if
+	// that primary was lost. PeerEpoch 0: none recorded.
+	PeerEpoch   uint64
+	PeerExtents []int64
 }
 
 func (g Generation) String() string {
 	s := fmt.Sprintf("epoch %d (data %s, volume id %s)", g.Epoch, orNone(g.DataID), orNone(g.VolumeID))
 	if g.Primary {
 		s += fmt.Sprintf(", written as primary, %d extents in its activity log", len(g.Extents))
+	}
+	if len(g.PeerExtents) > 0 {
+		s += fmt.Sprintf(", %d extents in the activity log of the primary of epoch %d", len(g.PeerExtents), g.PeerEpoch)
 	}
 	return s
 }
@@ -56,8 +66,9 @@ const maxIDLen = 64
 //	17+n m       length of the data id (at most maxIDLen)
 //	18+n         data id
 //	18+n+m       1 if the copy was last written as primary, else 0
-//	19+n+m k     number of activity log extents (uint32; 0 unless primary)
-//	23+n+m       k extent offsets (uint64 each)
+//	19+n+m       its activity log's extents (appendExtents; none unless
+//	             primary)
+//	...          PeerEpoch (uint64), then PeerExtents (appendExtents)
 func appendHelloReply(b []byte, size int64, g Generation) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(size))
 	b = binary.BigEndian.AppendUint64(b, g.Epoch)
@@ -72,14 +83,49 @@ func appendHelloReply(b []byte, size int64, g Generation) []byte {
 	}
 	b = append(b, primary)
 	ext := g.Extents
-	if !g.Primary || len(ext) > maxHelloExtents {
+	if !g.Primary {
 		ext = nil
 	}
-	b = binary.BigEndian.AppendUint32(b, uint32(len(ext)))
-	for _, e := range ext {
+	b = appendExtents(b, ext)
+	b = binary.BigEndian.AppendUint64(b, g.PeerEpoch)
+	return appendExtents(b, g.PeerExtents)
+}
+
+// appendExtents encodes a list of activity log extents after b: their
+// number (uint32), then each one's offset (uint64). A list longer than
+// maxHelloExtents is sent empty (never expected: a log holds
+// ActivityExtents at most).
+func appendExtents(b []byte, offs []int64) []byte {
+	if len(offs) > maxHelloExtents {
+		offs = nil
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(offs)))
+	for _, e := range offs {
 		b = binary.BigEndian.AppendUint64(b, uint64(e))
 	}
 	return b
+}
+
+// parseExtents decodes a list appendExtents encoded at the start of p
+// and returns the rest.
+func parseExtents(p []byte) ([]int64, []byte, error) {
+	if len(p) < 4 {
+		return nil, nil, fmt.Errorf("%w: extent list of %d bytes", errProtocol, len(p))
+	}
+	k := binary.BigEndian.Uint32(p)
+	p = p[4:]
+	if k > maxHelloExtents || uint64(len(p)) < 8*uint64(k) {
+		return nil, nil, fmt.Errorf("%w: %d extents in %d bytes", errProtocol, k, len(p))
+	}
+	var offs []int64
+	for i := range k {
+		e := binary.BigEndian.Uint64(p[8*i:])
+		if e > 1<<62 || e%ALExtent != 0 {
+			return nil, nil, fmt.Errorf("%w: extent offset %d", errProtocol, e)
+		}
+		offs = append(offs, int64(e))
+	}
+	return offs, p[8*k:], nil
 }
 
 // maxHelloExtents bounds the activity log a hello reply carries (the log
@@ -107,21 +153,26 @@ func parseHelloReply(p []byte) (int64, Generation, error) {
 		ids[i] = string(rest[1 : 1+rest[0]])
 		rest = rest[1+rest[0]:]
 	}
-	if len(rest) < 5 || rest[0] > 1 {
-		return 0, Generation{}, fmt.Errorf("%w: hello reply: bad primary flag or extent count", errProtocol)
+	if len(rest) < 1 || rest[0] > 1 {
+		return 0, Generation{}, fmt.Errorf("%w: hello reply: bad primary flag", errProtocol)
 	}
 	g.Primary = rest[0] == 1
-	k := binary.BigEndian.Uint32(rest[1:])
-	rest = rest[5:]
-	if k > maxHelloExtents || (k > 0 && !g.Primary) || uint64(len(rest)) != 8*uint64(k) {
-		return 0, Generation{}, fmt.Errorf("%w: hello reply: %d extents in %d bytes", errProtocol, k, len(rest))
+	var err error
+	if g.Extents, rest, err = parseExtents(rest[1:]); err != nil {
+		return 0, Generation{}, fmt.Errorf("hello reply: %w", err)
 	}
-	for i := range k {
-		e := binary.BigEndian.Uint64(rest[8*i:])
-		if e > 1<<62 || e%ALExtent != 0 {
-			return 0, Generation{}, fmt.Errorf("%w: hello reply: extent offset %d", errProtocol, e)
-		}
-		g.Extents = append(g.Extents, int64(e))
+	if len(g.Extents) > 0 && !g.Primary {
+		return 0, Generation{}, fmt.Errorf("%w: hello reply: activity log extents of a copy not written as primary", errProtocol)
+	}
+	if len(rest) < 8 {
+		return 0, Generation{}, fmt.Errorf("%w: hello reply: no primary's activity log", errProtocol)
+	}
+	g.PeerEpoch = binary.BigEndian.Uint64(rest)
+	if g.PeerExtents, rest, err = parseExtents(rest[8:]); err != nil {
+		return 0, Generation{}, fmt.Errorf("hello reply: %w", err)
+	}
+	if len(rest) != 0 {
+		return 0, Generation{}, fmt.Errorf("%w: hello reply: %d bytes after the end", errProtocol, len(rest))
 	}
 	g.VolumeID, g.DataID = ids[0], ids[1]
 	return int64(size), g, nil

@@ -144,6 +144,21 @@ func (p *peer) send(f *frame) <-chan reply {
 	return ch
 }
 
+// notify sends a message that has no reply (msgActivity). A failure
+// fails the connection, and with it the requests that follow.
+func (p *peer) notify(f *frame) {
+	p.mu.Lock()
+	broken := p.broken != nil
+	p.mu.Unlock()
+	if broken {
+		return
+	}
+	var h [headerLen]byte
+	if err := p.out.write(appendHeader(h[:0], f), f.payload); err != nil {
+		p.fail(fmt.Errorf("replica %s: send: %w", p.name, err))
+	}
+}
+
 func (p *peer) close() { p.fail(errors.New("closed")) }
 
 // statusError turns a replica's status into an error of the kind the

@@ -35,6 +35,10 @@ type Replica struct {
 	// so its successor resyncs them. Nil, or a log it cannot read,
 	// reports the copy as not a primary's: it is resynced in full.
 	Leftover func(volume string) ([]int64, bool)
+	// PeerActivity returns this node's record of a volume's primary's
+	// activity log: kept up to date from the primary's msgActivity and
+	// reported in the hello reply. Nil (or a nil record) keeps none.
+	PeerActivity func(volume string) *PeerActivity
 	// Resized is told that this node's copy of volume grew to size bytes
 	// at its primary's request (a cluster node grows its logical unit
 	// with it, so initiators on this path see the new capacity too). Nil
@@ -152,6 +156,9 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 			g.Primary, g.Extents = false, nil
 		}
 	}
+	if pa := r.peerActivity(volume); pa != nil {
+		g.PeerEpoch, g.PeerExtents = pa.Get()
+	}
 	if err := w.replyPayload(f.seq, cur, statusOK, appendHelloReply(nil, store.Size(), g)); err != nil {
 		return err
 	}
@@ -188,6 +195,16 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 			}
 			return err
 		}
+		if req.typ == msgActivity {
+			// Recorded before the next request is read: the writes that
+			// follow it are inside the log recorded.
+			err := r.recordActivity(volume, req)
+			payloads.Put(bp)
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if inlineApply(br.Buffered(), len(sem), time.Duration(lastApply.Load())) {
 			serve(req)
 			payloads.Put(bp)
@@ -201,6 +218,37 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 			serve(req)
 		})
 	}
+}
+
+// recordActivity records the primary's activity log a msgActivity
+// carries, durably. A message of a lower epoch than the accepted one is
+// ignored (that primary's writes are refused); one that cannot be
+// recorded ends the connection, so no write follows it here.
+func (r *Replica) recordActivity(volume string, req *frame) error {
+	offs, rest, err := parseExtents(req.payload)
+	if err == nil && len(rest) != 0 {
+		err = fmt.Errorf("%w: %d bytes after an activity log", errProtocol, len(rest))
+	}
+	if err != nil {
+		return fmt.Errorf("replication: volume %s: %w", volume, err)
+	}
+	ok, _, err := r.accept(volume, req.epoch)
+	if err != nil || !ok {
+		return err
+	}
+	if pa := r.peerActivity(volume); pa != nil {
+		if err := pa.Set(req.epoch, offs); err != nil {
+			return fmt.Errorf("replication: volume %s: %w", volume, err)
+		}
+	}
+	return nil
+}
+
+func (r *Replica) peerActivity(volume string) *PeerActivity {
+	if r.PeerActivity == nil {
+		return nil
+	}
+	return r.PeerActivity(volume)
 }
 
 // inlineFast is how quickly requests must have been applying for the

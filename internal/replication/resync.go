@@ -64,20 +64,33 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 		s.mu.Unlock()
 		return 0, fmt.Errorf("replication: volume %s: replica %s is not out of sync, or already resyncing", s.o.Volume, name)
 	}
+	held, isHeld := s.held[name]
+	delete(s.held, name)
 	s.mu.Unlock()
-	dctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
-	p, h, err := dialPeer(dctx, name, o.Replica.Dial, s.o.Volume, s.o.Epoch)
-	cancel()
-	if err != nil {
-		return 0, fmt.Errorf("replication: volume %s: resync: %w", s.o.Volume, err)
+	lin := s.o.Lineage
+	lin.Discard = o.Discard
+	var p *peer
+	var h hello
+	var d Decision
+	var why string
+	if isHeld {
+		// Taken out of sync at Open with the previous primary's
+		// extents in flight marked (hold): its bitmap covers it.
+		p, h, d, why = held.p, held.h, DecideBitmap, held.why
+	} else {
+		dctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+		var err error
+		p, h, err = dialPeer(dctx, name, o.Replica.Dial, s.o.Volume, s.o.Epoch)
+		cancel()
+		if err != nil {
+			return 0, fmt.Errorf("replication: volume %s: resync: %w", s.o.Volume, err)
+		}
+		d, why = Decide(lin, h.gen, false)
 	}
 	if h.size > s.local.Size() {
 		p.close()
 		return 0, fmt.Errorf("replication: volume %s: replica %s holds %d bytes, more than the primary's %d", s.o.Volume, name, h.size, s.local.Size())
 	}
-	lin := s.o.Lineage
-	lin.Discard = o.Discard
-	d, why := Decide(lin, h.gen, false)
 	switch d {
 	case DecideRefuse:
 		p.close()
@@ -89,7 +102,8 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 		}
 	case DecideBitmap:
 		// Where the copy's own writes may have been in flight (it was
-		// primary): those extents are copied too.
+		// primary): those extents are copied too. (A held replica's
+		// copy was not the primary's: it has none.)
 		for _, e := range h.gen.Extents {
 			if err := o.Bitmap.Mark(e, ALExtent); err != nil {
 				p.close()
@@ -108,9 +122,22 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 		p.close()
 		return 0, fmt.Errorf("replication: volume %s: resync: %w", s.o.Volume, err)
 	}
-	s.mu.Lock()
-	s.syncing[name] = p
-	s.mu.Unlock()
+	join := func(offs []int64) {
+		// The replica is told the activity log before any live write
+		// can reach it (a write whose extent is in the log may be sent
+		// the moment it joins).
+		if offs != nil {
+			p.notify(&frame{typ: msgActivity, epoch: s.o.Epoch, payload: appendExtents(nil, offs)})
+		}
+		s.mu.Lock()
+		s.syncing[name] = p
+		s.mu.Unlock()
+	}
+	if a := s.o.Activity; a != nil {
+		a.With(join)
+	} else {
+		join(nil)
+	}
 	s.inflight.RUnlock()
 	// Writes that began before the replica joined did not go to it;
 	// they record it dirty when they end. Wait for them, so the bitmap

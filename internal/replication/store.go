@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"sync"
@@ -62,8 +63,15 @@ type Options struct {
 	// nothing.
 	Grow func(replica string, size int64, dirty bool) error
 	// Activity records where writes are in flight (see ActivityLog); nil
-	// records nothing.
+	// records nothing. The replicas are told it (msgActivity).
 	Activity *ActivityLog
+	// Unstable are the offsets of the extents where the previous
+	// primary's writes may have been in flight, as this node recorded
+	// them while it was a replica (PeerActivity): a copy in sync when
+	// that primary was lost may differ from this one there. With the
+	// extents each in-sync replica recorded itself (its hello), they are
+	// resynced to it before it counts as in sync again (see Open).
+	Unstable []int64
 	// Log receives replica failures; nil discards.
 	Log *slog.Logger
 }
@@ -82,7 +90,11 @@ type Store struct {
 	inSync  []*peer          // replicas every write goes to
 	syncing map[string]*peer // out-of-sync replicas resyncing: they get live writes too
 	out     map[string]bool  // out-of-sync replicas: every write is recorded dirty for them
-	fenced  atomic.Bool
+	// held are replicas taken out of sync at Open for the previous
+	// primary's writes in flight, with their connection and the
+	// extents marked: Resync goes on with them by bitmap.
+	held   map[string]heldPeer
+	fenced atomic.Bool
 	// inflight is held shared by every write for its whole length, so a
 	// resync can wait for the writes that began before its replica
 	// started receiving live writes (they only mark it dirty).
@@ -100,7 +112,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	s := &Store{o: o, local: o.Local, log: o.Log, syncing: map[string]*peer{}, out: map[string]bool{}}
+	s := &Store{o: o, local: o.Local, log: o.Log, syncing: map[string]*peer{}, out: map[string]bool{}, held: map[string]heldPeer{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -128,9 +140,89 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			}
 			continue
 		}
+		if u := s.unstable(h.gen); len(u) > 0 {
+			if err := s.hold(r.Name, p, h, u); err != nil {
+				s.closePeers()
+				return nil, err
+			}
+			continue
+		}
 		s.inSync = append(s.inSync, p)
 	}
+	if a := o.Activity; a != nil {
+		a.Watch(s.publishActivity)
+	}
 	return s, nil
+}
+
+// heldPeer is a replica taken out of sync at Open, to be resynced by its
+// bitmap over the connection Open made.
+type heldPeer struct {
+	p   *peer
+	h   hello
+	why string
+}
+
+// unstable returns where an in-sync replica's copy g may differ from
+// this primary's by writes the previous primary had in flight when it
+// was lost: the extents of its activity log that this node recorded
+// (Options.Unstable) and that the replica recorded, unless the replica's
+// record is this primary's own run's (RecoverActivity covers that).
+func (s *Store) unstable(g Generation) []int64 {
+	u := slices.Clone(s.o.Unstable)
+	if g.PeerEpoch < s.o.Lineage.PrimarySince {
+		u = append(u, g.PeerExtents...)
+	}
+	slices.Sort(u)
+	return slices.Compact(u)
+}
+
+// hold takes in-sync replica name out of sync because its copy may
+// differ from this one in the extents u (writes the previous primary had
+// in flight, which reached one copy and not the other): they are marked
+// dirty for it, it leaves the in-sync set, and Resync goes on over the
+// connection p by bitmap — its copy was in sync when this primary's run
+// began, so the bitmap from now on and those extents cover every
+// difference. If the extents cannot be marked, it is only taken out of
+// sync: its resync is then decided afresh (a full one). An error means
+// the primary is fenced.
+func (s *Store) hold(name string, p *peer, h hello, u []int64) error {
+	merr := error(nil)
+	if s.o.Dirty == nil {
+		merr = errors.New("no dirty record")
+	}
+	for _, off := range u {
+		if merr != nil || off >= s.local.Size() {
+			break
+		}
+		merr = s.markDirty([]string{name}, off, min(ALExtent, s.local.Size()-off))
+	}
+	cause := fmt.Errorf("the previous primary was lost with writes in flight in %d extents, which may have reached this copy or this primary's and not the other", len(u))
+	if err := s.outOfSync(name, cause); err != nil {
+		p.close()
+		return err
+	}
+	if merr != nil {
+		p.close()
+		s.log.Warn("replication: could not mark the previous primary's extents in flight; the replica will be resynced in full", "volume", s.o.Volume, "replica", name, "err", merr)
+		return nil
+	}
+	s.mu.Lock()
+	s.held[name] = heldPeer{p: p, h: h, why: fmt.Sprintf("in sync when this primary's run began; the %d extents where the previous primary's writes were in flight are marked", len(u))}
+	s.mu.Unlock()
+	return nil
+}
+
+// publishActivity tells every replica a write goes to the primary's
+// activity log (called under the log's lock, see ActivityLog.Watch).
+func (s *Store) publishActivity(offs []int64) {
+	s.mu.Lock()
+	ps := slices.Concat(s.inSync, slices.Collect(maps.Values(s.syncing)))
+	s.mu.Unlock()
+	f := &frame{typ: msgActivity, epoch: s.o.Epoch, payload: appendExtents(nil, offs)}
+	for _, p := range ps {
+		p.notify(f)
+	}
 }
 
 // checkInSync checks an in-sync replica's hello: its volume's size, and
@@ -197,8 +289,12 @@ func (s *Store) closePeers() {
 	for _, p := range s.syncing {
 		p.close()
 	}
+	for _, hp := range s.held {
+		hp.p.close()
+	}
 	s.inSync = nil
 	clear(s.syncing)
+	clear(s.held)
 }
 
 // peers returns the replicas a write goes to — the in-sync ones, then

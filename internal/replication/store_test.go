@@ -2,6 +2,7 @@ package replication
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -33,6 +34,10 @@ type replicaNode struct {
 	// leftover is what the node reports of its activity log (nil: it
 	// cannot read one).
 	leftover []int64
+	// peer is its record of the primary's activity log.
+	peer *PeerActivity
+	// size is its copy's size (0: volSize).
+	size int64
 }
 
 // countingStore counts what a replica was asked to make durable.
@@ -55,13 +60,21 @@ func (c *countingStore) Sync(ctx context.Context) error { c.syncs.Add(1); return
 func (c *countingStore) Resize(size int64) error { return c.Store.(backend.Resizer).Resize(size) }
 
 func startReplica(t testing.TB, name string) *replicaNode {
+	return startReplicaSized(t, name, volSize)
+}
+
+func startReplicaSized(t testing.TB, name string, size int64) *replicaNode {
 	t.Helper()
 	dir := t.TempDir()
 	ep, err := OpenFileEpochs(filepath.Join(dir, "epochs.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &replicaNode{name: name, epochs: ep, dir: dir}
+	pa, err := OpenPeerActivity(filepath.Join(dir, "vol1.peer-activity.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &replicaNode{name: name, epochs: ep, dir: dir, peer: pa, size: size}
 	n.wipe(t)
 	n.serve(t)
 	return n
@@ -72,7 +85,7 @@ func startReplica(t testing.TB, name string) *replicaNode {
 // is new.
 func (n *replicaNode) wipe(t testing.TB) {
 	t.Helper()
-	n.store = &countingStore{Store: backend.NewMemory(volSize)}
+	n.store = &countingStore{Store: backend.NewMemory(cmp.Or(n.size, volSize))}
 	g, _, err := OpenGenFile(filepath.Join(n.dir, "vol1.gen.json"), testVolumeID, Image{}, true)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +105,9 @@ func (n *replicaNode) serve(t testing.TB) {
 	store, gen, leftover := n.store, n.gen, n.leftover
 	n.r = &Replica{Epochs: n.epochs, Volume: func(v string) (backend.Store, bool) {
 		return store, v == "vol1"
-	}, Leftover: func(string) ([]int64, bool) { return leftover, leftover != nil }, Gens: func(v string) *GenFile {
+	}, Leftover: func(string) ([]int64, bool) { return leftover, leftover != nil }, PeerActivity: func(string) *PeerActivity {
+		return n.peer
+	}, Gens: func(v string) *GenFile {
 		if v != "vol1" {
 			return nil
 		}

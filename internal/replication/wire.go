@@ -10,9 +10,10 @@ import (
 // Frame header layout, big endian:
 //
 //	0  magic   "HLRP"
-//	4  version 4 (2: the hello reply carries the replica's generation;
+//	4  version 5 (2: the hello reply carries the replica's generation;
 //	           3: msgResize; 4: the hello reply carries a former
-//	           primary's activity log)
+//	           primary's activity log; 5: msgActivity, and the hello
+//	           reply carries the activity log the replica recorded)
 //	5  type    (msg*)
 //	6  flags   (flag*)
 //	8  seq     request number, echoed by its reply
@@ -23,25 +24,28 @@ import (
 //	36 payload length
 //
 // The payload follows: a write's data, a hello's volume name, a hello
-// reply's volume size and generation (appendHelloReply), an error
-// reply's message.
+// reply's volume size and generation (appendHelloReply), an activity
+// message's extents (appendExtents), an error reply's message.
 const (
 	headerLen  = 40
-	version    = 4
+	version    = 5
 	maxPayload = 8<<20 + 4096 // a write of the largest transfer, with room
 	magic      = "HLRP"
 )
 
 // Message types.
 const (
-	msgHello   byte = 1 // primary → replica: volume name; reply: the replica's epoch, size and generation
-	msgWrite   byte = 2 // data at offset
-	msgUnmap   byte = 3 // offset, length
-	msgSync    byte = 4 // make every completed write durable
-	msgReply   byte = 5 // replica → primary: status in offset, message in payload
-	msgPing    byte = 6 // liveness; replied with msgReply
-	msgResize  byte = 7 // grow the volume to the size in offset
-	msgMaxType      = msgResize
+	msgHello  byte = 1 // primary → replica: volume name; reply: the replica's epoch, size and generation
+	msgWrite  byte = 2 // data at offset
+	msgUnmap  byte = 3 // offset, length
+	msgSync   byte = 4 // make every completed write durable
+	msgReply  byte = 5 // replica → primary: status in offset, message in payload
+	msgPing   byte = 6 // liveness; replied with msgReply
+	msgResize byte = 7 // grow the volume to the size in offset
+	// msgActivity carries the primary's activity log (every extent in
+	// it) at the sender's epoch; it has no reply. See PeerActivity.
+	msgActivity byte = 8
+	msgMaxType       = msgActivity
 )
 
 // Flags.

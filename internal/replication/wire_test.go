@@ -13,7 +13,7 @@ import (
 func TestWireGolden(t *testing.T) {
 	f := &frame{typ: msgWrite, flags: flagDurable, seq: 7, epoch: 3, offset: 4096, payload: []byte{0xab, 0xcd}}
 	got := hex.EncodeToString(appendFrame(nil, f))
-	want := "484c5250" + "04" + "02" + "0001" + "0000000000000007" + "0000000000000003" + "0000000000001000" + "00000000" + "00000002" + "abcd"
+	want := "484c5250" + "05" + "02" + "0001" + "0000000000000007" + "0000000000000003" + "0000000000001000" + "00000000" + "00000002" + "abcd"
 	if got != want {
 		t.Fatalf("frame\n got %s\nwant %s", got, want)
 	}
@@ -28,13 +28,33 @@ func TestWireGolden(t *testing.T) {
 func TestWireResizeGolden(t *testing.T) {
 	f := &frame{typ: msgResize, seq: 4, epoch: 2, offset: 16 << 20}
 	got := hex.EncodeToString(appendFrame(nil, f))
-	want := "484c5250" + "04" + "07" + "0000" + "0000000000000004" + "0000000000000002" + "0000000001000000" + "00000000" + "00000000"
+	want := "484c5250" + "05" + "07" + "0000" + "0000000000000004" + "0000000000000002" + "0000000001000000" + "00000000" + "00000000"
 	if got != want {
 		t.Fatalf("resize frame\n got %s\nwant %s", got, want)
 	}
 	var g frame
 	if _, err := readFrame(bytes.NewReader(appendFrame(nil, f)), &g, nil); err != nil || g.typ != msgResize || g.seq != 4 || g.epoch != 2 || g.offset != 16<<20 || len(g.payload) != 0 {
 		t.Fatalf("round trip: %+v %v", g, err)
+	}
+}
+
+// TestWireActivityGolden pins msgActivity: the primary's epoch, no
+// reply expected (sequence 0), the activity log's extents as payload.
+func TestWireActivityGolden(t *testing.T) {
+	f := &frame{typ: msgActivity, epoch: 6, payload: appendExtents(nil, []int64{0, 2 * ALExtent})}
+	got := hex.EncodeToString(appendFrame(nil, f))
+	want := "484c5250" + "05" + "08" + "0000" + "0000000000000000" + "0000000000000006" + "0000000000000000" + "00000000" + "00000014" +
+		"00000002" + "0000000000000000" + "0000000000800000"
+	if got != want {
+		t.Fatalf("activity frame\n got %s\nwant %s", got, want)
+	}
+	var g frame
+	if _, err := readFrame(bytes.NewReader(appendFrame(nil, f)), &g, nil); err != nil || g.typ != msgActivity || g.epoch != 6 {
+		t.Fatalf("round trip: %+v %v", g, err)
+	}
+	offs, rest, err := parseExtents(g.payload)
+	if err != nil || len(rest) != 0 || !reflect.DeepEqual(offs, []int64{0, 2 * ALExtent}) {
+		t.Fatalf("extents %v, rest %d, %v", offs, len(rest), err)
 	}
 }
 
@@ -74,6 +94,7 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add(appendFrame(nil, &frame{typ: msgReply, seq: 9, offset: statusStaleEpoch, payload: []byte("epoch 4 < 5")}))
 	f.Add(appendFrame(nil, &frame{typ: msgUnmap, seq: 3, offset: 0, length: 1 << 20}))
 	f.Add(appendFrame(nil, &frame{typ: msgResize, seq: 4, epoch: 2, offset: 16 << 20}))
+	f.Add(appendFrame(nil, &frame{typ: msgActivity, epoch: 2, payload: appendExtents(nil, []int64{ALExtent})}))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var fr frame
 		if _, err := readFrame(bytes.NewReader(in), &fr, nil); err != nil {
@@ -94,10 +115,14 @@ func TestHelloReplyGolden(t *testing.T) {
 		want string
 	}{
 		{Generation{VolumeID: "v1", DataID: "d", Epoch: 9},
-			"0000000000100000" + "0000000000000009" + "02" + "7631" + "01" + "64" + "00" + "00000000"},
+			"0000000000100000" + "0000000000000009" + "02" + "7631" + "01" + "64" + "00" + "00000000" +
+				"0000000000000000" + "00000000"},
 		{Generation{VolumeID: "v1", DataID: "d", Epoch: 9, Primary: true, Extents: []int64{0, 3 * ALExtent}},
 			"0000000000100000" + "0000000000000009" + "02" + "7631" + "01" + "64" + "01" + "00000002" +
-				"0000000000000000" + "0000000000c00000"},
+				"0000000000000000" + "0000000000c00000" + "0000000000000000" + "00000000"},
+		{Generation{VolumeID: "v1", DataID: "d", Epoch: 9, PeerEpoch: 8, PeerExtents: []int64{ALExtent}},
+			"0000000000100000" + "0000000000000009" + "02" + "7631" + "01" + "64" + "00" + "00000000" +
+				"0000000000000008" + "00000001" + "0000000000400000"},
 	} {
 		got := hex.EncodeToString(appendHelloReply(nil, 1<<20, tc.g))
 		if got != tc.want {
@@ -116,13 +141,21 @@ func TestHelloReplyRefuses(t *testing.T) {
 	good := appendHelloReply(nil, 4096, Generation{VolumeID: "v", DataID: "d", Epoch: 1})
 	long := bytes.Clone(good)
 	long[16] = maxIDLen + 1
+	// ids ends after the data id; peer is an empty record of a
+	// primary's log.
+	ids := good[:len(good)-17]
+	peer := make([]byte, 12)
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	for name, in := range map[string][]byte{
 		"size only": good[:8], "short id": good[:len(good)-1], "trailing": append(bytes.Clone(good), 0),
 		"id too long": long, "huge size": append([]byte{0xff}, good[1:]...),
-		"no primary flag":                 good[:len(good)-5],
-		"extents without being primary":   append(append(bytes.Clone(good[:len(good)-4]), 0, 0, 0, 1), make([]byte, 8)...),
-		"extent count beyond the payload": append(bytes.Clone(good[:len(good)-5]), 1, 0, 0, 0, 2),
-		"extent not on a boundary":        append(append(bytes.Clone(good[:len(good)-5]), 1, 0, 0, 0, 1), 0, 0, 0, 0, 0, 0, 0, 7),
+		"no primary flag":                 ids,
+		"no primary's log":                good[:len(good)-12],
+		"short primary's log":             good[:len(good)-1],
+		"extents without being primary":   cat(ids, []byte{0, 0, 0, 0, 1}, make([]byte, 8), peer),
+		"extent count beyond the payload": cat(ids, []byte{1, 0, 0, 0, 2}, peer),
+		"extent not on a boundary":        cat(ids, []byte{1, 0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 7}, peer),
+		"primary's extent off a boundary": cat(ids, []byte{0, 0, 0, 0, 0}, make([]byte, 8), []byte{0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0x10, 0}),
 	} {
 		if _, _, err := parseHelloReply(in); !errors.Is(err, errProtocol) {
 			t.Errorf("%s: %v", name, err)
@@ -137,6 +170,7 @@ func FuzzParseHelloReply(f *testing.F) {
 	f.Add(appendHelloReply(nil, 4096, Generation{}))
 	f.Add(appendHelloReply(nil, 1, Generation{Epoch: 1 << 40, DataID: "x"}))
 	f.Add(appendHelloReply(nil, 64<<20, Generation{VolumeID: "v", Epoch: 4, Primary: true, Extents: []int64{ALExtent, 5 * ALExtent}}))
+	f.Add(appendHelloReply(nil, 64<<20, Generation{VolumeID: "v", Epoch: 4, PeerEpoch: 3, PeerExtents: []int64{0, 2 * ALExtent}}))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		size, g, err := parseHelloReply(in)
 		if err != nil {
@@ -144,6 +178,27 @@ func FuzzParseHelloReply(f *testing.F) {
 		}
 		if out := appendHelloReply(nil, size, g); !bytes.Equal(out, in) {
 			t.Fatalf("re-encoded\n% x\nfrom\n% x", out, in)
+		}
+	})
+}
+
+// FuzzParseExtents: any bytes decode to a list of extents that re-encodes
+// to the bytes read, or to an error (a msgActivity payload, a hello
+// reply's activity logs).
+func FuzzParseExtents(f *testing.F) {
+	f.Add(appendExtents(nil, nil))
+	f.Add(appendExtents(nil, []int64{0, ALExtent, 7 * ALExtent}))
+	f.Add(append(appendExtents(nil, []int64{ALExtent}), 1, 2, 3))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		offs, rest, err := parseExtents(in)
+		if err != nil {
+			return
+		}
+		if !validExtents(offs) {
+			t.Fatalf("invalid extents %v accepted", offs)
+		}
+		if out := appendExtents(nil, offs); !bytes.Equal(out, in[:len(in)-len(rest)]) {
+			t.Fatalf("re-encoded\n% x\nfrom\n% x", out, in[:len(in)-len(rest)])
 		}
 	})
 }
