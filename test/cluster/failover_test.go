@@ -67,14 +67,18 @@ type setup struct {
 	// that the nodes reach through cluster.etcd_endpoints, instead of a
 	// member in each node and in the witness.
 	external bool
+	// three runs a third storage node, c, in place of the witness:
+	// every volume has three copies.
+	three bool
 }
 
 // externalEtcd is the members of a separate etcd cluster.
 var externalEtcd = []string{"e1", "e2", "e3"}
 
-// startCluster starts storage nodes a and b and witness w in this
-// process, serves both nodes, and returns them with a multipath
-// initiator over both portals to the first volume.
+// startCluster starts storage nodes a and b and witness w (or a third
+// storage node c: setup.three) in this process, serves the storage
+// nodes, and returns them with a multipath initiator over all their
+// portals to the first volume.
 func startCluster(t *testing.T, o setup) ([]*testNode, *initiator.Multipath, context.Context) {
 	t.Helper()
 	dir := t.TempDir()
@@ -83,6 +87,7 @@ func startCluster(t *testing.T, o setup) ([]*testNode, *initiator.Multipath, con
 	if err := pki.Init(tls, "san", []pki.Node{
 		{Name: "a", Role: pki.RoleStorage, Hosts: []string{ip}},
 		{Name: "b", Role: pki.RoleStorage, Hosts: []string{ip}},
+		{Name: "c", Role: pki.RoleStorage, Hosts: []string{ip}},
 		{Name: "w", Role: pki.RoleWitness, Hosts: []string{ip}},
 		{Name: "e1", Role: pki.RoleWitness, Hosts: []string{ip}},
 		{Name: "e2", Role: pki.RoleWitness, Hosts: []string{ip}},
@@ -91,7 +96,8 @@ func startCluster(t *testing.T, o setup) ([]*testNode, *initiator.Multipath, con
 		t.Fatal(err)
 	}
 	addr := map[string]string{}
-	for _, k := range []string{"a.portal", "b.portal", "a.rep", "b.rep", "a.peer", "a.client", "b.peer", "b.client", "w.peer", "w.client",
+	for _, k := range []string{"a.portal", "b.portal", "c.portal", "a.rep", "b.rep", "c.rep", "a.peer", "a.client", "b.peer", "b.client",
+		"c.peer", "c.client", "w.peer", "w.client",
 		"e1.peer", "e1.client", "e2.peer", "e2.client", "e3.peer", "e3.client"} {
 		addr[k] = freePort(t, ip)
 	}
@@ -109,8 +115,13 @@ func startCluster(t *testing.T, o setup) ([]*testNode, *initiator.Multipath, con
   nodes:
     - {name: a, portal_groups: [1], replication: %q, etcd_peer: %q, etcd_client: %q}
     - {name: b, portal_groups: [2], replication: %q, etcd_peer: %q, etcd_client: %q}
-  witness: {name: w, etcd_peer: %q, etcd_client: %q}
-`+o.extra, tls, addr["a.rep"], addr["a.peer"], addr["a.client"], addr["b.rep"], addr["b.peer"], addr["b.client"], addr["w.peer"], addr["w.client"])
+`, tls, addr["a.rep"], addr["a.peer"], addr["a.client"], addr["b.rep"], addr["b.peer"], addr["b.client"])
+	if o.three {
+		clusterYAML += fmt.Sprintf("    - {name: c, portal_groups: [3], replication: %q, etcd_peer: %q, etcd_client: %q}\n", addr["c.rep"], addr["c.peer"], addr["c.client"])
+	} else {
+		clusterYAML += fmt.Sprintf("  witness: {name: w, etcd_peer: %q, etcd_client: %q}\n", addr["w.peer"], addr["w.client"])
+	}
+	clusterYAML += o.extra
 	volumes := o.volumes
 	if len(volumes) == 0 {
 		volumes = []string{"v"}
@@ -125,6 +136,9 @@ func startCluster(t *testing.T, o setup) ([]*testNode, *initiator.Multipath, con
 		fmt.Fprintf(&luns, "{lun: %d, volume: %s}, ", i, v)
 	}
 	nodes := []*testNode{{name: "a", tag: 1}, {name: "b", tag: 2}}
+	if o.three {
+		nodes = append(nodes, &testNode{name: "c", tag: 3})
+	}
 	for _, n := range nodes {
 		n.portal = addr[n.name+".portal"]
 		text := fmt.Sprintf(`portal_groups:
@@ -152,6 +166,10 @@ volumes:
 	// cluster.
 	members := []string{"w"}
 	initial := map[string]string{"a": "https://" + addr["a.peer"], "b": "https://" + addr["b.peer"], "w": "https://" + addr["w.peer"]}
+	if o.three {
+		members = nil
+		initial = map[string]string{"a": "https://" + addr["a.peer"], "b": "https://" + addr["b.peer"], "c": "https://" + addr["c.peer"]}
+	}
 	if o.external {
 		members = externalEtcd
 		initial = map[string]string{}
@@ -203,13 +221,17 @@ volumes:
 	return nodes, multipath(t, nodes, 0), ctx
 }
 
-// multipath returns a multipath initiator to LUN lun over both nodes'
-// portals: one initiator port (one ISID, its own per LUN) on both paths,
-// so a registration with ALL_TG_PT covers both, as a cluster's hosts
+// multipath returns a multipath initiator to LUN lun over the nodes'
+// portals: one initiator port (one ISID, its own per LUN) on every path,
+// so a registration with ALL_TG_PT covers them all, as a cluster's hosts
 // register.
 func multipath(t *testing.T, nodes []*testNode, lun uint64) *initiator.Multipath {
 	opts := initiator.Options{InitiatorName: "iqn.2026-12.io.halun.test:host", TargetName: target, ISID: pdu.ISID{0x80, 0, 0, 0, byte(lun >> 8), byte(lun + 1)}}
-	mp := initiator.NewMultipath(initiator.PathSpec{Addr: nodes[0].portal, Options: opts, LUN: lun}, initiator.PathSpec{Addr: nodes[1].portal, Options: opts, LUN: lun})
+	var paths []initiator.PathSpec
+	for _, n := range nodes {
+		paths = append(paths, initiator.PathSpec{Addr: n.portal, Options: opts, LUN: lun})
+	}
+	mp := initiator.NewMultipath(paths...)
 	t.Cleanup(func() { mp.Close() })
 	return mp
 }
