@@ -58,12 +58,14 @@ release:
 # Soak-sized versions of the robustness tests; results go to docs/robustness.md:
 # 60 SIGKILLs under load, 100,000 cycles of each leak pattern, and ten
 # minutes of hostile PDU streams; then HA_TRIALS trials of every fault of
-# the HA campaign, its table in docs/ha/latest.md.
+# the HA campaign with two copies and with three, their tables in
+# docs/ha/latest.md and docs/ha/latest-three.md.
 soak: deps
 	HALUN_CRASH_KILLS=60 $(GO) test -timeout 60m -v ./test/crash/
 	HALUN_LEAK_CYCLES=100000 $(GO) test -timeout 60m -v -run 'TestNoLeaks' ./test/scale/
 	$(GO) test -run '^$$' -fuzz '^FuzzFullFeatureStream$$' -fuzztime 10m ./test/integration/
-	HALUN_HA_TRIALS=$(HA_TRIALS) HALUN_HA_REPORT=$(CURDIR)/docs/ha/latest.md $(GO) test -v -timeout 600m ./test/ha/
+	HALUN_HA_TRIALS=$(HA_TRIALS) HALUN_HA_REPORT=$(CURDIR)/docs/ha/latest.md \
+	HALUN_HA_TRIALS_THREE=$(HA_TRIALS) HALUN_HA_REPORT_THREE=$(CURDIR)/docs/ha/latest-three.md $(GO) test -v -timeout 900m ./test/ha/
 
 clean:
 	rm -rf halun-data dist/out

@@ -91,13 +91,17 @@ acknowledged writes it lacks (see 'halun cluster discard').`,
 				return printJSON(cmd.OutOrStdout(), st)
 			}
 			tw := table(cmd.OutOrStdout())
-			fmt.Fprintf(tw, "CLUSTER %s\n\nNODE\tROLE\tLEASE\n", st.Cluster)
+			fmt.Fprintf(tw, "CLUSTER %s\n\nNODE\tROLE\tLEASE\tETCD\n", st.Cluster)
 			for _, n := range st.Nodes {
 				alive := "alive"
 				if !n.Alive {
 					alive = "lost"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Name, n.Role, alive)
+				etcd := "-"
+				if n.EtcdLeader {
+					etcd = "leader"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Name, n.Role, alive, etcd)
 			}
 			fmt.Fprintln(tw, "\nVOLUME\tPRIMARY\tEPOCH\tIN SYNC\tOUT OF SYNC\tDIVERGED\tRESYNC")
 			for _, v := range st.Volumes {

@@ -181,9 +181,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	go n.serveReplicas()
 	n.wg.Add(1)
 	go n.runLeases()
-	if n.member != nil && cl.Witness != nil {
+	if n.member != nil {
 		n.wg.Add(1)
-		go n.leaderToWitness("https://"+cl.Self().EtcdClient.String(), cl.Witness.Name)
+		go n.keepLeader("https://" + cl.Self().EtcdClient.String())
 	}
 	ok = true
 	return n, nil
@@ -380,14 +380,19 @@ func (n *Node) runLeases() {
 	}
 }
 
-// leaderEvery is how often a node whose member leads etcd hands the
-// leadership to the witness.
+// leaderEvery is how often a node whose member leads etcd looks where
+// the leadership should be.
 const leaderEvery = 2 * time.Second
 
-// leaderToWitness keeps etcd's leader on the witness: whenever this node's
-// member leads (after the cluster forms, or an election while the witness
-// was away), it moves the leadership there (coord.Client.LeaderTo).
-func (n *Node) leaderToWitness(endpoint, witness string) {
+// keepLeader keeps etcd's leader where losing a node costs least: on the
+// witness; without one (three storage nodes), off the nodes that are a
+// volume's primary, on the live storage node that is primary of the
+// fewest volumes. Whenever this node's member leads and should not, it
+// moves the leadership (coord.Client.LeaderTo). A primary that dies then
+// does not take the leader with it, and its lease expires one TTL after
+// its last renewal instead of after an election too (a new leader
+// restarts every lease's TTL): the failover pause stays one TTL.
+func (n *Node) keepLeader(endpoint string) {
 	defer n.wg.Done()
 	t := time.NewTicker(leaderEvery)
 	defer t.Stop()
@@ -397,16 +402,66 @@ func (n *Node) leaderToWitness(endpoint, witness string) {
 			return
 		case <-t.C:
 		}
+		if !n.member.IsLeader() {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(n.ctx, time.Second)
-		moved, err := n.client.LeaderTo(ctx, endpoint, witness)
+		to, err := n.leaderTarget(ctx)
+		moved := false
+		if err == nil && to != "" {
+			moved, err = n.client.LeaderTo(ctx, endpoint, to)
+		}
 		cancel()
 		switch {
 		case err != nil:
-			n.log.Debug("cluster: moving the etcd leadership to the witness", "err", err)
+			n.log.Debug("cluster: moving the etcd leadership", "to", to, "err", err)
 		case moved:
-			n.log.Info("cluster: etcd leadership moved to the witness", "witness", witness)
+			n.log.Info("cluster: etcd leadership moved", "to", to)
 		}
 	}
+}
+
+// leaderTarget is the member the leadership should move to from this
+// node's, "" to keep it here (see keepLeader).
+func (n *Node) leaderTarget(ctx context.Context) (string, error) {
+	if w := n.cl.Witness; w != nil {
+		return w.Name, nil
+	}
+	vols, err := n.client.Volumes(ctx)
+	if err != nil {
+		return "", err
+	}
+	primaryOf := map[string]int{}
+	for _, st := range vols {
+		if st.Primary != "" {
+			primaryOf[st.Primary]++
+		}
+	}
+	if primaryOf[n.self] == 0 {
+		return "", nil
+	}
+	alive, err := n.client.AliveNodes(ctx)
+	if err != nil {
+		return "", err
+	}
+	return leaderPlace(n.self, n.cl.NodeNames(), alive, primaryOf), nil
+}
+
+// leaderPlace is where the leadership moves from storage node self's
+// member without a witness: the live storage node (of nodes) that is
+// primary of the fewest volumes (primaryOf), if it is primary of fewer
+// than self; "" keeps it.
+func leaderPlace(self string, nodes, alive []string, primaryOf map[string]int) string {
+	best := ""
+	for _, m := range nodes {
+		if m != self && slices.Contains(alive, m) && (best == "" || primaryOf[m] < primaryOf[best]) {
+			best = m
+		}
+	}
+	if best == "" || primaryOf[best] >= primaryOf[self] {
+		return ""
+	}
+	return best
 }
 
 // leaseDeadline is the current lease's deadline by this node's clock;

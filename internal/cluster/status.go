@@ -25,6 +25,9 @@ type NodeStatus struct {
 	Name  string `json:"name"`
 	Role  string `json:"role"` // storage or witness
 	Alive bool   `json:"alive"`
+	// EtcdLeader: the node's embedded etcd member leads the etcd
+	// cluster (never with an external etcd).
+	EtcdLeader bool `json:"etcd_leader,omitempty"`
 }
 
 // VolumeStatus is one volume's record: its primary, epoch, in-sync set
@@ -100,6 +103,13 @@ func ReadStatus(ctx context.Context, cfg *config.Config) (*Status, error) {
 		alive := len(cl.EtcdEndpoints) == 0 && c.Healthy(ctx, "https://"+w.EtcdClient.String())
 		st.Nodes = append(st.Nodes, NodeStatus{Name: w.Name, Role: "witness", Alive: alive})
 	}
+	if len(cl.EtcdEndpoints) == 0 {
+		if leader, err := c.LeaderName(ctx, memberEndpoints(cl)); err == nil {
+			for i := range st.Nodes {
+				st.Nodes[i].EtcdLeader = st.Nodes[i].Name == leader
+			}
+		}
+	}
 	for name, v := range vols {
 		vs := VolumeStatus{Name: name, Primary: v.Primary, Epoch: v.Epoch, InSync: v.InSync, Diverged: v.Diverged, Discarded: v.Discard}
 		for _, r := range v.Replicas {
@@ -129,15 +139,23 @@ func dialFromConfig(ctx context.Context, cfg *config.Config) (*coord.Client, err
 	}
 	endpoints := cl.EtcdEndpoints
 	if len(endpoints) == 0 {
-		for _, m := range append(slices.Clone(cl.Nodes), witnessOf(cl)...) {
-			endpoints = append(endpoints, "https://"+m.EtcdClient.String())
-		}
+		endpoints = memberEndpoints(cl)
 	}
 	c, err := coord.Dial(ctx, endpoints, id)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	return c, nil
+}
+
+// memberEndpoints are the client URLs of the cluster's embedded etcd
+// members: every storage node's and the witness's.
+func memberEndpoints(cl *config.Cluster) []string {
+	var out []string
+	for _, m := range append(slices.Clone(cl.Nodes), witnessOf(cl)...) {
+		out = append(out, "https://"+m.EtcdClient.String())
+	}
+	return out
 }
 
 // Promote moves volume's primary to node. Planned (force false): node

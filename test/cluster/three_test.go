@@ -14,8 +14,8 @@ import (
 )
 
 // TestFailover_ThreeCopiesAgreeAfterPrimaryLoss: a volume with three
-// copies (nodes a, b, c, no witness) under a write load loses its
-// primary. One survivor promotes itself and takes the other out of the
+// copies (nodes a, b, c, no witness; etcd's leader kept off the
+// primary's node) under a write load loses its primary. One survivor promotes itself and takes the other out of the
 // in-sync set until it has resynced the extents where the lost primary's
 // writes were in flight — each survivor had recorded the primary's
 // activity log — so a write in flight that reached one survivor and not
@@ -36,6 +36,29 @@ func TestFailover_ThreeCopiesAgreeAfterPrimaryLoss(t *testing.T) {
 		}
 	}
 	waitStatus(t, ctx, survivors[0], "three copies in sync", func(v cluster.VolumeStatus) bool { return len(v.InSync) == 3 })
+	// Without a witness, etcd's leader is kept off the primary's node,
+	// so losing the primary does not cost an election as well.
+	for {
+		st, err := cluster.ReadStatus(ctx, survivors[0].cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leader := ""
+		for _, n := range st.Nodes {
+			if n.EtcdLeader {
+				leader = n.Name
+			}
+		}
+		if leader != "" && leader != primary.name {
+			t.Logf("etcd leader %s, primary %s", leader, primary.name)
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("etcd's leader stays on the primary's node %s (status %+v)", primary.name, st.Nodes)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 
 	// A writer keeps writes in flight while the primary is lost: each
 	// block gets a value naming its sequence number, and the last one

@@ -22,7 +22,7 @@ import (
 )
 
 // Hosts and their addresses' last octet.
-var hostOctets = map[string]int{"a": 1, "b": 2, "w": 3, "i": 10}
+var hostOctets = map[string]int{"a": 1, "b": 2, "w": 3, "c": 4, "i": 10}
 
 const (
 	volumeName = "v"
@@ -42,30 +42,51 @@ type proc struct {
 	done chan struct{}
 }
 
-// haCluster is two storage nodes and a witness, each a process in its own
-// namespace.
+// haCluster is two storage nodes and a witness (or three storage
+// nodes), each a process in its own namespace.
 type haCluster struct {
-	t     testing.TB
-	tp    *topology
-	bin   string
-	dir   string
-	procs map[string]*proc // a, b, w
+	t       testing.TB
+	tp      *topology
+	bin     string
+	dir     string
+	storage []string         // a, b (and c)
+	witness string           // w, or "" with three storage nodes
+	procs   map[string]*proc // every node's
 }
 
 // startHACluster builds the topology, the certificates and configs, and
-// starts the witness and both nodes. extra is added to every node's
-// cluster section.
-func startHACluster(t testing.TB, extra string) *haCluster {
+// starts the witness and the storage nodes: a and b and witness w, or a,
+// b and c (copies 3), every one holding a copy of the volume. extra is
+// added to every node's cluster section.
+func startHACluster(t testing.TB, extra string, copies int) *haCluster {
 	t.Helper()
-	c := &haCluster{t: t, tp: newTopology(t, hostOctets), bin: harness.Binary(t), dir: t.TempDir(), procs: map[string]*proc{}}
+	c := &haCluster{t: t, bin: harness.Binary(t), dir: t.TempDir(), procs: map[string]*proc{}, storage: []string{"a", "b"}, witness: "w"}
+	if copies == 3 {
+		c.storage, c.witness = []string{"a", "b", "c"}, ""
+	}
+	hosts := map[string]int{"i": hostOctets["i"]}
+	for _, h := range c.nodes() {
+		hosts[h] = hostOctets[h]
+	}
+	c.tp = newTopology(t, hosts)
 	t.Cleanup(c.killAll)
 	ip := c.tp.ips
 	pkiDir := filepath.Join(c.dir, "pki")
-	if out, err := exec.Command(c.bin, "cluster", "init", "--name", "ha", "--dir", pkiDir,
-		"a="+ip["a"], "b="+ip["b"], "--witness", "w="+ip["w"]).CombinedOutput(); err != nil {
+	initArgs := []string{"cluster", "init", "--name", "ha", "--dir", pkiDir}
+	var members, nodeLines string
+	for _, n := range c.storage {
+		initArgs = append(initArgs, n+"="+ip[n])
+		nodeLines += fmt.Sprintf("    - {name: %[1]s, portal_groups: [%[2]d], replication: \"%[3]s:7000\", etcd_peer: \"%[3]s:2380\", etcd_client: \"%[3]s:2379\"}\n",
+			n, hostOctets[n], ip[n])
+	}
+	if c.witness != "" {
+		initArgs = append(initArgs, "--witness", c.witness+"="+ip[c.witness])
+		members = fmt.Sprintf("  witness: {name: %[1]s, etcd_peer: \"%[2]s:2380\", etcd_client: \"%[2]s:2379\"}\n", c.witness, ip[c.witness])
+	}
+	if out, err := exec.Command(c.bin, initArgs...).CombinedOutput(); err != nil {
 		t.Fatalf("halun cluster init: %v\n%s", err, out)
 	}
-	for _, n := range []string{"a", "b"} {
+	for _, n := range c.storage {
 		cfg := fmt.Sprintf(`node: {name: %[1]s, data_dir: %[2]s}
 portal_groups:
   - {tag: %[3]d, portals: ["%[4]s:%[5]d"]}
@@ -80,25 +101,50 @@ cluster:
   node: %[1]s
   tls_dir: %[9]s
   nodes:
-    - {name: a, portal_groups: [1], replication: "%[10]s:7000", etcd_peer: "%[10]s:2380", etcd_client: "%[10]s:2379"}
-    - {name: b, portal_groups: [2], replication: "%[11]s:7000", etcd_peer: "%[11]s:2380", etcd_client: "%[11]s:2379"}
-  witness: {name: w, etcd_peer: "%[12]s:2380", etcd_client: "%[12]s:2379"}
-%[13]s`, n, filepath.Join(c.dir, n), hostOctets[n], ip[n], portalPort, volumeName, volumeSize, targetIQN,
-			filepath.Join(pkiDir, n), ip["a"], ip["b"], ip["w"], indent(extra))
+%[10]s%[11]s%[12]s`, n, filepath.Join(c.dir, n), hostOctets[n], ip[n], portalPort, volumeName, volumeSize, targetIQN,
+			filepath.Join(pkiDir, n), nodeLines, members, indent(extra))
 		path := filepath.Join(c.dir, n+".yaml")
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		c.procs[n] = &proc{host: n, args: []string{"serve", "--config", path, "--log-level", "debug"}}
 	}
-	peer := func(n string) string { return "https://" + ip[n] + ":2380" }
-	c.procs["w"] = &proc{host: "w", args: []string{"witness", "--name", "w", "--data-dir", filepath.Join(c.dir, "w"),
-		"--tls-dir", filepath.Join(pkiDir, "w"), "--peer-url", peer("w"), "--client-url", "https://" + ip["w"] + ":2379",
-		"--member", "a=" + peer("a"), "--member", "b=" + peer("b"), "--member", "w=" + peer("w")}}
-	for _, n := range []string{"w", "a", "b"} {
+	if w := c.witness; w != "" {
+		peer := func(n string) string { return "https://" + ip[n] + ":2380" }
+		args := []string{"witness", "--name", w, "--data-dir", filepath.Join(c.dir, w),
+			"--tls-dir", filepath.Join(pkiDir, w), "--peer-url", peer(w), "--client-url", "https://" + ip[w] + ":2379"}
+		for _, m := range c.nodes() {
+			args = append(args, "--member", m+"="+peer(m))
+		}
+		c.procs[w] = &proc{host: w, args: args}
+	}
+	for _, n := range c.nodes() {
 		c.start(n)
 	}
 	return c
+}
+
+// nodes are every node's name: the witness first, if any, then the
+// storage nodes.
+func (c *haCluster) nodes() []string {
+	if c.witness == "" {
+		return c.storage
+	}
+	return append([]string{c.witness}, c.storage...)
+}
+
+// others are the storage nodes but host.
+func (c *haCluster) others(host string) []string {
+	return slices.DeleteFunc(slices.Clone(c.storage), func(n string) bool { return n == host })
+}
+
+// portals are the storage nodes' iSCSI portals.
+func (c *haCluster) portals() []string {
+	var out []string
+	for _, n := range c.storage {
+		out = append(out, fmt.Sprintf("%s:%d", c.tp.ips[n], portalPort))
+	}
+	return out
 }
 
 func indent(s string) string {
@@ -161,11 +207,21 @@ func (c *haCluster) signal(host string, sig syscall.Signal) error {
 }
 
 func (c *haCluster) killAll() {
-	for _, h := range []string{"a", "b", "w"} {
+	for _, h := range c.nodes() {
 		if c.procs[h] != nil {
 			c.kill(h)
 		}
 	}
+}
+
+// logTails is the end of every storage node's log, for failure
+// messages.
+func (c *haCluster) logTails(n int) string {
+	var b strings.Builder
+	for _, h := range c.storage {
+		fmt.Fprintf(&b, "%s:\n%s\n", h, c.logTail(h, n))
+	}
+	return b.String()
 }
 
 // logTail is the end of host's log, for failure messages.
@@ -178,7 +234,7 @@ func (c *haCluster) logTail(host string, n int) string {
 // namespace.
 func (c *haCluster) status(ctx context.Context) (*cluster.Status, error) {
 	var last error
-	for _, n := range []string{"a", "b"} {
+	for _, n := range c.storage {
 		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		cmd := c.tp.command(n, c.bin, "cluster", "status", "--json", "--config", filepath.Join(c.dir, n+".yaml"))
 		var out, errb bytes.Buffer
@@ -219,20 +275,26 @@ func (c *haCluster) waitPrimary(ctx context.Context, timeout time.Duration) (str
 	return v.Primary, err
 }
 
-// waitInSync waits until the volume has a primary and both replicas are
+// waitInSync waits until the volume has a primary and every replica is
 // in sync (every resync done).
 func (c *haCluster) waitInSync(ctx context.Context, timeout time.Duration) (cluster.VolumeStatus, error) {
 	return c.waitInSyncAfter(ctx, timeout, 0)
 }
 
 // waitInSyncAfter is waitInSync at an epoch above epoch: after a fault
-// that takes the primary away, the record still says both replicas are
+// that takes the primary away, the record still says every replica is
 // in sync at the old epoch until a node is promoted and finds its
-// replica gone (and, after a crash of both, resyncs what its activity
-// log held in flight).
+// replica gone (and, after a crash of all, resyncs what its activity
+// log held in flight; with three copies, resyncs the lost primary's
+// extents to the other survivor).
 func (c *haCluster) waitInSyncAfter(ctx context.Context, timeout time.Duration, epoch uint64) (cluster.VolumeStatus, error) {
 	return c.waitFor(ctx, timeout, func(v cluster.VolumeStatus) bool {
-		return v.Epoch > epoch && v.Primary != "" && slices.Contains(v.InSync, "a") && slices.Contains(v.InSync, "b")
+		for _, n := range c.storage {
+			if !slices.Contains(v.InSync, n) {
+				return false
+			}
+		}
+		return v.Epoch > epoch && v.Primary != ""
 	})
 }
 
@@ -265,18 +327,30 @@ func (c *haCluster) imagePath(host string) string {
 	return filepath.Join(c.dir, host, volumeName+".img")
 }
 
-// compareImages reports the first difference between the replicas' images.
+// compareImages reports the first difference between the replicas'
+// images (each against the first storage node's).
 func (c *haCluster) compareImages() error {
-	a, err := os.ReadFile(c.imagePath("a"))
+	first := c.storage[0]
+	a, err := os.ReadFile(c.imagePath(first))
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(c.imagePath("b"))
-	if err != nil {
-		return err
+	for _, other := range c.storage[1:] {
+		b, err := os.ReadFile(c.imagePath(other))
+		if err != nil {
+			return err
+		}
+		if err := sameBytes(first, a, other, b); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// sameBytes reports how images a and b, of the nodes named, differ.
+func sameBytes(na string, a []byte, nb string, b []byte) error {
 	if len(a) != len(b) {
-		return fmt.Errorf("image sizes differ: a %d, b %d bytes", len(a), len(b))
+		return fmt.Errorf("image sizes differ: %s %d, %s %d bytes", na, len(a), nb, len(b))
 	}
 	if bytes.Equal(a, b) {
 		return nil
@@ -290,7 +364,7 @@ func (c *haCluster) compareImages() error {
 			n++
 		}
 	}
-	return fmt.Errorf("replicas differ in %d sectors, the first at byte %d", n, first)
+	return fmt.Errorf("replicas %s and %s differ in %d sectors, the first at byte %d", na, nb, n, first)
 }
 
 // promote asks for a planned switchover of the volume to node and waits

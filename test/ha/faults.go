@@ -8,9 +8,11 @@ import (
 )
 
 // fault is one kind of failure a trial injects, given the volume's
-// primary and the other storage node, and heals again.
+// primary and another storage node, and heals again.
 type fault struct {
 	name string
+	// nameThree, if set, is its name with three storage nodes.
+	nameThree string
 	// primaryLoss: the trial's pause counts as a failover.
 	primaryLoss bool
 	inject      func(c *haCluster, primary, replica string) error
@@ -38,25 +40,34 @@ var faults = []fault{
 		time.Sleep(8 * time.Second)
 		return c.tp.uncut(p)
 	}},
-	{name: "isolate the primary from etcd and its peer 8 s (initiators still reach it)", primaryLoss: true, inject: func(c *haCluster, p, r string) error {
-		if err := c.tp.isolate(p, r, "w"); err != nil {
-			return err
-		}
-		time.Sleep(8 * time.Second)
-		return c.tp.unisolate(p, r, "w")
-	}},
+	{name: "isolate the primary from etcd and its peer 8 s (initiators still reach it)",
+		nameThree:   "isolate the primary from etcd and its peers 8 s (initiators still reach it)",
+		primaryLoss: true, inject: func(c *haCluster, p, _ string) error {
+			from := c.others(p)
+			if c.witness != "" {
+				from = append(from, c.witness)
+			}
+			if err := c.tp.isolate(p, from...); err != nil {
+				return err
+			}
+			time.Sleep(8 * time.Second)
+			return c.tp.unisolate(p, from...)
+		}},
 	{name: "kill -9 the replica mid-write, back after 4 s (bitmap resync)", inject: func(c *haCluster, _, r string) error {
 		c.kill(r)
 		time.Sleep(4 * time.Second)
 		c.start(r)
 		return nil
 	}},
-	{name: "kill -9 both nodes, restart both", primaryLoss: true, inject: func(c *haCluster, p, r string) error {
-		c.kill(p)
-		c.kill(r)
+	{name: "kill -9 both nodes, restart both", nameThree: "kill -9 the three nodes, restart them", primaryLoss: true, inject: func(c *haCluster, p, _ string) error {
+		order := append([]string{p}, c.others(p)...)
+		for _, n := range order {
+			c.kill(n)
+		}
 		time.Sleep(time.Second)
-		c.start(p)
-		c.start(r)
+		for _, n := range order {
+			c.start(n)
+		}
 		return nil
 	}},
 	{name: "planned switchover (halun cluster promote)", inject: func(c *haCluster, _, r string) error {
@@ -71,4 +82,12 @@ var faults = []fault{
 		c.start(r)
 		return nil
 	}},
+}
+
+// title is the fault's name in a campaign with copies storage nodes.
+func (f fault) title(copies int) string {
+	if copies == 3 && f.nameThree != "" {
+		return f.nameThree
+	}
+	return f.name
 }

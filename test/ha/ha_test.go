@@ -40,7 +40,7 @@ func startLoad(t *testing.T, c *haCluster, trial int) *loadProc {
 	}
 	out := filepath.Join(c.dir, fmt.Sprintf("trial-%03d.ops", trial))
 	spec, _ := json.Marshal(loadSpec{
-		Portals: []string{fmt.Sprintf("%s:%d", c.tp.ips["a"], portalPort), fmt.Sprintf("%s:%d", c.tp.ips["b"], portalPort)},
+		Portals: c.portals(),
 		Target:  targetIQN, Workers: 4, Blocks: 32, Stride: volumeSize / sectorSize / 32, Out: out,
 		AttemptTimeout: 2 * time.Second, OpTimeout: 60 * time.Second, Trial: uint64(trial),
 		Prefill: trial == 1, VolumeBytes: volumeSize,
@@ -79,27 +79,42 @@ func (lp *loadProc) stop(timeout time.Duration) ([]op, error) {
 	return readHistory(lp.out)
 }
 
-func trialsPerFault() int {
-	if n, err := strconv.Atoi(os.Getenv("HALUN_HA_TRIALS")); err == nil && n > 0 {
+// trialsPerFault is the environment's count (HALUN_HA_TRIALS for two
+// copies, HALUN_HA_TRIALS_THREE for three), or def.
+func trialsPerFault(env string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(env)); err == nil && n > 0 {
 		return n
 	}
-	return 2
+	return def
 }
 
-// TestFaultCampaign runs trials of every fault on one cluster, each under
-// a verifying load: no acknowledged write lost, every history
-// linearizable, the replicas identical after resync.
+// TestFaultCampaign runs trials of every fault on one cluster of two
+// storage nodes and a witness, each under a verifying load: no
+// acknowledged write lost, every history linearizable, the replicas
+// identical after resync. The table goes to HALUN_HA_REPORT.
 func TestFaultCampaign(t *testing.T) {
+	campaign(t, 2, trialsPerFault("HALUN_HA_TRIALS", 2), os.Getenv("HALUN_HA_REPORT"))
+}
+
+// TestFaultCampaignThreeCopies is the campaign on three storage nodes (no
+// witness), a copy on each: after the primary is lost, the survivor
+// promoted must resync the lost primary's writes in flight to the other
+// before the three copies are compared. The table goes to
+// HALUN_HA_REPORT_THREE.
+func TestFaultCampaignThreeCopies(t *testing.T) {
+	campaign(t, 3, trialsPerFault("HALUN_HA_TRIALS_THREE", 1), os.Getenv("HALUN_HA_REPORT_THREE"))
+}
+
+func campaign(t *testing.T, copies, n int, report string) {
 	if os.Geteuid() != 0 {
 		t.Fatal("test/ha needs root for network namespaces (make test runs as root in CI)")
 	}
-	c := startHACluster(t, "")
+	c := startHACluster(t, "", copies)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()
 	if _, err := c.waitInSync(ctx, 90*time.Second); err != nil {
-		t.Fatalf("the cluster did not come up: %v\na:\n%s\nb:\n%s", err, c.logTail("a", 3000), c.logTail("b", 3000))
+		t.Fatalf("the cluster did not come up: %v\n%s", err, c.logTails(3000))
 	}
-	n := trialsPerFault()
 	initial := map[int]uint64{}
 	var results []trialResult
 	trial := 0
@@ -109,33 +124,38 @@ func TestFaultCampaign(t *testing.T) {
 			res, final := runTrial(t, ctx, c, trial, f, initial)
 			results = append(results, res)
 			t.Logf("trial %d (round %d) %s: %d ops (%d failed), linearizable %v, lost %d, torn %d, pause %v, write stall %v, in sync after %v, identical %v %s",
-				trial, round+1, f.name, res.Ops, res.Failed, res.Linearizable, res.LostAcked, res.Torn, res.Pause.Round(time.Millisecond),
+				trial, round+1, res.fault, res.Ops, res.Failed, res.Linearizable, res.LostAcked, res.Torn, res.Pause.Round(time.Millisecond),
 				res.WriteStall.Round(time.Millisecond), res.resyncWait.Round(time.Millisecond), res.identical, res.err)
 			if res.err != "" || res.Linearizable != porcupine.Ok || res.LostAcked > 0 || res.Torn > 0 || !res.identical || res.Stale != "" {
-				t.Errorf("trial %d, %s: %s; stale: %s\na:\n%s\nb:\n%s", trial, f.name, res.err, res.Stale, c.logTail("a", 6000), c.logTail("b", 6000))
-				writeReport(t, results, n)
+				t.Errorf("trial %d, %s: %s; stale: %s\n%s", trial, res.fault, res.err, res.Stale, c.logTails(6000))
+				writeReport(t, report, c, results, n)
 				return
 			}
 			initial = final
 		}
 		// The table so far, after every round: a soak cut short still
 		// leaves the rounds it finished.
-		writeReport(t, results, n)
+		writeReport(t, report, c, results, n)
 	}
 }
 
 // runTrial runs the load, injects f, heals, waits for the replicas to be
 // in sync, stops the load and checks everything.
 func runTrial(t *testing.T, ctx context.Context, c *haCluster, trial int, f fault, initial map[int]uint64) (trialResult, map[int]uint64) {
-	res := trialResult{fault: f.name, primary: f.primaryLoss}
+	res := trialResult{fault: f.title(len(c.storage)), primary: f.primaryLoss}
 	before, err := c.waitInSync(ctx, 120*time.Second)
 	if err != nil {
 		res.err = "before the fault: " + err.Error()
 		return res, initial
 	}
 	primary := before.Primary
-	replica := map[string]string{"a": "b", "b": "a"}[primary]
-	logAt := map[string]int64{"a": c.logSize("a"), "b": c.logSize("b")}
+	// The replica a fault names: with three copies, each in turn.
+	others := c.others(primary)
+	replica := others[trial%len(others)]
+	logAt := map[string]int64{}
+	for _, h := range c.storage {
+		logAt[h] = c.logSize(h)
+	}
 	lp := startLoad(t, c, trial)
 	if trial == 1 {
 		// The prefill: the volume holds data everywhere before the
@@ -175,7 +195,7 @@ func runTrial(t *testing.T, ctx context.Context, c *haCluster, trial int, f faul
 		res.err = strings.TrimSpace(res.err + " after the load: " + err.Error())
 	}
 	res.verdict = analyze(ops, initial, faultAt, 60*time.Second)
-	for _, h := range []string{"a", "b"} {
+	for _, h := range c.storage {
 		res.copied += c.resyncCopied(h, logAt[h])
 	}
 	for _, o := range ops {

@@ -25,18 +25,21 @@ type trialResult struct {
 	copied, written int64
 }
 
-// writeReport writes the campaign's table to HALUN_HA_REPORT, if set:
-// per fault the trials, the pause percentiles, acknowledged writes lost,
+// writeReport writes the campaign's table to path, if set: per fault the
+// trials, the pause percentiles, acknowledged writes lost,
 // linearizability violations and replicas that differed.
-func writeReport(t *testing.T, results []trialResult, perFault int) {
-	path := os.Getenv("HALUN_HA_REPORT")
+func writeReport(t *testing.T, path string, c *haCluster, results []trialResult, perFault int) {
 	if path == "" {
 		return
 	}
+	nodes := "two storage nodes and a witness"
+	if c.witness == "" {
+		nodes = "three storage nodes (no witness), a copy of the volume on each"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# halun fault campaign\n\n")
-	fmt.Fprintf(&b, "Run %s by `test/ha` (%d trials of each fault asked, %d run), two storage nodes and a witness, each its own process in its own network namespace, a multipath initiator in a fourth: 4 workers reading and writing 32 blocks of 4 KiB at random, each op checked.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), perFault, len(results))
+	fmt.Fprintf(&b, "Run %s by `test/ha` (%d trials of each fault asked, %d run), %s, each its own process in its own network namespace, a multipath initiator in another: 4 workers reading and writing 32 blocks of 4 KiB at random, each op checked.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), perFault, len(results), nodes)
 	fmt.Fprintf(&b, "Pause: the longest time after the fault with no I/O completing at the initiator. Write stall: the same for writes alone.\n\n")
 	fmt.Fprintf(&b, "Resynced: what the resyncs copied, against what the load wrote from the fault until it healed (a full resync copies the volume, %d MiB).\n\n", volumeSize>>20)
 	fmt.Fprintf(&b, "| fault | trials | pause p50 | pause p99 | pause max | write stall max | resync wait max | resynced / written | ops | acked writes lost | linearizability violations | torn | replicas differed |\n")

@@ -39,3 +39,35 @@ func (c *Client) LeaderTo(ctx context.Context, endpoint, to string) (bool, error
 	}
 	return false, fmt.Errorf("coord: no etcd member named %s", to)
 }
+
+// LeaderName returns the name of the etcd member that leads now, asking
+// the members at endpoints in turn; "" if none answers or none leads.
+func (c *Client) LeaderName(ctx context.Context, endpoints []string) (string, error) {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	var last error
+	for _, ep := range endpoints {
+		st, err := c.etcd.Status(ctx, ep)
+		if err != nil {
+			last = err
+			continue
+		}
+		if st.Leader == 0 {
+			return "", nil
+		}
+		ms, err := c.etcd.MemberList(ctx)
+		if err != nil {
+			return "", fmt.Errorf("coord: member list: %w", err)
+		}
+		for _, m := range ms.Members {
+			if m.ID == st.Leader {
+				return m.Name, nil
+			}
+		}
+		return "", nil
+	}
+	if last != nil {
+		return "", fmt.Errorf("coord: status: %w", last)
+	}
+	return "", nil
+}

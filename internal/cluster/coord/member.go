@@ -204,6 +204,13 @@ func (m *Member) Name() string { return m.name }
 // ClientURL is the URL clients reach the member at.
 func (m *Member) ClientURL() string { return m.clientURL }
 
+// IsLeader reports whether the member leads the etcd cluster now, by its
+// own view (no request).
+func (m *Member) IsLeader() bool {
+	srv := m.etcd.Server
+	return srv.Leader() != 0 && srv.Leader() == srv.MemberID()
+}
+
 // Err reports an error that stopped the member while it ran; it is
 // closed once the member has stopped.
 func (m *Member) Err() <-chan error { return m.etcd.Err() }
