@@ -206,7 +206,9 @@ volumes:
 	}
 	t.Cleanup(func() {
 		for _, n := range nodes {
-			n.cl.Close()
+			if n.cl != nil { // nil after a restart that failed
+				n.cl.Close()
+			}
 		}
 		for _, m := range started {
 			if m != nil {

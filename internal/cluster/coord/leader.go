@@ -3,6 +3,7 @@ package coord
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // LeaderTo moves etcd's leadership to the member named to, if the member
@@ -41,18 +42,35 @@ func (c *Client) LeaderTo(ctx context.Context, endpoint, to string) (bool, error
 }
 
 // LeaderName returns the name of the etcd member that leads now, asking
-// the members at endpoints in turn; "" if none answers or none leads.
+// the members at endpoints at once, each for at most a second (a dead
+// member's endpoint does not answer at all): the first answer counts.
+// "" if none answers or none leads.
 func (c *Client) LeaderName(ctx context.Context, endpoints []string) (string, error) {
-	ctx, cancel := c.bound(ctx)
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	var last error
+	type answer struct {
+		leader uint64
+		err    error
+	}
+	answers := make(chan answer, len(endpoints))
 	for _, ep := range endpoints {
-		st, err := c.etcd.Status(ctx, ep)
-		if err != nil {
-			last = err
+		go func() {
+			st, err := c.etcd.Status(ctx, ep)
+			if err != nil {
+				answers <- answer{err: err}
+				return
+			}
+			answers <- answer{leader: st.Leader}
+		}()
+	}
+	var last error
+	for range endpoints {
+		a := <-answers
+		if a.err != nil {
+			last = a.err
 			continue
 		}
-		if st.Leader == 0 {
+		if a.leader == 0 {
 			return "", nil
 		}
 		ms, err := c.etcd.MemberList(ctx)
@@ -60,7 +78,7 @@ func (c *Client) LeaderName(ctx context.Context, endpoints []string) (string, er
 			return "", fmt.Errorf("coord: member list: %w", err)
 		}
 		for _, m := range ms.Members {
-			if m.ID == st.Leader {
+			if m.ID == a.leader {
 				return m.Name, nil
 			}
 		}

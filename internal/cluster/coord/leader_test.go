@@ -1,6 +1,7 @@
 package coord
 
 import (
+	"net"
 	"testing"
 	"time"
 )
@@ -57,6 +58,20 @@ func TestLeaderTo_MovesTheLeadershipToTheWitness(t *testing.T) {
 	}
 	if got := leader(); got != "w" {
 		t.Fatalf("leader after the move: %s, want w", got)
+	}
+	// LeaderName names it, also when the first endpoint asked is a
+	// member that does not answer (a dead node's): halun cluster status
+	// must not wait for it.
+	dead := "https://127.0.0.1:1"
+	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil { // accepts, never answers
+		defer ln.Close()
+		dead = "https://" + ln.Addr().String()
+	}
+	// (Asked in turn, the silent one would have held the others back
+	// until ctx ran out, and no name would come.)
+	name, err := clients["a"].LeaderName(ctx, []string{dead, c.cfgs["b"].ClientURL})
+	if err != nil || name != "w" {
+		t.Fatalf("LeaderName: %q, %v; want w", name, err)
 	}
 	if moved, err := clients["w"].LeaderTo(ctx, c.cfgs["w"].ClientURL, "w"); err != nil || moved {
 		t.Fatalf("LeaderTo the leader itself: moved %v, err %v", moved, err)
