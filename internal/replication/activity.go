@@ -3,14 +3,9 @@ package replication
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"sync"
-
-	"github.com/halun/halun/internal/atomicfile"
 )
 
 // ActivityLog is a primary's record of where its writes may be in flight,
@@ -50,16 +45,10 @@ const ActivityExtents = 1024
 // of size bytes. Extents it holds from a run that did not stop cleanly
 // are in Leftover.
 func OpenActivityLog(path string, size int64) (*ActivityLog, error) {
-	if _, err := atomicfile.RemoveStale(path); err != nil {
-		return nil, err
-	}
 	a := &ActivityLog{path: path, size: size, hot: map[int64]*alExtent{}}
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return a, nil
-	case err != nil:
-		return nil, fmt.Errorf("replication: reading activity log: %w", err)
+	data, found, err := readState(path, "activity log")
+	if err != nil || !found {
+		return a, err
 	}
 	var doc alDoc
 	if err := json.Unmarshal(data, &doc); err != nil || doc.Extent != ALExtent {

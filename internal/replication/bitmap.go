@@ -3,9 +3,7 @@ package replication
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -60,16 +58,11 @@ func OpenBitmap(path string, size int64) (*Bitmap, error) {
 	b := &Bitmap{path: path, alPath: path + ".al", size: size, al: map[int64]bool{}}
 	nbits := (size + BitmapGrain - 1) / BitmapGrain
 	b.bits = make([]uint64, (nbits+63)/64)
-	for _, p := range []string{b.path, b.alPath} {
-		if _, err := atomicfile.RemoveStale(p); err != nil {
-			return nil, err
-		}
-	}
-	data, err := os.ReadFile(b.path)
+	data, found, err := readState(b.path, "bitmap")
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return nil, fmt.Errorf("replication: reading bitmap: %w", err)
+		return nil, err
+	case !found:
 	case len(data)%8 != 0 || len(data) > 8*len(b.bits):
 		return nil, fmt.Errorf("replication: bitmap %s has %d bytes; a volume of %d bytes needs %d", b.path, len(data), size, 8*len(b.bits))
 	default:
@@ -83,11 +76,11 @@ func OpenBitmap(path string, size int64) (*Bitmap, error) {
 			b.setLocked(short, size-short)
 		}
 	}
-	data, err = os.ReadFile(b.alPath)
+	data, found, err = readState(b.alPath, "activity log")
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return nil, fmt.Errorf("replication: reading activity log: %w", err)
+		return nil, err
+	case !found:
 	default:
 		var doc alDoc
 		if err := json.Unmarshal(data, &doc); err != nil || doc.Extent != ALExtent {

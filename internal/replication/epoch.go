@@ -2,13 +2,8 @@ package replication
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"sync"
-
-	"github.com/halun/halun/internal/atomicfile"
 )
 
 // EpochStore persists, per volume, the highest epoch a replica has
@@ -30,16 +25,10 @@ type FileEpochs struct {
 // OpenFileEpochs reads path (a missing file is empty); a damaged file is
 // an error, since forgetting an epoch would let a deposed primary write.
 func OpenFileEpochs(path string) (*FileEpochs, error) {
-	if _, err := atomicfile.RemoveStale(path); err != nil {
-		return nil, err
-	}
 	e := &FileEpochs{path: path, m: map[string]uint64{}}
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return e, nil
-	case err != nil:
-		return nil, fmt.Errorf("replication: reading epochs: %w", err)
+	data, found, err := readState(path, "epochs")
+	if err != nil || !found {
+		return e, err
 	}
 	if err := json.Unmarshal(data, &e.m); err != nil {
 		return nil, fmt.Errorf("replication: %s is damaged (%v): restore it; forgetting an epoch would let a deposed primary write", path, err)

@@ -4,14 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"sync"
 	"sync/atomic"
-
-	"github.com/halun/halun/internal/atomicfile"
 )
 
 // Image identifies the storage a copy lives on, so that a generation
@@ -78,17 +73,14 @@ const (
 // is: the copy is another volume's, and a primary refuses it. A damaged
 // record is an error: remove it to have the copy resynced in full.
 func OpenGenFile(path, volumeID string, img Image, fresh bool) (*GenFile, GenOpen, error) {
-	if _, err := atomicfile.RemoveStale(path); err != nil {
-		return nil, 0, err
-	}
 	g := &GenFile{path: path}
-	data, err := os.ReadFile(path)
+	data, found, err := readState(path, "generation record")
 	how := GenKept
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		how = GenNew
 	case err != nil:
-		return nil, 0, fmt.Errorf("replication: reading generation record: %w", err)
+		return nil, 0, err
+	case !found:
+		how = GenNew
 	default:
 		if err := json.Unmarshal(data, &g.rec); err != nil || g.rec.DataID == "" {
 			return nil, 0, fmt.Errorf("replication: generation record %s is damaged (%v): remove it to have this copy resynced in full", path, err)

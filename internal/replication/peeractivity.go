@@ -2,14 +2,9 @@ package replication
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"sync"
-
-	"github.com/halun/halun/internal/atomicfile"
 )
 
 // PeerActivity is a replica's record of its primary's activity log, as
@@ -43,16 +38,10 @@ type peerALDoc struct {
 
 // OpenPeerActivity opens (or creates, empty) the record at path.
 func OpenPeerActivity(path string) (*PeerActivity, error) {
-	if _, err := atomicfile.RemoveStale(path); err != nil {
-		return nil, err
-	}
 	p := &PeerActivity{path: path, doc: peerALDoc{Extent: ALExtent}}
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return p, nil
-	case err != nil:
-		return nil, fmt.Errorf("replication: reading the primary's activity log record: %w", err)
+	data, found, err := readState(path, "the primary's activity log record")
+	if err != nil || !found {
+		return p, err
 	}
 	var doc peerALDoc
 	if err := json.Unmarshal(data, &doc); err != nil || doc.Extent != ALExtent || !validExtents(doc.Offs) {
