@@ -25,6 +25,9 @@ type frameWriter struct {
 	// under, if set, is the connection beneath w, itself buffered
 	// (ClientTLS): flushed after w.
 	under flusher
+	// arm, if set, is called before each write to the connection may
+	// block (it sets the connection's write deadline).
+	arm func()
 }
 
 // write appends one frame (its header, then payload) to the buffer and,
@@ -32,6 +35,9 @@ type frameWriter struct {
 // connection's: the frame may not have been sent.
 func (fw *frameWriter) write(header, payload []byte) error {
 	fw.mu.Lock()
+	if fw.arm != nil {
+		fw.arm()
+	}
 	_, err := fw.w.Write(header)
 	if err == nil && len(payload) > 0 {
 		_, err = fw.w.Write(payload)
@@ -44,6 +50,9 @@ func (fw *frameWriter) write(header, payload []byte) error {
 	}
 	runtime.Gosched()
 	fw.mu.Lock()
+	if fw.arm != nil {
+		fw.arm()
+	}
 	fw.pending = false
 	err = fw.w.Flush()
 	if err == nil && fw.under != nil {

@@ -39,8 +39,11 @@ type hello struct {
 }
 
 // dialPeer connects to a replica and says hello for volume at epoch. It
-// returns the replica's volume size and its copy's generation.
-func dialPeer(ctx context.Context, name string, dial func(context.Context) (net.Conn, error), volume string, epoch uint64) (*peer, hello, error) {
+// returns the replica's volume size and its copy's generation. A write
+// to the connection that blocks longer than timeout fails it: a replica
+// that stops reading (frozen, its disk hung) fills the socket, and a
+// request blocked there has no reply timer running yet.
+func dialPeer(ctx context.Context, name string, dial func(context.Context) (net.Conn, error), volume string, epoch uint64, timeout time.Duration) (*peer, hello, error) {
 	conn, err := dial(ctx)
 	if err != nil {
 		return nil, hello{}, fmt.Errorf("replica %s: dial: %w", name, err)
@@ -76,6 +79,9 @@ func dialPeer(ctx context.Context, name string, dial func(context.Context) (net.
 		return fail(fmt.Errorf("replica %s: %w", name, err))
 	}
 	conn.SetDeadline(time.Time{})
+	if timeout > 0 {
+		p.out.arm = func() { conn.SetWriteDeadline(time.Now().Add(timeout)) }
+	}
 	go p.readReplies(br)
 	return p, hello{size: size, gen: gen}, nil
 }
@@ -137,11 +143,16 @@ func (p *peer) send(f *frame) <-chan reply {
 	f.seq = p.seq
 	p.pending[f.seq] = ch
 	p.mu.Unlock()
+	p.write(f)
+	return ch
+}
+
+// write writes f; a failure fails the connection.
+func (p *peer) write(f *frame) {
 	var h [headerLen]byte
 	if err := p.out.write(appendHeader(h[:0], f), f.payload); err != nil {
 		p.fail(fmt.Errorf("replica %s: send: %w", p.name, err))
 	}
-	return ch
 }
 
 // notify sends a message that has no reply (msgActivity). A failure
@@ -153,10 +164,7 @@ func (p *peer) notify(f *frame) {
 	if broken {
 		return
 	}
-	var h [headerLen]byte
-	if err := p.out.write(appendHeader(h[:0], f), f.payload); err != nil {
-		p.fail(fmt.Errorf("replica %s: send: %w", p.name, err))
-	}
+	p.write(f)
 }
 
 func (p *peer) close() { p.fail(errors.New("closed")) }

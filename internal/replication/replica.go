@@ -54,6 +54,11 @@ type Replica struct {
 // maxInFlight bounds the requests of one connection applied at once.
 const maxInFlight = 64
 
+// replyTimeout bounds how long a reply may wait to be written to its
+// primary: far longer than any replica timeout a primary waits before it
+// gives the replica up.
+const replyTimeout = 30 * time.Second
+
 // epoch returns volume's accepted epoch.
 func (r *Replica) epoch(volume string) (uint64, error) {
 	r.mu.Lock()
@@ -116,7 +121,10 @@ func (r *Replica) log() *slog.Logger {
 func (r *Replica) ServeConn(conn net.Conn) error {
 	defer conn.Close()
 	br := bufio.NewReaderSize(conn, 64<<10)
-	w := &replyWriter{frameWriter{w: bufio.NewWriterSize(conn, 64<<10)}}
+	// A primary that stops reading (frozen) must not hold this side's
+	// workers forever: a reply that cannot be written in replyTimeout
+	// ends the connection.
+	w := &replyWriter{frameWriter{w: bufio.NewWriterSize(conn, 64<<10), arm: func() { conn.SetWriteDeadline(time.Now().Add(replyTimeout)) }}}
 	var f frame
 	if _, err := readFrame(br, &f, nil); err != nil {
 		return fmt.Errorf("replication: reading hello: %w", err)

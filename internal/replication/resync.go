@@ -80,7 +80,7 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 	} else {
 		dctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 		var err error
-		p, h, err = dialPeer(dctx, name, o.Replica.Dial, s.o.Volume, s.o.Epoch)
+		p, h, err = dialPeer(dctx, name, o.Replica.Dial, s.o.Volume, s.o.Epoch, s.o.Timeout)
 		cancel()
 		if err != nil {
 			return 0, fmt.Errorf("replication: volume %s: resync: %w", s.o.Volume, err)

@@ -121,7 +121,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	for _, r := range o.Replicas {
 		dctx, cancel := context.WithTimeout(ctx, o.Timeout)
-		p, h, err := dialPeer(dctx, r.Name, r.Dial, o.Volume, o.Epoch)
+		p, h, err := dialPeer(dctx, r.Name, r.Dial, o.Volume, o.Epoch, o.Timeout)
 		cancel()
 		if err == nil {
 			err = s.checkInSync(r.Name, h)

@@ -297,7 +297,12 @@ func TestEpoch_DeposedPrimaryCannotWrite(t *testing.T) {
 }
 
 // silentReplica accepts a primary's hello, then never answers.
-func silentReplica(t *testing.T) ReplicaAddr {
+func silentReplica(t *testing.T) ReplicaAddr { return silentReplicaOf(t, volSize) }
+
+// silentReplicaOf is silentReplica with a copy of size bytes; it reads
+// nothing after the hello, through a small receive buffer, so a large
+// request fills the socket (a frozen replica).
+func silentReplicaOf(t *testing.T, size int64) ReplicaAddr {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -311,13 +316,16 @@ func silentReplica(t *testing.T) ReplicaAddr {
 			if err != nil {
 				return
 			}
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetReadBuffer(4096)
+			}
 			go func() {
 				defer c.Close()
 				var f frame
 				if _, err := readFrame(c, &f, nil); err != nil {
 					return
 				}
-				c.Write(appendFrame(nil, &frame{typ: msgReply, seq: f.seq, payload: appendHelloReply(nil, volSize, Generation{Epoch: 1})}))
+				c.Write(appendFrame(nil, &frame{typ: msgReply, seq: f.seq, payload: appendHelloReply(nil, size, Generation{Epoch: 1})}))
 				<-done
 			}()
 		}
@@ -365,6 +373,38 @@ func TestTimeout_OutOfSyncBeforeAck(t *testing.T) {
 	}
 }
 
+// TestTimeout_ReplicaThatStopsReading: a replica that stops reading (a
+// frozen process, a hung disk) fills the socket, and a request blocked
+// writing to it has no reply timer running yet; the write to the socket
+// is bounded by the replica timeout too, so the replica leaves the
+// in-sync set and the write is acknowledged instead of held forever.
+func TestTimeout_ReplicaThatStopsReading(t *testing.T) {
+	const size = 16 << 20
+	out := &outLog{}
+	s, err := Open(ctx, Options{Volume: "vol1", Epoch: 1, Local: backend.NewMemory(size), Replicas: []ReplicaAddr{silentReplicaOf(t, size)},
+		OutOfSync: out.outOfSync, Timeout: time.Second, Lineage: Lineage{VolumeID: testVolumeID, Epoch: 1, PrimarySince: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if in := s.InSync(); len(in) != 1 {
+		t.Fatalf("in sync at start: %v", in)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.WriteAt(ctx, make([]byte, 8<<20), 0, false) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("an 8 MiB write to a replica that stopped reading is still blocked after 30 s")
+	}
+	if got := out.got(); len(got) != 1 || got[0] != "silent" || len(s.InSync()) != 0 {
+		t.Fatalf("out of sync %v, in sync %v: want the silent replica out", got, s.InSync())
+	}
+}
+
 // TestTimeout_FenceWhenOutOfSyncFails: if the failed replica cannot be
 // taken out of the in-sync set (etcd unreachable), the write is not
 // acknowledged and the primary fences itself.
@@ -399,7 +439,7 @@ func TestOpen_UnreachableReplicaGoesOutOfSync(t *testing.T) {
 // not hold is refused.
 func TestReplica_RefusesUnknownVolume(t *testing.T) {
 	a := startReplica(t, "a")
-	_, _, err := dialPeer(ctx, "a", a.addr().Dial, "other", 1)
+	_, _, err := dialPeer(ctx, "a", a.addr().Dial, "other", 1, time.Second)
 	if !errors.Is(err, errNoVolume) {
 		t.Errorf("hello for another volume: %v", err)
 	}
