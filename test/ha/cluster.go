@@ -259,6 +259,32 @@ func (c *haCluster) status(ctx context.Context) (*cluster.Status, error) {
 	return nil, last
 }
 
+// etcdLeader waits until etcd's leader is a node other than primary and
+// returns it.
+func (c *haCluster) etcdLeader(primary string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	last := "none"
+	for {
+		if st, err := c.status(ctx); err == nil {
+			last = "none"
+			for _, n := range st.Nodes {
+				if n.EtcdLeader {
+					last = n.Name
+				}
+			}
+			if last != "none" && last != primary {
+				return last, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("etcd's leader is %s, not another node than the primary %s, after %v", last, primary, timeout)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // volume returns the test volume's status.
 func volumeOf(st *cluster.Status) (cluster.VolumeStatus, bool) {
 	for _, v := range st.Volumes {

@@ -15,7 +15,10 @@ type fault struct {
 	nameThree string
 	// primaryLoss: the trial's pause counts as a failover.
 	primaryLoss bool
-	inject      func(c *haCluster, primary, replica string) error
+	// keepsPrimary: the primary must stay primary at its epoch through
+	// the fault (it loses no lease, nothing promotes).
+	keepsPrimary bool
+	inject       func(c *haCluster, primary, replica string) error
 }
 
 // faults are the failures of the campaign, in the order the trials run.
@@ -53,7 +56,7 @@ var faults = []fault{
 			time.Sleep(8 * time.Second)
 			return c.tp.unisolate(p, from...)
 		}},
-	{name: "kill -9 the replica mid-write, back after 4 s (bitmap resync)", inject: func(c *haCluster, _, r string) error {
+	{name: "kill -9 the replica mid-write, back after 4 s (bitmap resync)", keepsPrimary: true, inject: func(c *haCluster, _, r string) error {
 		c.kill(r)
 		time.Sleep(4 * time.Second)
 		c.start(r)
@@ -73,7 +76,19 @@ var faults = []fault{
 	{name: "planned switchover (halun cluster promote)", inject: func(c *haCluster, _, r string) error {
 		return c.promote(r)
 	}},
-	{name: "wipe the replica's disk (full resync)", inject: func(c *haCluster, _, r string) error {
+	{name: "kill -9 etcd's leader (the witness), back after 4 s", nameThree: "kill -9 etcd's leader (a replica), back after 4 s",
+		keepsPrimary: true, inject: func(c *haCluster, p, _ string) error {
+			// Kept off the primary's node (cluster.Node.keepLeader).
+			leader, err := c.etcdLeader(p, 20*time.Second)
+			if err != nil {
+				return err
+			}
+			c.kill(leader)
+			time.Sleep(4 * time.Second)
+			c.start(leader)
+			return nil
+		}},
+	{name: "wipe the replica's disk (full resync)", keepsPrimary: true, inject: func(c *haCluster, _, r string) error {
 		c.kill(r)
 		if err := os.Remove(c.imagePath(r)); err != nil {
 			return fmt.Errorf("wipe %s: %w", r, err)

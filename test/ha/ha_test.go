@@ -120,6 +120,9 @@ func campaign(t *testing.T, copies, n int, report string) {
 	trial := 0
 	for round := range n {
 		for _, f := range faults {
+			if only := os.Getenv("HALUN_HA_FAULTS"); only != "" && !strings.Contains(f.title(copies), only) {
+				continue
+			}
 			trial++
 			res, final := runTrial(t, ctx, c, trial, f, initial)
 			results = append(results, res)
@@ -191,8 +194,12 @@ func runTrial(t *testing.T, ctx context.Context, c *haCluster, trial int, f faul
 	}
 	// Once more with the load stopped: the images are compared only when
 	// the record says both are in sync with nothing writing.
-	if _, err := c.waitInSync(ctx, 120*time.Second); err != nil {
+	after, err := c.waitInSync(ctx, 120*time.Second)
+	if err != nil {
 		res.err = strings.TrimSpace(res.err + " after the load: " + err.Error())
+	} else if f.keepsPrimary && (after.Primary != primary || after.Epoch != before.Epoch) {
+		res.err = strings.TrimSpace(fmt.Sprintf("%s the primary did not stay: %s at epoch %d before the fault, %s at epoch %d after (a lease given up?)",
+			res.err, primary, before.Epoch, after.Primary, after.Epoch))
 	}
 	res.verdict = analyze(ops, initial, faultAt, 60*time.Second)
 	for _, h := range c.storage {

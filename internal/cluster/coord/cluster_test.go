@@ -15,14 +15,12 @@ import (
 	"github.com/halun/halun/internal/cluster/pki"
 )
 
-// Raft timing and lease TTL of test clusters: short, so that elections
-// and expiries fit the test budget on a loaded machine.
+// Lease TTL of test clusters: the default (config.DefaultLeaseTTL), as
+// the members run etcd's default timing of a node (DefaultElectionTimeout).
 const (
-	testHeartbeat = 50 * time.Millisecond
-	testElection  = 500 * time.Millisecond
-	testTTL       = 2 * time.Second
-	startTimeout  = 30 * time.Second
-	testCluster   = "test"
+	testTTL      = 2 * time.Second
+	startTimeout = 30 * time.Second
+	testCluster  = "test"
 )
 
 // records collects log records; they are printed if the test fails.
@@ -138,15 +136,13 @@ func newCluster(t *testing.T, names ...string) *cluster {
 	}
 	for _, n := range names {
 		c.cfgs[n] = MemberConfig{
-			Name:              n,
-			DataDir:           filepath.Join(dir, "data", n),
-			PeerURL:           initial[n],
-			ClientURL:         fmt.Sprintf("https://%s:%d", ip, freePort(t, ip)),
-			InitialCluster:    initial,
-			TLSDir:            filepath.Join(c.pkiDir, n),
-			HeartbeatInterval: testHeartbeat,
-			ElectionTimeout:   testElection,
-			Log:               c.log,
+			Name:           n,
+			DataDir:        filepath.Join(dir, "data", n),
+			PeerURL:        initial[n],
+			ClientURL:      fmt.Sprintf("https://%s:%d", ip, freePort(t, ip)),
+			InitialCluster: initial,
+			TLSDir:         filepath.Join(c.pkiDir, n),
+			Log:            c.log,
 		}
 	}
 	t.Cleanup(func() {

@@ -49,7 +49,10 @@
 // latest: the local time of the last keep-alive that succeeded, taken
 // when it was sent, plus the lease TTL, minus a margin. Failover takes at
 // least the TTL, plus an election timeout when the etcd leader dies with
-// the primary (a new etcd leader extends every lease).
+// the primary (a new etcd leader extends every lease). An election alone
+// (the leader lost, the primary alive) costs the primary nothing: its
+// keep-alives are frequent and retried, and an election ends before its
+// deadline (see Lease).
 //
 // Every call that needs etcd blocks while the cluster has no quorum, so
 // each is bounded: by the caller's context deadline, or by

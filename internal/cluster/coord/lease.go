@@ -86,7 +86,7 @@ func (c *Client) KeepAlive(ctx context.Context, node string, ttl time.Duration) 
 		cancel: lcancel,
 		done:   make(chan struct{}),
 	}
-	l.margin = l.ttl / 4
+	l.margin = l.ttl / marginDiv
 	l.deadline = sent.Add(l.ttl - l.margin)
 	l.log.Info("node lease granted", "ttl", l.ttl)
 	go l.run(lctx)
@@ -101,7 +101,7 @@ func (l *Lease) TTL() time.Duration { return l.ttl }
 
 // Deadline is when this node must consider the lease gone, by its own
 // clock: the time the last successful keep-alive (or the grant) was sent,
-// plus the TTL, minus a quarter of the TTL as margin. etcd cannot expire
+// plus the TTL, minus an eighth of the TTL as margin. etcd cannot expire
 // the lease before then.
 func (l *Lease) Deadline() time.Time {
 	l.mu.Lock()
@@ -141,14 +141,35 @@ func (c *Client) revoke(id clientv3.LeaseID, timeout time.Duration) error {
 	return err
 }
 
-// run keeps the lease alive, one keep-alive every quarter TTL, and closes
-// lost when it stops.
+// Keep-alive timing, as fractions of the TTL and a retry delay. A
+// keep-alive needs etcd's leader, so when the leader is lost it fails
+// until an election ends; the lease itself does not end with it (a new
+// leader extends every lease), but this node's deadline, counted from
+// its last keep-alive, does. The keep-alives are therefore frequent and
+// retried quickly, and the margin small, so that the deadline outlasts an
+// election: with a 2 s TTL and the members' 500 ms election timeout
+// (DefaultElectionTimeout), the last keep-alive is at most 250 ms old
+// when the leader dies, its successor is elected within 1 s (raft's
+// randomized timeout is below two election timeouts), the next attempt
+// follows within 50 ms, and the deadline is 1.75 s after the last
+// keep-alive. The margin covers what runs between the deadline and the
+// successor serving: etcd expires the lease a TTL after it received the
+// keep-alive, later than it was sent, and the successor then still has
+// to see it expired, win its promotion and reach the replicas.
+const (
+	intervalDiv = 8
+	marginDiv   = 8
+	retryEvery  = 50 * time.Millisecond
+)
+
+// run keeps the lease alive, one keep-alive every eighth of the TTL and a
+// retry soon after one fails, and closes lost when it stops.
 func (l *Lease) run(ctx context.Context) {
 	defer close(l.done)
 	defer close(l.lost)
-	interval := l.ttl / 4
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+	interval := l.ttl / intervalDiv
+	next := time.NewTimer(interval)
+	defer next.Stop()
 	expiry := time.NewTimer(time.Until(l.Deadline()))
 	defer expiry.Stop()
 	for {
@@ -159,7 +180,7 @@ func (l *Lease) run(ctx context.Context) {
 		case <-expiry.C:
 			l.log.Warn("node lease lost: no keep-alive succeeded before the deadline")
 			return
-		case <-tick.C:
+		case <-next.C:
 		}
 		sent := time.Now()
 		deadline := l.Deadline()
@@ -183,13 +204,15 @@ func (l *Lease) run(ctx context.Context) {
 				return
 			}
 			l.log.Debug("node lease keep-alive failed", "err", err)
+			next.Reset(retryEvery)
 			continue
 		}
-		next := sent.Add(time.Duration(resp.TTL)*time.Second - l.margin)
+		d := sent.Add(time.Duration(resp.TTL)*time.Second - l.margin)
 		l.mu.Lock()
-		l.deadline = next
+		l.deadline = d
 		l.mu.Unlock()
-		expiry.Reset(time.Until(next))
+		expiry.Reset(time.Until(d))
+		next.Reset(max(0, interval-time.Since(sent)))
 	}
 }
 

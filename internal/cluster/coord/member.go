@@ -17,12 +17,15 @@ import (
 	"github.com/halun/halun/internal/cluster/pki"
 )
 
-// Default raft timing of a member, suitable for a LAN: etcd's own
-// defaults. Over a slower network raise both, keeping the election
-// timeout at least 5 heartbeats (etcd suggests 10).
+// Default raft timing of a member, suitable for a LAN: half of etcd's
+// own defaults, so that an election after the leader is lost ends within
+// a second — before a primary's lease deadline, which is counted from
+// its last keep-alive and cannot be renewed without a leader (see
+// Lease). Over a slower network raise both, keeping the election timeout
+// at least 5 heartbeats (etcd suggests 10), and the lease TTL with them.
 const (
-	DefaultHeartbeatInterval = 100 * time.Millisecond
-	DefaultElectionTimeout   = 1000 * time.Millisecond
+	DefaultHeartbeatInterval = 50 * time.Millisecond
+	DefaultElectionTimeout   = 500 * time.Millisecond
 )
 
 // MemberConfig describes one embedded etcd member (a voter).
