@@ -1,63 +1,128 @@
 package replication
 
 import (
-	"bufio"
+	"io"
 	"runtime"
 	"sync"
 )
 
+// Buffering of a frameWriter.
+const (
+	// batchLimit is how many bytes of frames may wait while a batch is
+	// being sent; a writer that would add more waits for the send.
+	batchLimit = 256 << 10
+	// directMin is the payload size from which a frame is not copied
+	// into the batch but written to the connection from the caller's
+	// buffer, once the frames before it are sent.
+	directMin = 64 << 10
+)
+
 // frameWriter sends frames on one connection from many goroutines and
-// gathers the frames written close together into one flush: one TLS
+// gathers the frames written close together into one send: one TLS
 // write and one system call for a batch instead of one per frame, on the
 // primary (requests) and on the replica (replies).
 //
-// The goroutine whose frame finds nothing waiting to be flushed owns the
-// flush: it yields the processor once (runtime.Gosched), so the
-// goroutines that are ready to run — the other commands of a burst that
-// arrived together, the other requests a replica has applied — add their
-// frames first, then it flushes them all. A frame therefore waits at most
-// for the goroutines that were ready when it was written, never for one
-// that is blocked; alone, it costs one yield.
+// A frame is appended to the batch under a short lock. The goroutine
+// whose frame finds no send under way becomes the sender: it yields the
+// processor once (runtime.Gosched), so the goroutines that are ready to
+// run — the other commands of a burst that arrived together, the other
+// requests a replica has applied — add their frames first, then sends
+// the batch, and goes on sending whatever the others added meanwhile
+// until nothing waits. Writers never wait for a system call (only when
+// the batch is over batchLimit): while one batch is on its way, the
+// next gathers. A frame therefore waits at most for the goroutines that
+// were ready when it was written and for the send before it; alone, it
+// costs one yield.
+//
+// A frame added to a batch another goroutine sends is reported sent; if
+// the send fails, the sender's write returns the error (its caller fails
+// the connection) and every later write returns it too.
 type frameWriter struct {
-	mu      sync.Mutex
-	w       *bufio.Writer
-	pending bool // frames are buffered and their owner will flush them
+	// w is the connection.
+	w io.Writer
 	// under, if set, is the connection beneath w, itself buffered
-	// (ClientTLS): flushed after w.
+	// (ClientTLS): flushed after each send.
 	under flusher
 	// arm, if set, is called before each write to the connection may
 	// block (it sets the connection's write deadline).
 	arm func()
+
+	mu      sync.Mutex
+	cond    sync.Cond // on mu: a send ended
+	batch   []byte    // frames waiting for the sender
+	spare   []byte    // the buffer of the batch sent last, for reuse
+	sending bool      // a goroutine is sending
+	err     error     // the connection's first failure
 }
 
-// write appends one frame (its header, then payload) to the buffer and,
-// if this goroutine owns the flush, flushes the batch. An error is the
+// write sends one frame (its header, then payload). An error is the
 // connection's: the frame may not have been sent.
 func (fw *frameWriter) write(header, payload []byte) error {
 	fw.mu.Lock()
-	if fw.arm != nil {
-		fw.arm()
+	if fw.cond.L == nil {
+		fw.cond.L = &fw.mu
 	}
-	_, err := fw.w.Write(header)
-	if err == nil && len(payload) > 0 {
-		_, err = fw.w.Write(payload)
+	direct := len(payload) >= directMin
+	for fw.err == nil && fw.sending && (direct || len(fw.batch)+len(header)+len(payload) > batchLimit) {
+		fw.cond.Wait()
 	}
-	owner := !fw.pending
-	fw.pending = true
-	fw.mu.Unlock()
-	if err != nil || !owner {
+	if fw.err != nil {
+		err := fw.err
+		fw.mu.Unlock()
 		return err
 	}
-	runtime.Gosched()
+	fw.batch = append(fw.batch, header...)
+	if !direct {
+		fw.batch = append(fw.batch, payload...)
+		payload = nil
+	}
+	if fw.sending {
+		fw.mu.Unlock()
+		return nil
+	}
+	fw.sending = true
+	fw.mu.Unlock()
+
+	if payload == nil {
+		runtime.Gosched()
+	}
 	fw.mu.Lock()
+	for len(fw.batch) > 0 && fw.err == nil {
+		out := fw.batch
+		fw.batch = fw.spare[:0]
+		fw.mu.Unlock()
+		err := fw.send(out, payload)
+		payload = nil
+		fw.mu.Lock()
+		fw.spare = out[:0]
+		if err != nil {
+			fw.err = err
+		}
+		fw.cond.Broadcast()
+	}
+	fw.sending = false
+	fw.cond.Broadcast()
+	err := fw.err
+	fw.mu.Unlock()
+	return err
+}
+
+// send writes a batch, then a payload written from its own buffer, and
+// flushes the connection beneath.
+func (fw *frameWriter) send(batch, payload []byte) error {
 	if fw.arm != nil {
 		fw.arm()
 	}
-	fw.pending = false
-	err = fw.w.Flush()
-	if err == nil && fw.under != nil {
-		err = fw.under.Flush()
+	if _, err := fw.w.Write(batch); err != nil {
+		return err
 	}
-	fw.mu.Unlock()
-	return err
+	if len(payload) > 0 {
+		if _, err := fw.w.Write(payload); err != nil {
+			return err
+		}
+	}
+	if fw.under != nil {
+		return fw.under.Flush()
+	}
+	return nil
 }

@@ -25,7 +25,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 func TestFrameWriterBatches(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	var conn countingWriter
-	fw := &frameWriter{w: bufio.NewWriterSize(&conn, 64<<10)}
+	fw := &frameWriter{w: &conn}
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
@@ -70,10 +70,103 @@ type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("connection reset") }
 
-// The flush's error reaches the writer that owns it.
+// The send's error reaches the writer that sent, and every later write:
+// the connection has failed.
 func TestFrameWriterError(t *testing.T) {
-	fw := &frameWriter{w: bufio.NewWriterSize(failingWriter{}, 64<<10)}
+	fw := &frameWriter{w: failingWriter{}}
 	if err := fw.write(appendHeader(nil, &frame{typ: msgPing}), nil); err == nil {
-		t.Error("a failed flush reported no error")
+		t.Error("a failed send reported no error")
+	}
+	if err := fw.write(appendHeader(nil, &frame{typ: msgPing}), nil); err == nil {
+		t.Error("a write after a failed send reported no error")
+	}
+}
+
+// blockingWriter holds its first write until release is closed.
+type blockingWriter struct {
+	countingWriter
+	mu      sync.Mutex
+	entered chan struct{}
+	release chan struct{}
+	sizes   []int
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	first := b.writes == 0
+	b.sizes = append(b.sizes, len(p))
+	n, err := b.countingWriter.Write(p)
+	b.mu.Unlock()
+	if first {
+		close(b.entered)
+		<-b.release
+	}
+	return n, err
+}
+
+// A frame written while another goroutine's send is blocked in the
+// connection is added to the next batch and its writer returns at once:
+// writers never wait for a system call. The sender sends it after its
+// own batch, in order.
+func TestFrameWriterDoesNotWaitForASend(t *testing.T) {
+	conn := &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	fw := &frameWriter{w: conn}
+	sent := make(chan error, 1)
+	go func() {
+		f := &frame{typ: msgWrite, seq: 1, payload: []byte("first")}
+		sent <- fw.write(appendHeader(nil, f), f.payload)
+	}()
+	<-conn.entered
+	for seq := uint64(2); seq <= 4; seq++ {
+		f := &frame{typ: msgWrite, seq: seq, payload: []byte("later")}
+		if err := fw.write(appendHeader(nil, f), f.payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(conn.release)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if conn.writes != 2 {
+		t.Errorf("%d writes, want 2: the blocked one and one batch of the 3 frames written meanwhile", conn.writes)
+	}
+	r := bufio.NewReader(bytes.NewReader(conn.Bytes()))
+	for seq := uint64(1); seq <= 4; seq++ {
+		var f frame
+		if _, err := readFrame(r, &f, nil); err != nil || f.seq != seq {
+			t.Fatalf("frame %d: seq %d, %v", seq, f.seq, err)
+		}
+	}
+}
+
+// A large payload is written from the caller's buffer, after the frames
+// before it and its header; frames written meanwhile follow it.
+func TestFrameWriterLargePayloadWrittenDirectly(t *testing.T) {
+	conn := &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	fw := &frameWriter{w: conn}
+	big := bytes.Repeat([]byte{7}, directMin)
+	sent := make(chan error, 1)
+	go func() {
+		f := &frame{typ: msgWrite, seq: 1, payload: big}
+		sent <- fw.write(appendHeader(nil, f), f.payload)
+	}()
+	<-conn.entered
+	small := &frame{typ: msgPing, seq: 2}
+	if err := fw.write(appendHeader(nil, small), nil); err != nil {
+		t.Fatal(err)
+	}
+	close(conn.release)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if len(conn.sizes) != 3 || conn.sizes[0] != headerLen || conn.sizes[1] != directMin || conn.sizes[2] != headerLen {
+		t.Errorf("writes of %v bytes, want the header, the payload whole, then the frame written meanwhile", conn.sizes)
+	}
+	r := bufio.NewReader(bytes.NewReader(conn.Bytes()))
+	for seq := uint64(1); seq <= 2; seq++ {
+		var f frame
+		if _, err := readFrame(r, &f, nil); err != nil || f.seq != seq {
+			t.Fatalf("frame %d: seq %d, %v", seq, f.seq, err)
+		}
 	}
 }

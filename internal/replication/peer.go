@@ -27,9 +27,15 @@ type peer struct {
 
 	mu      sync.Mutex
 	seq     uint64
-	pending map[uint64]chan reply
+	pending map[uint64]pendingRequest
 	broken  error // set once the connection failed
 	done    chan struct{}
+}
+
+// pendingRequest is a request sent and not yet answered.
+type pendingRequest struct {
+	ch   chan reply
+	sent int64 // when, in monotonic nanoseconds (nanotime)
 }
 
 // hello is what a replica answers a primary's hello with.
@@ -48,7 +54,7 @@ func dialPeer(ctx context.Context, name string, dial func(context.Context) (net.
 	if err != nil {
 		return nil, hello{}, fmt.Errorf("replica %s: dial: %w", name, err)
 	}
-	p := &peer{name: name, conn: conn, out: frameWriter{w: bufio.NewWriterSize(conn, 256<<10)}, pending: map[uint64]chan reply{}, done: make(chan struct{})}
+	p := &peer{name: name, conn: conn, out: frameWriter{w: conn}, pending: map[uint64]pendingRequest{}, done: make(chan struct{})}
 	if f, ok := conn.(flusher); ok {
 		p.out.under = f
 	}
@@ -81,6 +87,7 @@ func dialPeer(ctx context.Context, name string, dial func(context.Context) (net.
 	conn.SetDeadline(time.Time{})
 	if timeout > 0 {
 		p.out.arm = func() { conn.SetWriteDeadline(time.Now().Add(timeout)) }
+		go p.watch(timeout)
 	}
 	go p.readReplies(br)
 	return p, hello{size: size, gen: gen}, nil
@@ -100,11 +107,11 @@ func (p *peer) readReplies(br *bufio.Reader) {
 			break
 		}
 		p.mu.Lock()
-		ch := p.pending[f.seq]
+		pr, ok := p.pending[f.seq]
 		delete(p.pending, f.seq)
 		p.mu.Unlock()
-		if ch != nil {
-			ch <- reply{status: f.offset, epoch: f.epoch, msg: string(f.payload)}
+		if ok {
+			pr.ch <- reply{status: f.offset, epoch: f.epoch, msg: string(f.payload)}
 		}
 	}
 	p.fail(fmt.Errorf("replica %s: connection: %w", p.name, err))
@@ -120,14 +127,54 @@ func (p *peer) fail(err error) {
 	}
 	p.broken = err
 	pending := p.pending
-	p.pending = map[uint64]chan reply{}
+	p.pending = map[uint64]pendingRequest{}
 	close(p.done)
 	p.mu.Unlock()
 	p.conn.Close()
-	for _, ch := range pending {
-		ch <- reply{err: err}
+	for _, pr := range pending {
+		pr.ch <- reply{err: err}
 	}
 }
+
+// watchDivisor: the watchdog looks this many times per replica timeout.
+const watchDivisor = 8
+
+// watch fails the connection once a request has waited longer than
+// timeout for its answer (seen within an eighth of the timeout): every
+// waiting request then gets the failure, and the replica leaves the
+// in-sync set (Store.await). One watchdog per connection costs less than
+// a timer per request.
+func (p *peer) watch(timeout time.Duration) {
+	t := time.NewTicker(timeout / watchDivisor)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+		now := nanotime()
+		late := false
+		p.mu.Lock()
+		for _, pr := range p.pending {
+			if time.Duration(now-pr.sent) > timeout {
+				late = true
+				break
+			}
+		}
+		p.mu.Unlock()
+		if late {
+			p.fail(fmt.Errorf("replica %s: no answer within %v", p.name, timeout))
+			return
+		}
+	}
+}
+
+// epoch0 is the origin of nanotime.
+var epoch0 = time.Now()
+
+// nanotime is monotonic nanoseconds since epoch0.
+func nanotime() int64 { return int64(time.Since(epoch0)) }
 
 // send sends a request and returns the channel its reply comes on.
 func (p *peer) send(f *frame) <-chan reply {
@@ -141,7 +188,7 @@ func (p *peer) send(f *frame) <-chan reply {
 	}
 	p.seq++
 	f.seq = p.seq
-	p.pending[f.seq] = ch
+	p.pending[f.seq] = pendingRequest{ch: ch, sent: nanotime()}
 	p.mu.Unlock()
 	p.write(f)
 	return ch

@@ -124,7 +124,7 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 	// A primary that stops reading (frozen) must not hold this side's
 	// workers forever: a reply that cannot be written in replyTimeout
 	// ends the connection.
-	w := &replyWriter{frameWriter{w: bufio.NewWriterSize(conn, 64<<10), arm: func() { conn.SetWriteDeadline(time.Now().Add(replyTimeout)) }}}
+	w := &replyWriter{frameWriter{w: conn, arm: func() { conn.SetWriteDeadline(time.Now().Add(replyTimeout)) }}}
 	var f frame
 	if _, err := readFrame(br, &f, nil); err != nil {
 		return fmt.Errorf("replication: reading hello: %w", err)

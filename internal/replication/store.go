@@ -386,26 +386,18 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 }
 
 // await waits for the answers on chans of the replicas ps (syncing[i]:
-// ps[i] is resyncing), each at most the replica timeout counted from the
-// first wait. A replica that fails or does not answer leaves the in-sync
-// set, for the reason wrap gives its failure — or, if it was resyncing,
-// only its resync ends. It returns the replicas that did not apply the
-// request, and an error when the primary is fenced: a replica holds a
-// higher epoch, or one could not be taken out of sync.
+// ps[i] is resyncing). A request that gets no answer within the replica
+// timeout fails its connection (peer.watch), so each wait ends. A
+// replica that fails or does not answer leaves the in-sync set, for the
+// reason wrap gives its failure — or, if it was resyncing, only its
+// resync ends. It returns the replicas that did not apply the request,
+// and an error when the primary is fenced: a replica holds a higher
+// epoch, or one could not be taken out of sync.
 func (s *Store) await(ps []*peer, syncing []bool, chans []<-chan reply, wrap func(error) error) ([]string, error) {
-	timer := time.NewTimer(s.o.Timeout)
-	defer timer.Stop()
 	var failed []string
 	var fenceErr error
 	for i, ch := range chans {
-		var r reply
-		select {
-		case r = <-ch:
-		case <-timer.C:
-			r = reply{err: fmt.Errorf("replica %s: no answer within %v", ps[i].name, s.o.Timeout)}
-			// Every later replica gets no more time either.
-			timer.Reset(0)
-		}
+		r := <-ch
 		switch {
 		case r.err == nil && r.status == statusOK:
 			continue
