@@ -130,13 +130,7 @@ func TestFrameWriterDoesNotWaitForASend(t *testing.T) {
 	if conn.writes != 2 {
 		t.Errorf("%d writes, want 2: the blocked one and one batch of the 3 frames written meanwhile", conn.writes)
 	}
-	r := bufio.NewReader(bytes.NewReader(conn.Bytes()))
-	for seq := uint64(1); seq <= 4; seq++ {
-		var f frame
-		if _, err := readFrame(r, &f, nil); err != nil || f.seq != seq {
-			t.Fatalf("frame %d: seq %d, %v", seq, f.seq, err)
-		}
-	}
+	wantSeqs(t, conn.Bytes(), 4)
 }
 
 // A large payload is written from the caller's buffer, after the frames
@@ -162,11 +156,20 @@ func TestFrameWriterLargePayloadWrittenDirectly(t *testing.T) {
 	if len(conn.sizes) != 3 || conn.sizes[0] != headerLen || conn.sizes[1] != directMin || conn.sizes[2] != headerLen {
 		t.Errorf("writes of %v bytes, want the header, the payload whole, then the frame written meanwhile", conn.sizes)
 	}
-	r := bufio.NewReader(bytes.NewReader(conn.Bytes()))
-	for seq := uint64(1); seq <= 2; seq++ {
+	wantSeqs(t, conn.Bytes(), 2)
+}
+
+// wantSeqs checks that b holds frames 1 to n, in order, and nothing more.
+func wantSeqs(t *testing.T, b []byte, n uint64) {
+	t.Helper()
+	r := bufio.NewReader(bytes.NewReader(b))
+	for seq := uint64(1); seq <= n; seq++ {
 		var f frame
 		if _, err := readFrame(r, &f, nil); err != nil || f.seq != seq {
 			t.Fatalf("frame %d: seq %d, %v", seq, f.seq, err)
 		}
+	}
+	if r.Buffered() != 0 {
+		t.Fatalf("%d bytes after frame %d", r.Buffered(), n)
 	}
 }
