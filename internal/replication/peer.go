@@ -35,7 +35,7 @@ type peer struct {
 // pendingRequest is a request sent and not yet answered.
 type pendingRequest struct {
 	ch   chan reply
-	sent int64 // when, in monotonic nanoseconds (nanotime)
+	sent time.Time
 }
 
 // hello is what a replica answers a primary's hello with.
@@ -153,11 +153,11 @@ func (p *peer) watch(timeout time.Duration) {
 			return
 		case <-t.C:
 		}
-		now := nanotime()
+		now := time.Now()
 		late := false
 		p.mu.Lock()
 		for _, pr := range p.pending {
-			if time.Duration(now-pr.sent) > timeout {
+			if now.Sub(pr.sent) > timeout {
 				late = true
 				break
 			}
@@ -169,12 +169,6 @@ func (p *peer) watch(timeout time.Duration) {
 		}
 	}
 }
-
-// epoch0 is the origin of nanotime.
-var epoch0 = time.Now()
-
-// nanotime is monotonic nanoseconds since epoch0.
-func nanotime() int64 { return int64(time.Since(epoch0)) }
 
 // send sends a request and returns the channel its reply comes on.
 func (p *peer) send(f *frame) <-chan reply {
@@ -188,7 +182,7 @@ func (p *peer) send(f *frame) <-chan reply {
 	}
 	p.seq++
 	f.seq = p.seq
-	p.pending[f.seq] = pendingRequest{ch: ch, sent: nanotime()}
+	p.pending[f.seq] = pendingRequest{ch: ch, sent: time.Now()}
 	p.mu.Unlock()
 	p.write(f)
 	return ch
