@@ -63,6 +63,12 @@ type conn struct {
 	// execAvg is their moving average execution time in nanoseconds.
 	executing atomic.Int32
 	execAvg   atomic.Int64
+	// in is the connection's input; lone and inSocket (the bytes
+	// waiting in the socket; nil if it is not one) decide when a slow
+	// command runs on the reader (lone.go); reader goroutine only.
+	in       *connReader
+	lone     loneCommands
+	inSocket func() (int, bool)
 	// flushPending: the reader queued responses in the batch without
 	// flushing; it flushes before it next waits for input.
 	flushPending bool
@@ -141,6 +147,8 @@ func (c *conn) serve() {
 	// given back once the session's tasks are done.
 	defer c.acct.close()
 	in := newConnReader(c.nc)
+	c.in = in
+	c.inSocket = socketInput(c.nc)
 	rd := pdu.NewReader(in)
 	ok := c.loginPhase(rd)
 	if !ok {

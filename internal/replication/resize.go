@@ -37,11 +37,11 @@ func (s *Store) Resize(size int64) error {
 		return nil
 	}
 	ps, syncing, _ := s.peers()
-	chans := make([]<-chan reply, len(ps))
+	calls := make([]call, len(ps))
 	for i, p := range ps {
-		chans[i] = p.send(&frame{typ: msgResize, epoch: s.o.Epoch, offset: uint64(size)})
+		calls[i] = p.send(&frame{typ: msgResize, epoch: s.o.Epoch, offset: uint64(size)})
 	}
-	if _, err := s.await(ps, syncing, chans, func(cause error) error { return fmt.Errorf("resize to %d bytes: %w", size, cause) }); err != nil {
+	if _, err := s.await(ps, syncing, calls, func(cause error) error { return fmt.Errorf("resize to %d bytes: %w", size, cause) }); err != nil {
 		return err
 	}
 	if err := r.Resize(size); err != nil {

@@ -242,7 +242,7 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 		return copied, fmt.Errorf("replication: volume %s: resync of replica %s: %w", s.o.Volume, name, failed)
 	}
 	// Everything the replica missed is there: make it durable, rejoin.
-	r := <-p.send(&frame{typ: msgSync, epoch: s.o.Epoch})
+	r := p.send(&frame{typ: msgSync, epoch: s.o.Epoch}).wait()
 	if r.err != nil || r.status != statusOK {
 		err := r.err
 		if err == nil {
@@ -278,20 +278,14 @@ func (s *Store) copyRange(ctx context.Context, p *peer, buf []byte, off int64) e
 	if err := s.local.ReadAt(ctx, buf, off); err != nil {
 		return fmt.Errorf("reading the primary's copy: %w", err)
 	}
-	timer := time.NewTimer(s.o.Timeout)
-	defer timer.Stop()
-	select {
-	case r := <-p.send(&frame{typ: msgWrite, epoch: s.o.Epoch, offset: uint64(off), payload: buf}):
-		if r.err != nil {
-			return r.err
-		}
-		if r.status != statusOK {
-			return statusError(p.name, r.status, r.msg)
-		}
-		return nil
-	case <-timer.C:
-		return fmt.Errorf("replica %s: no answer within %v", p.name, s.o.Timeout)
+	r := p.send(&frame{typ: msgWrite, epoch: s.o.Epoch, offset: uint64(off), payload: buf}).wait()
+	if r.err != nil {
+		return r.err
 	}
+	if r.status != statusOK {
+		return statusError(p.name, r.status, r.msg)
+	}
+	return nil
 }
 
 // growReplica grows a resyncing replica's copy of has bytes to the
@@ -309,18 +303,12 @@ func (s *Store) growReplica(p *peer, has int64, bm *Bitmap) error {
 	if err := bm.Mark(has, size-has); err != nil {
 		return fmt.Errorf("replica %s: recording the space it lacks: %w", p.name, err)
 	}
-	timer := time.NewTimer(s.o.Timeout)
-	defer timer.Stop()
-	select {
-	case r := <-p.send(&frame{typ: msgResize, epoch: s.o.Epoch, offset: uint64(size)}):
-		if r.err == nil && r.status != statusOK {
-			r.err = statusError(p.name, r.status, r.msg)
-		}
-		if r.err != nil {
-			return fmt.Errorf("growing replica %s from %d to %d bytes: %w", p.name, has, size, r.err)
-		}
-	case <-timer.C:
-		return fmt.Errorf("growing replica %s from %d to %d bytes: no answer within %v", p.name, has, size, s.o.Timeout)
+	r := p.send(&frame{typ: msgResize, epoch: s.o.Epoch, offset: uint64(size)}).wait()
+	if r.err == nil && r.status != statusOK {
+		r.err = statusError(p.name, r.status, r.msg)
+	}
+	if r.err != nil {
+		return fmt.Errorf("growing replica %s from %d to %d bytes: %w", p.name, has, size, r.err)
 	}
 	s.log.Info("replication: replica grown for its resync", "volume", s.o.Volume, "replica", p.name, "from", has, "to", size)
 	return nil

@@ -368,13 +368,13 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 	}
 	ps, syncing, missing := s.peers()
 	f.epoch = s.o.Epoch
-	chans := make([]<-chan reply, len(ps))
+	calls := make([]call, len(ps))
 	for i, p := range ps {
 		fc := *f
-		chans[i] = p.send(&fc)
+		calls[i] = p.send(&fc)
 	}
 	lerr := local()
-	failed, err := s.await(ps, syncing, chans, func(cause error) error { return cause })
+	failed, err := s.await(ps, syncing, calls, func(cause error) error { return cause })
 	if err != nil {
 		return err
 	}
@@ -385,7 +385,7 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 	return lerr
 }
 
-// await waits for the answers on chans of the replicas ps (syncing[i]:
+// await waits for the answers to calls of the replicas ps (syncing[i]:
 // ps[i] is resyncing). A request that gets no answer within the replica
 // timeout fails its connection (peer.watch), so each wait ends. A
 // replica that fails or does not answer leaves the in-sync set, for the
@@ -393,11 +393,11 @@ func (s *Store) replicate(f *frame, off, n int64, local func() error) error {
 // resync ends. It returns the replicas that did not apply the request,
 // and an error when the primary is fenced: a replica holds a higher
 // epoch, or one could not be taken out of sync.
-func (s *Store) await(ps []*peer, syncing []bool, chans []<-chan reply, wrap func(error) error) ([]string, error) {
+func (s *Store) await(ps []*peer, syncing []bool, calls []call, wrap func(error) error) ([]string, error) {
 	var failed []string
 	var fenceErr error
-	for i, ch := range chans {
-		r := <-ch
+	for i, c := range calls {
+		r := c.wait()
 		switch {
 		case r.err == nil && r.status == statusOK:
 			continue

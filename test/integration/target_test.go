@@ -49,6 +49,8 @@ type targetOpts struct {
 	logoutWait time.Duration
 	// tune, if set, adjusts the server's config before it starts.
 	tune func(*iscsi.Config)
+	// store, if set, wraps LUN 0's store.
+	store func(backend.Store) backend.Store
 }
 
 func startTarget(t testing.TB, o targetOpts) *testTarget {
@@ -66,6 +68,8 @@ func startTarget(t testing.TB, o targetOpts) *testTarget {
 		var st backend.Store = store
 		if i > 0 {
 			st = backend.NewMemory(volumeSize)
+		} else if o.store != nil {
+			st = o.store(st)
 		}
 		lu, err := scsi.NewLU(scsi.LUConfig{Serial: "itest" + string(rune('0'+i)), BlockSize: blockSize, Thin: true}, st)
 		if err != nil {
