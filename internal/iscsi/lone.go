@@ -44,6 +44,15 @@ func (l *loneCommands) arrived(alone bool) bool {
 // reader: the initiator has more than one command outstanding.
 func (l *loneCommands) overlapped() { l.run = 0 }
 
+// noteInputDuringSlow ends the streak of lone commands if input arrived
+// while a slow command ran on the reader (read ahead, or waiting in the
+// socket; a count that fails counts as input).
+func (c *conn) noteInputDuringSlow() {
+	if n, ok := c.inSocket(); !ok || n > 0 || c.in.Buffered() > 0 {
+		c.lone.overlapped()
+	}
+}
+
 // socketInput returns a function that reports how many bytes wait unread
 // in nc's socket, or nil when nc is not a socket.
 func socketInput(nc any) func() (int, bool) {

@@ -470,23 +470,19 @@ func (t *task) execute() {
 	c := t.c
 	alone := c.executing.Add(1) == 1
 	lone := c.lone.arrived(alone && c.in.Buffered() == 0 && c.inSocket != nil)
-	if alone && !scsi.LongRunning(t.cdb) {
-		fast := c.inlineOK()
-		if fast || lone && !c.srv.cfg.NoInline {
-			// Nothing else of this connection is executing, and
-			// commands are fast, or arrive one at a time (lone.go): run
-			// on the reader goroutine, saving a goroutine hand-off
-			// (most of a fast read's latency); the response is flushed
-			// with the others when the reader runs out of input.
-			t.inline = true
-			t.run()
-			if !fast {
-				if n, ok := c.inSocket(); !ok || n > 0 || c.in.Buffered() > 0 {
-					c.lone.overlapped()
-				}
-			}
-			return
+	fast := c.inlineOK()
+	if alone && !scsi.LongRunning(t.cdb) && (fast || lone && !c.srv.cfg.NoInline) {
+		// Nothing else of this connection is executing, and commands
+		// are fast, or arrive one at a time (lone.go): run on the reader
+		// goroutine, saving a goroutine hand-off (most of a fast read's
+		// latency); the response is flushed with the others when the
+		// reader runs out of input.
+		t.inline = true
+		t.run()
+		if !fast {
+			c.noteInputDuringSlow()
 		}
+		return
 	}
 	t.c.srv.workers.Run(t.run)
 }
