@@ -34,8 +34,28 @@ func (m *memConn) Close() error                     { return nil }
 // Responses completed by goroutines that are ready together (a burst of
 // replicated writes whose replica answered in one batch) leave in one or
 // two flushes, not one each: the writer yields once before it flushes.
+// Without the yield every try leaves in 8 flushes. A thread the host
+// deschedules for 10 ms lets the runtime preempt a goroutine mid-burst, so
+// the burst is tried a few times and one batched try suffices.
 func TestWriterBatchesResponsesReadyTogether(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const tries = 5
+	var got []int
+	for range tries {
+		n := flushesForBurst(t, 8)
+		if n <= 2 {
+			return
+		}
+		got = append(got, n)
+	}
+	t.Errorf("8 responses ready together left in %v flushes in %d tries, want them batched (at most 2)", got, tries)
+}
+
+// flushesForBurst has n goroutines, released together, send one response
+// each through a fresh connection's writer, and returns how many flushes
+// carried them.
+func flushesForBurst(t *testing.T, n int) int {
+	t.Helper()
 	mc := &memConn{}
 	c := &conn{srv: &Server{cfg: Config{NopInterval: time.Hour, WriteTimeout: time.Minute}}, nc: mc,
 		out: make(chan *outItem, 256), done: make(chan struct{})}
@@ -44,8 +64,8 @@ func TestWriterBatchesResponsesReadyTogether(t *testing.T) {
 	go c.writeLoop()
 	defer func() { c.close(nil); c.wg.Wait() }()
 
-	const n = 8
 	flushedAt := make(chan int, n) // the write count each response saw once sent
+	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -54,9 +74,11 @@ func TestWriterBatchesResponsesReadyTogether(t *testing.T) {
 			it := &outItem{data: make([]byte, 48), after: func() { flushedAt <- mc.count() }}
 			it.hdr[0] = byte(pdu.OpSCSIResponse)
 			it.hdr[19] = byte(i)
+			<-start
 			c.send(it)
 		}()
 	}
+	close(start)
 	wg.Wait()
 	flushes := map[int]bool{}
 	for range n {
@@ -67,7 +89,5 @@ func TestWriterBatchesResponsesReadyTogether(t *testing.T) {
 			t.Fatal("a response was never written")
 		}
 	}
-	if len(flushes) > 2 {
-		t.Errorf("%d responses ready together left in %d flushes, want them batched (at most 2)", n, len(flushes))
-	}
+	return len(flushes)
 }
