@@ -108,20 +108,20 @@ func tlsReplica(b *testing.B, store backend.Store) ReplicaAddr {
 }
 
 // BenchmarkResync is a full resync of a 64 MiB volume over mutual TLS on
-// loopback, with one chunk in flight (depth1, how resync copied before it
-// pipelined) and with the default depth. Each iteration takes the replica
-// out of sync, marks the whole bitmap and resyncs it; a resync's dial
-// and TLS handshake are part of it.
+// loopback: with one chunk in flight on one connection (depth1, how
+// resync copied before it pipelined), with the default depth on one
+// connection (stream1, before it used a second), and with the defaults.
+// Each iteration takes the replica out of sync, marks the whole bitmap
+// and resyncs it; a resync's dials and TLS handshakes are part of it.
 //
 //	go test -run '^$' -bench Resync ./internal/replication
 func BenchmarkResync(b *testing.B) {
 	const size = 64 << 20
-	for _, depth := range []int{1, 0} {
-		name := "depth1"
-		if depth == 0 {
-			name = "default"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, c := range []struct {
+		name           string
+		depth, streams int
+	}{{"depth1", 1, 1}, {"stream1", 0, 1}, {"default", 0, 0}} {
+		b.Run(c.name, func(b *testing.B) {
 			replica := tlsReplica(b, backend.NewMemory(size))
 			s, err := Open(ctx, Options{Volume: "vol1", Epoch: 1, Local: backend.NewMemory(size), Replicas: []ReplicaAddr{replica},
 				OutOfSync: (&outLog{}).outOfSync})
@@ -145,7 +145,7 @@ func BenchmarkResync(b *testing.B) {
 				if err := bm.SetAll(); err != nil {
 					b.Fatal(err)
 				}
-				copied, err := s.Resync(ctx, ResyncOptions{Replica: replica, Bitmap: bm, Depth: depth, BackInSync: func(string) error { return nil }})
+				copied, err := s.Resync(ctx, ResyncOptions{Replica: replica, Bitmap: bm, Depth: c.depth, Streams: c.streams, BackInSync: func(string) error { return nil }})
 				if err != nil || copied != size {
 					b.Fatalf("resync copied %d of %d: %v", copied, size, err)
 				}

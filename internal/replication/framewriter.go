@@ -59,15 +59,8 @@ type frameWriter struct {
 // connection's: the frame may not have been sent.
 func (fw *frameWriter) write(header, payload []byte) error {
 	fw.mu.Lock()
-	if fw.cond.L == nil {
-		fw.cond.L = &fw.mu
-	}
 	direct := len(payload) >= directMin
-	for fw.err == nil && fw.sending && (direct || len(fw.batch)+len(header)+len(payload) > batchLimit) {
-		fw.cond.Wait()
-	}
-	if fw.err != nil {
-		err := fw.err
+	if err := fw.room(len(header)+len(payload), direct); err != nil {
 		fw.mu.Unlock()
 		return err
 	}
@@ -80,10 +73,64 @@ func (fw *frameWriter) write(header, payload []byte) error {
 		fw.mu.Unlock()
 		return nil
 	}
+	return fw.sendAll(payload, payload == nil)
+}
+
+// queue adds a frame to the batch without sending it: its writer has
+// more to add and sends them all with flush (a replica's reader that
+// applies the requests it has read, one after the other). A batch that
+// grows to half of batchLimit is sent at once; a send under way sends
+// the frame too. An error is the connection's.
+func (fw *frameWriter) queue(header, payload []byte) error {
+	fw.mu.Lock()
+	if err := fw.room(len(header)+len(payload), false); err != nil {
+		fw.mu.Unlock()
+		return err
+	}
+	fw.batch = append(fw.batch, header...)
+	fw.batch = append(fw.batch, payload...)
+	if fw.sending || len(fw.batch) < batchLimit/2 {
+		fw.mu.Unlock()
+		return nil
+	}
+	return fw.sendAll(nil, false)
+}
+
+// flush sends the frames queued, unless a send under way does. It does
+// not yield first: its caller queued all it had.
+func (fw *frameWriter) flush() error {
+	fw.mu.Lock()
+	if fw.sending || len(fw.batch) == 0 || fw.err != nil {
+		err := fw.err
+		fw.mu.Unlock()
+		return err
+	}
+	return fw.sendAll(nil, false)
+}
+
+// room waits, fw.mu held, until a frame of n bytes may join the batch
+// (a direct one: until no send is under way), and returns the
+// connection's failure if it has failed.
+func (fw *frameWriter) room(n int, direct bool) error {
+	if fw.cond.L == nil {
+		fw.cond.L = &fw.mu
+	}
+	for fw.err == nil && fw.sending && (direct || len(fw.batch)+n > batchLimit) {
+		fw.cond.Wait()
+	}
+	return fw.err
+}
+
+// sendAll, called with fw.mu held and no send under way, makes the
+// caller the sender: it yields first if asked (so the goroutines ready
+// to run add their frames), then sends the batch and payload, and goes
+// on sending what others add meanwhile until nothing waits. It unlocks
+// fw.mu.
+func (fw *frameWriter) sendAll(payload []byte, yield bool) error {
 	fw.sending = true
 	fw.mu.Unlock()
 
-	if payload == nil {
+	if yield {
 		runtime.Gosched()
 	}
 	fw.mu.Lock()

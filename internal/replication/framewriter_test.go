@@ -173,3 +173,43 @@ func wantSeqs(t *testing.T, b []byte, n uint64) {
 		t.Fatalf("%d bytes after frame %d", r.Buffered(), n)
 	}
 }
+
+// Queued frames wait for flush and leave in one write; a queue that
+// reaches half of batchLimit is sent without waiting for it.
+func TestFrameWriterQueue(t *testing.T) {
+	var conn countingWriter
+	fw := &frameWriter{w: &conn}
+	for i := range 4 {
+		f := &frame{typ: msgReply, seq: uint64(i), payload: []byte("ok")}
+		if err := fw.queue(appendHeader(nil, f), f.payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if conn.writes != 0 {
+		t.Fatalf("queued frames were written before the flush (%d writes)", conn.writes)
+	}
+	if err := fw.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if conn.writes != 1 {
+		t.Fatalf("4 queued frames left in %d writes, want 1", conn.writes)
+	}
+	r := bufio.NewReader(bytes.NewReader(conn.Bytes()))
+	for i := range 4 {
+		var f frame
+		if _, err := readFrame(r, &f, nil); err != nil || f.seq != uint64(i) || string(f.payload) != "ok" {
+			t.Fatalf("frame %d: seq %d payload %q: %v", i, f.seq, f.payload, err)
+		}
+	}
+	if err := fw.flush(); err != nil || conn.writes != 1 {
+		t.Fatalf("a flush with nothing queued wrote (%d writes): %v", conn.writes, err)
+	}
+
+	big := make([]byte, batchLimit/2)
+	if err := fw.queue(appendHeader(nil, &frame{typ: msgReply, payload: big}), big); err != nil {
+		t.Fatal(err)
+	}
+	if conn.writes != 2 {
+		t.Errorf("a queue of half the batch limit waited for a flush (%d writes)", conn.writes)
+	}
+}

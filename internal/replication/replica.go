@@ -181,17 +181,32 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 	defer wg.Wait()
 	ctx := context.Background()
 	var lastApply atomic.Int64 // how long the latest request took to apply, ns
-	serve := func(req *frame) {
+	// serve applies a request and replies; the reader's own replies are
+	// queued, to leave together once it has nothing more buffered.
+	serve := func(req *frame, queue bool) {
 		start := time.Now()
 		st, msg := r.apply(ctx, volume, store, gen, req)
 		lastApply.Store(int64(time.Since(start)))
 		e, _ := r.epoch(volume)
-		if err := w.reply(req.seq, e, st, msg); err != nil {
+		var err error
+		if queue {
+			err = w.queueReply(req.seq, e, st, msg)
+		} else {
+			err = w.reply(req.seq, e, st, msg)
+		}
+		if err != nil {
 			log.Debug("replication: reply failed", "err", err)
 			conn.Close()
 		}
 	}
 	for {
+		if br.Buffered() == 0 {
+			// About to wait for the primary: what the reader applied
+			// is answered first.
+			if err := w.flush(); err != nil {
+				return err
+			}
+		}
 		req := new(frame)
 		bp := payloads.Get().(*[]byte)
 		buf, err := readFrame(br, req, *bp)
@@ -213,8 +228,8 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 			}
 			continue
 		}
-		if inlineApply(br.Buffered(), len(sem), time.Duration(lastApply.Load())) {
-			serve(req)
+		if inlineApply(len(sem), time.Duration(lastApply.Load())) {
+			serve(req, true)
 			payloads.Put(bp)
 			continue
 		}
@@ -223,7 +238,7 @@ func (r *Replica) ServeConn(conn net.Conn) error {
 		work.Run(func() {
 			// The store has the payload once apply returns.
 			defer func() { payloads.Put(bp); <-sem; wg.Done() }()
-			serve(req)
+			serve(req, false)
 		})
 	}
 }
@@ -264,13 +279,16 @@ func (r *Replica) peerActivity(volume string) *PeerActivity {
 const inlineFast = 100 * time.Microsecond
 
 // inlineApply reports whether the connection's reader applies a request
-// itself instead of handing it to a worker, saving the hand-off (a
-// thread wake-up, a good share of a lone write's round trip): only when
-// it is alone — no other request is buffered behind it, none is being
-// applied — and requests have been applying fast (page cache, tmpfs),
-// so the next one cannot wait long behind it.
-func inlineApply(buffered, applying int, last time.Duration) bool {
-	return buffered == 0 && applying == 0 && last < inlineFast
+// itself instead of handing it to a worker: when none is being applied
+// by a worker and requests have been applying fast (page cache, tmpfs).
+// A worker costs a hand-off (a thread wake-up, a good share of a lone
+// write's round trip); for a burst, one wake-up per request and a reply
+// sent on its own. The reader applies a burst one request after the
+// other and answers it with one send, and a request waits behind the
+// others at most their fast applies. Slow applies (a disk that syncs)
+// go to workers, in parallel.
+func inlineApply(applying int, last time.Duration) bool {
+	return applying == 0 && last < inlineFast
 }
 
 // work runs every replica's requests.
@@ -349,6 +367,13 @@ type replyWriter struct{ frameWriter }
 
 func (w *replyWriter) reply(seq, epoch, status uint64, msg string) error {
 	return w.replyPayload(seq, epoch, status, []byte(msg))
+}
+
+// queueReply queues a reply, sent with the next flush.
+func (w *replyWriter) queueReply(seq, epoch, status uint64, msg string) error {
+	var b [headerLen]byte
+	p := []byte(msg)
+	return w.queue(appendHeader(b[:0], &frame{typ: msgReply, seq: seq, epoch: epoch, offset: status, payload: p}), p)
 }
 
 func (w *replyWriter) replyPayload(seq, epoch, status uint64, p []byte) error {

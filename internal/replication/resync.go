@@ -23,6 +23,11 @@ type ResyncOptions struct {
 	Chunk int64
 	// Depth is how many chunks are in flight at once; 0 means 4.
 	Depth int
+	// Streams is how many connections carry the chunks; 0 means 2. The
+	// first is the one live writes take; each connection's encryption
+	// and the replica's decryption are one goroutine's work, so a second
+	// lets a full resync use both ends' cores.
+	Streams int
 	// BackInSync puts the replica back into the in-sync set, durably (an
 	// etcd transaction); the replica gets every write as in-sync only
 	// after it succeeds. Required.
@@ -57,6 +62,9 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 	}
 	if o.Depth <= 0 {
 		o.Depth = 4
+	}
+	if o.Streams <= 0 {
+		o.Streams = 2
 	}
 	name := o.Replica.Name
 	s.mu.Lock()
@@ -153,6 +161,22 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 		s.mu.Unlock()
 	}()
 
+	// The chunks take turns on the streams: the replica's connection and
+	// Streams-1 more, opened only if there is something to copy.
+	streams := []*peer{p}
+	if o.Bitmap.DirtyBytes() > 0 {
+		extra, err := s.dialStreams(ctx, o.Replica, o.Streams-1)
+		if err != nil {
+			s.dropSyncing(p, err)
+			return 0, fmt.Errorf("replication: volume %s: resync of replica %s: %w", s.o.Volume, name, err)
+		}
+		defer func() {
+			for _, q := range extra {
+				q.close()
+			}
+		}()
+		streams = append(streams, extra...)
+	}
 	var copied int64
 	if o.Progress != nil {
 		o.Progress(0, o.Bitmap.DirtyBytes())
@@ -171,6 +195,7 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 	}
 	var (
 		inflight int
+		sent     int   // chunks sent, for the stream of the next
 		cursor   int64 // where the next chunk is looked for
 		failed   error // the first chunk that failed, or ctx's end
 	)
@@ -185,9 +210,11 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 			if off, n, ok := o.Bitmap.Next(cursor, o.Chunk); ok {
 				cursor = off + n
 				buf := <-bufs
+				q := streams[sent%len(streams)]
+				sent++
 				inflight++
 				go func() {
-					err := s.copyRange(ctx, p, buf[:n], off)
+					err := s.copyRange(ctx, q, buf[:n], off)
 					bufs <- buf
 					results <- done{off, n, err}
 				}()
@@ -268,6 +295,26 @@ func (s *Store) Resync(ctx context.Context, o ResyncOptions) (int64, error) {
 	s.log.Info("replication: replica back in sync", "volume", s.o.Volume, "replica", name, "copied", copied,
 		"took", time.Since(start).Round(time.Millisecond))
 	return copied, nil
+}
+
+// dialStreams opens n more connections to a resyncing replica for its
+// chunks. Each says hello at the volume's epoch, as the first did; what
+// the replica answers about its copy was judged on the first.
+func (s *Store) dialStreams(ctx context.Context, r ReplicaAddr, n int) ([]*peer, error) {
+	var out []*peer
+	for range n {
+		dctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
+		q, _, err := dialPeer(dctx, r.Name, r.Dial, s.o.Volume, s.o.Epoch, s.o.Timeout)
+		cancel()
+		if err != nil {
+			for _, q := range out {
+				q.close()
+			}
+			return nil, fmt.Errorf("opening a resync stream: %w", err)
+		}
+		out = append(out, q)
+	}
+	return out, nil
 }
 
 // copyRange sends the primary's bytes at off to a resyncing replica,
