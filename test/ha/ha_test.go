@@ -91,54 +91,85 @@ func trialsPerFault(env string, def int) int {
 // TestFaultCampaign runs trials of every fault on one cluster of two
 // storage nodes and a witness, each under a verifying load: no
 // acknowledged write lost, every history linearizable, the replicas
-// identical after resync. The table goes to HALUN_HA_REPORT.
+// identical after resync. The table goes to HALUN_HA_REPORT; with
+// HALUN_HA_STATE the campaign resumes from, and records to, that file
+// (state.go).
 func TestFaultCampaign(t *testing.T) {
-	campaign(t, 2, trialsPerFault("HALUN_HA_TRIALS", 2), os.Getenv("HALUN_HA_REPORT"))
+	campaign(t, 2, trialsPerFault("HALUN_HA_TRIALS", 2), os.Getenv("HALUN_HA_REPORT"), os.Getenv("HALUN_HA_STATE"))
 }
 
 // TestFaultCampaignThreeCopies is the campaign on three storage nodes (no
 // witness), a copy on each: after the primary is lost, the survivor
 // promoted must resync the lost primary's writes in flight to the other
 // before the three copies are compared. The table goes to
-// HALUN_HA_REPORT_THREE.
+// HALUN_HA_REPORT_THREE, the state to HALUN_HA_STATE_THREE.
 func TestFaultCampaignThreeCopies(t *testing.T) {
-	campaign(t, 3, trialsPerFault("HALUN_HA_TRIALS_THREE", 1), os.Getenv("HALUN_HA_REPORT_THREE"))
+	campaign(t, 3, trialsPerFault("HALUN_HA_TRIALS_THREE", 1), os.Getenv("HALUN_HA_REPORT_THREE"), os.Getenv("HALUN_HA_STATE_THREE"))
 }
 
-func campaign(t *testing.T, copies, n int, report string) {
+func campaign(t *testing.T, copies, n int, report, state string) {
 	if os.Geteuid() != 0 {
 		t.Fatal("test/ha needs root for network namespaces (make test runs as root in CI)")
 	}
+	results, err := loadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := trialsDone(results)
+	only := os.Getenv("HALUN_HA_FAULTS")
+	left := 0
+	for _, f := range faults {
+		if only == "" || strings.Contains(f.title(copies), only) {
+			left += max(n-done[f.title(copies)], 0)
+		}
+	}
+	if len(results) > 0 {
+		t.Logf("%s: %d trials recorded, %d left of %d of each fault", state, len(results), left, n)
+	}
+	if left == 0 {
+		writeReport(t, report, copies, results, n)
+		return
+	}
+	commit := sourceCommit()
 	c := startHACluster(t, "", copies)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+	// Bounded by the test binary's -timeout: a soak of 100 trials of
+	// each fault runs for hours.
+	dl, ok := t.Deadline()
+	if !ok {
+		dl = time.Now().Add(24 * time.Hour)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), dl)
 	defer cancel()
 	if _, err := c.waitInSync(ctx, 90*time.Second); err != nil {
 		t.Fatalf("the cluster did not come up: %v\n%s", err, c.logTails(3000))
 	}
 	initial := map[int]uint64{}
-	var results []trialResult
 	trial := 0
 	for round := range n {
 		for _, f := range faults {
-			if only := os.Getenv("HALUN_HA_FAULTS"); only != "" && !strings.Contains(f.title(copies), only) {
+			if only != "" && !strings.Contains(f.title(copies), only) || done[f.title(copies)] > round {
 				continue
 			}
 			trial++
 			res, final := runTrial(t, ctx, c, trial, f, initial)
+			res.commit = commit
 			results = append(results, res)
+			if err := appendState(state, res, commit); err != nil {
+				t.Error(err)
+			}
 			t.Logf("trial %d (round %d) %s: %d ops (%d failed), linearizable %v, lost %d, torn %d, pause %v, write stall %v, in sync after %v, identical %v %s",
 				trial, round+1, res.fault, res.Ops, res.Failed, res.Linearizable, res.LostAcked, res.Torn, res.Pause.Round(time.Millisecond),
 				res.WriteStall.Round(time.Millisecond), res.resyncWait.Round(time.Millisecond), res.identical, res.err)
 			if res.err != "" || res.Linearizable != porcupine.Ok || res.LostAcked > 0 || res.Torn > 0 || !res.identical || res.Stale != "" {
 				t.Errorf("trial %d, %s: %s; stale: %s\n%s", trial, res.fault, res.err, res.Stale, c.logTails(6000))
-				writeReport(t, report, c, results, n)
+				writeReport(t, report, copies, results, n)
 				return
 			}
 			initial = final
 		}
 		// The table so far, after every round: a soak cut short still
 		// leaves the rounds it finished.
-		writeReport(t, report, c, results, n)
+		writeReport(t, report, copies, results, n)
 	}
 }
 
