@@ -96,10 +96,16 @@ func (c *Client) bound(ctx context.Context) (context.Context, context.CancelFunc
 	return context.WithTimeout(ctx, DefaultRequestTimeout)
 }
 
+// memberProbeTimeout bounds a status request to one member: a member
+// that is up answers one in milliseconds, and one that is starting (it
+// accepts connections before it serves) must not hold its caller —
+// halun cluster status — for the caller's whole deadline.
+const memberProbeTimeout = time.Second
+
 // Healthy reports whether the etcd member serving endpoint (a client URL)
-// answers a status request.
+// answers a status request within memberProbeTimeout.
 func (c *Client) Healthy(ctx context.Context, endpoint string) bool {
-	ctx, cancel := c.bound(ctx)
+	ctx, cancel := context.WithTimeout(ctx, memberProbeTimeout)
 	defer cancel()
 	_, err := c.etcd.Status(ctx, endpoint)
 	return err == nil

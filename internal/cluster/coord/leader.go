@@ -3,7 +3,6 @@ package coord
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // LeaderTo moves etcd's leadership to the member named to, if the member
@@ -46,7 +45,7 @@ func (c *Client) LeaderTo(ctx context.Context, endpoint, to string) (bool, error
 // member's endpoint does not answer at all): the first answer counts.
 // "" if none answers or none leads.
 func (c *Client) LeaderName(ctx context.Context, endpoints []string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	ctx, cancel := context.WithTimeout(ctx, memberProbeTimeout)
 	defer cancel()
 	type answer struct {
 		leader uint64

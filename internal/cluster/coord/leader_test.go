@@ -77,3 +77,32 @@ func TestLeaderTo_MovesTheLeadershipToTheWitness(t *testing.T) {
 		t.Fatalf("LeaderTo the leader itself: moved %v, err %v", moved, err)
 	}
 }
+
+// TestHealthy_SilentMemberIsNotHealthy: a member that accepts
+// connections but does not answer (one starting up) is reported not
+// healthy after memberProbeTimeout, not after the caller's deadline —
+// halun cluster status asks the witness this way and must not hang on
+// it; a member that serves is healthy.
+func TestHealthy_SilentMemberIsNotHealthy(t *testing.T) {
+	c := newCluster(t, "a")
+	cl := c.dial("a", "a")
+	ctx := ctxFor(t, 60*time.Second)
+	if !cl.Healthy(ctx, c.cfgs["a"].ClientURL) {
+		t.Fatal("a serving member reported not healthy")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	answer := make(chan bool, 1)
+	go func() { answer <- cl.Healthy(ctx, "https://"+ln.Addr().String()) }()
+	select {
+	case ok := <-answer:
+		if ok {
+			t.Fatal("a silent member reported healthy")
+		}
+	case <-time.After(20 * memberProbeTimeout):
+		t.Fatal("asking a silent member held the caller far beyond the member probe's bound")
+	}
+}
