@@ -56,12 +56,18 @@ var faults = []fault{
 			time.Sleep(8 * time.Second)
 			return c.tp.unisolate(p, from...)
 		}},
-	{name: "kill -9 the replica mid-write, back after 4 s (bitmap resync)", keepsPrimary: true, inject: func(c *haCluster, _, r string) error {
-		c.kill(r)
-		time.Sleep(4 * time.Second)
-		c.start(r)
-		return nil
-	}},
+	{name: "kill -9 the replica mid-write, back after 4 s (bitmap resync)",
+		nameThree:    "kill -9 a replica that does not lead etcd, mid-write, back after 4 s (bitmap resync)",
+		keepsPrimary: true, inject: func(c *haCluster, p, r string) error {
+			r, err := c.replicaNotLeading(p, r)
+			if err != nil {
+				return err
+			}
+			c.kill(r)
+			time.Sleep(4 * time.Second)
+			c.start(r)
+			return nil
+		}},
 	{name: "kill -9 both nodes, restart both", nameThree: "kill -9 the three nodes, restart them", primaryLoss: true, inject: func(c *haCluster, p, _ string) error {
 		order := append([]string{p}, c.others(p)...)
 		for _, n := range order {
@@ -88,15 +94,41 @@ var faults = []fault{
 			c.start(leader)
 			return nil
 		}},
-	{name: "wipe the replica's disk (full resync)", keepsPrimary: true, inject: func(c *haCluster, _, r string) error {
-		c.kill(r)
-		if err := os.Remove(c.imagePath(r)); err != nil {
-			return fmt.Errorf("wipe %s: %w", r, err)
+	{name: "wipe the replica's disk (full resync)", nameThree: "wipe the disk of a replica that does not lead etcd (full resync)",
+		keepsPrimary: true, inject: func(c *haCluster, p, r string) error {
+			r, err := c.replicaNotLeading(p, r)
+			if err != nil {
+				return err
+			}
+			c.kill(r)
+			if err := os.Remove(c.imagePath(r)); err != nil {
+				return fmt.Errorf("wipe %s: %w", r, err)
+			}
+			time.Sleep(2 * time.Second)
+			c.start(r)
+			return nil
+		}},
+}
+
+// replicaNotLeading is the replica a fault that spares etcd takes: r
+// with two copies (the witness leads etcd); with three, whichever of the
+// two replicas does not lead it (etcd's leader is kept off the primary's
+// node, so it is one of them), since killing the leader costs an
+// election, and that is a fault of its own.
+func (c *haCluster) replicaNotLeading(primary, r string) (string, error) {
+	if c.witness != "" {
+		return r, nil
+	}
+	leader, err := c.etcdLeader(primary, 20*time.Second)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range c.others(primary) {
+		if o != leader {
+			return o, nil
 		}
-		time.Sleep(2 * time.Second)
-		c.start(r)
-		return nil
-	}},
+	}
+	return "", fmt.Errorf("no replica but etcd's leader %s", leader)
 }
 
 // title is the fault's name in a campaign with copies storage nodes.
