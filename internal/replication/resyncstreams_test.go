@@ -68,24 +68,33 @@ func (m *meteredDial) written() []int64 {
 	return out
 }
 
-// TestResync_ChunksShareStreams: a full resync's chunks take turns on
-// Streams connections to the replica, so every one of them carries a
-// share; the copy ends identical. A resync with nothing to copy opens
-// no stream beyond the replica's connection.
-func TestResync_ChunksShareStreams(t *testing.T) {
+// wipedReplica is a primary whose volume is all fill and its replica b,
+// wiped while it was away (a write took it out of sync), with b's bitmap:
+// the next resync of b is a full one.
+func wipedReplica(t *testing.T, fill byte) (*replicaNode, *Bitmap, *Store) {
+	t.Helper()
 	b := startReplica(t, "b")
 	bm, err := OpenBitmap(filepath.Join(t.TempDir(), "bm"), volSize)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := openPrimary(t, 1, &outLog{}, bitmapDirty("b", bm), b.addr())
-	if err := s.WriteAt(ctx, bytes.Repeat([]byte{0xa5}, volSize), 0, true); err != nil {
+	if err := s.WriteAt(ctx, bytes.Repeat([]byte{fill}, volSize), 0, true); err != nil {
 		t.Fatal(err)
 	}
 	b.stop()
 	s.WriteAt(ctx, []byte("x"), 0, false) // b goes out of sync
 	b.wipe(t)
 	b.serve(t)
+	return b, bm, s
+}
+
+// TestResync_ChunksShareStreams: a full resync's chunks take turns on
+// Streams connections to the replica, so every one of them carries a
+// share; the copy ends identical. A resync with nothing to copy opens
+// no stream beyond the replica's connection.
+func TestResync_ChunksShareStreams(t *testing.T) {
+	b, bm, s := wipedReplica(t, 0xa5)
 	md := &meteredDial{ReplicaAddr: b.addr(), failAt: -1}
 	const streams, chunk = 3, 256 << 10
 	copied, err := s.Resync(ctx, ResyncOptions{Replica: md.addr(), Bitmap: bm, Chunk: chunk, Streams: streams,
@@ -127,19 +136,7 @@ func TestResync_ChunksShareStreams(t *testing.T) {
 // with what was not copied still in its bitmap, and a later resync
 // finishes the copy.
 func TestResync_BrokenStreamEndsResync(t *testing.T) {
-	b := startReplica(t, "b")
-	bm, err := OpenBitmap(filepath.Join(t.TempDir(), "bm"), volSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := openPrimary(t, 1, &outLog{}, bitmapDirty("b", bm), b.addr())
-	if err := s.WriteAt(ctx, bytes.Repeat([]byte{0x3c}, volSize), 0, true); err != nil {
-		t.Fatal(err)
-	}
-	b.stop()
-	s.WriteAt(ctx, []byte("x"), 0, false)
-	b.wipe(t)
-	b.serve(t)
+	b, bm, s := wipedReplica(t, 0x3c)
 	const chunk = 256 << 10
 	md := &meteredDial{ReplicaAddr: b.addr(), failAt: 1, failAfter: 2 * chunk}
 	copied, err := s.Resync(ctx, ResyncOptions{Replica: md.addr(), Bitmap: bm, Chunk: chunk, Streams: 2,
