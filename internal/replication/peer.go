@@ -225,15 +225,25 @@ func (p *peer) send(f *frame) call {
 	p.seq++
 	f.seq = p.seq
 	p.pending[f.seq] = pendingRequest{ch: ch, sent: time.Now()}
+	// Alone: no other request awaits an answer, so none is in flight
+	// and no burst is under way for this one to wait for.
+	alone := len(p.pending) == 1
 	p.mu.Unlock()
-	p.write(f)
+	p.write(f, alone)
 	return c
 }
 
-// write writes f; a failure fails the connection.
-func (p *peer) write(f *frame) {
+// write writes f (alone: see frameWriter.writeNow); a failure fails the
+// connection.
+func (p *peer) write(f *frame, alone bool) {
 	var h [headerLen]byte
-	if err := p.out.write(appendHeader(h[:0], f), f.payload); err != nil {
+	var err error
+	if alone {
+		err = p.out.writeNow(appendHeader(h[:0], f), f.payload)
+	} else {
+		err = p.out.write(appendHeader(h[:0], f), f.payload)
+	}
+	if err != nil {
 		p.fail(fmt.Errorf("replica %s: send: %w", p.name, err))
 	}
 }
@@ -247,7 +257,7 @@ func (p *peer) notify(f *frame) {
 	if broken {
 		return
 	}
-	p.write(f)
+	p.write(f, false)
 }
 
 func (p *peer) close() { p.fail(errors.New("closed")) }

@@ -92,3 +92,27 @@ func TestPeer_AnswersReachTheirRequests(t *testing.T) {
 		t.Fatalf("a request after the failure got %+v, want the failure", r2)
 	}
 }
+
+// TestPeer_LoneRequestSendsWithoutYielding: a request sent while none
+// awaits an answer has no burst to gather and is sent without a yield
+// (which would wake a thread where a processor is idle); one sent while
+// another is in flight yields first, so requests that are ready share
+// its send.
+func TestPeer_LoneRequestSendsWithoutYielding(t *testing.T) {
+	p := dialFake(t, 2)
+	yields := 0
+	p.out.gosched = func() { yields++ }
+	first := p.send(&frame{typ: msgPing})
+	if yields != 0 {
+		t.Errorf("a lone request yielded %d times, want 0", yields)
+	}
+	second := p.send(&frame{typ: msgPing})
+	if yields != 1 {
+		t.Errorf("a request sent behind another yielded %d times, want 1", yields)
+	}
+	for i, c := range []call{first, second} {
+		if r := c.wait(); r.err != nil || r.status != statusIO {
+			t.Errorf("request %d: got %+v, want the fake replica's answer", i+1, r)
+		}
+	}
+}
