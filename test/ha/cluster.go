@@ -197,6 +197,13 @@ func (c *haCluster) kill(host string) {
 	fmt.Fprintf(p.log, "---- test: killed %s\n", time.Now().Format(time.RFC3339Nano))
 }
 
+// killFor kills host (kill -9) and starts it again after d.
+func (c *haCluster) killFor(host string, d time.Duration) {
+	c.kill(host)
+	time.Sleep(d)
+	c.start(host)
+}
+
 // signal sends sig to host's process.
 func (c *haCluster) signal(host string, sig syscall.Signal) error {
 	p := c.procs[host]

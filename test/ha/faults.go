@@ -24,9 +24,7 @@ type fault struct {
 // faults are the failures of the campaign, in the order the trials run.
 var faults = []fault{
 	{name: "kill -9 the primary", primaryLoss: true, inject: func(c *haCluster, p, _ string) error {
-		c.kill(p)
-		time.Sleep(6 * time.Second)
-		c.start(p)
+		c.killFor(p, 6*time.Second)
 		return nil
 	}},
 	{name: "freeze the primary 10 s (SIGSTOP, SIGCONT)", primaryLoss: true, inject: func(c *haCluster, p, _ string) error {
@@ -63,9 +61,7 @@ var faults = []fault{
 			if err != nil {
 				return err
 			}
-			c.kill(r)
-			time.Sleep(4 * time.Second)
-			c.start(r)
+			c.killFor(r, 4*time.Second)
 			return nil
 		}},
 	{name: "kill -9 both nodes, restart both", nameThree: "kill -9 the three nodes, restart them", primaryLoss: true, inject: func(c *haCluster, p, _ string) error {
@@ -89,9 +85,7 @@ var faults = []fault{
 			if err != nil {
 				return err
 			}
-			c.kill(leader)
-			time.Sleep(4 * time.Second)
-			c.start(leader)
+			c.killFor(leader, 4*time.Second)
 			return nil
 		}},
 	{name: "wipe the replica's disk (full resync)", nameThree: "wipe the disk of a replica that does not lead etcd (full resync)",
